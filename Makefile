@@ -1,0 +1,79 @@
+# Lepton Suite. Every target that needs the virtual environment creates it first,
+# so `make demo` and `make test` both work as the first command on a fresh clone.
+#
+#   make demo                       train every app on built-in data, start services + UI
+#   make test                       set up and run the whole test suite
+#   make train-<app> DATA=path      retrain one app (EPOCHS=, DEVICE=, SEED=, NPROC= for torchrun)
+#   make evaluate-<app> DATA=path   metrics as JSON
+#   make serve-<app> / ui-<app> / ui
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+APPS   := chatbot imaging recommender fraud maintenance
+
+DATA   ?=
+EPOCHS ?=
+DEVICE ?= auto
+SEED   ?= 42
+MODEL  ?=
+NPROC  ?= 1
+NNODES ?= 1
+PORT   ?=
+WORKERS ?= 1
+PYTEST_ARGS ?=
+
+TRAIN_FLAGS = $(if $(DATA),--data $(DATA)) $(if $(EPOCHS),--epochs $(EPOCHS)) --device $(DEVICE) --seed $(SEED)
+EVAL_FLAGS  = $(if $(DATA),--data $(DATA)) $(if $(MODEL),--model $(MODEL)) --device $(DEVICE) --seed $(SEED)
+LAUNCH      = $(if $(filter 1,$(NPROC) $(NNODES)),$(BIN)/lepton,$(BIN)/torchrun --nnodes $(NNODES) --nproc_per_node $(NPROC) -m lepton_shared.cli.main)
+
+.PHONY: setup demo test test-fast lint type bench ui clean $(addprefix train-,$(APPS)) \
+        $(addprefix evaluate-,$(APPS)) $(addprefix serve-,$(APPS)) $(addprefix ui-,$(APPS)) $(addprefix bench-,$(APPS))
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip wheel setuptools
+	$(BIN)/python -m pip install -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP) ## create .venv and install everything
+
+demo: $(STAMP) ## train every app on built-in data (once), start five services and the Streamlit suite
+	$(BIN)/python -m services.demo
+
+test: $(STAMP) ## the whole suite (unit, end-to-end, browser; PostgreSQL ones when LEPTON_TEST_POSTGRES_URL is set)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+type: $(STAMP)
+	$(BIN)/mypy lepton_shared apps services
+
+bench: $(STAMP) ## measure every app on ../shared data; writes docs/BENCHMARKS.md
+	$(BIN)/python -m benchmarks.run $(APPS)
+
+$(addprefix bench-,$(APPS)): bench-%: $(STAMP)
+	$(BIN)/python -m benchmarks.run $*
+
+$(addprefix train-,$(APPS)): train-%: $(STAMP)
+	$(LAUNCH) $* train $(TRAIN_FLAGS)
+
+$(addprefix evaluate-,$(APPS)): evaluate-%: $(STAMP)
+	$(BIN)/lepton $* evaluate --json $(EVAL_FLAGS)
+
+$(addprefix serve-,$(APPS)): serve-%: $(STAMP)
+	$(BIN)/lepton $* serve --workers $(WORKERS) $(if $(PORT),--port $(PORT))
+
+$(addprefix ui-,$(APPS)): ui-%: $(STAMP)
+	$(BIN)/lepton $* ui $(if $(PORT),--port $(PORT))
+
+ui: $(STAMP) ## the whole Streamlit suite (home page + one page per app)
+	$(BIN)/python -m streamlit run services/ui/suite.py --server.headless true --browser.gatherUsageStats false
+
+clean:
+	rm -rf var test-artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,55 @@
+"""``make bench``: run each app's benchmark and collect the sections into docs/BENCHMARKS.md.
+
+Each ``benchmarks/<app>.py`` exposes ``run(shared: Path) -> str`` returning a
+Markdown section that states its figures and the commands that produced them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import platform
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SECTIONS = ROOT / "docs" / "benchmarks"
+OUT = ROOT / "docs" / "BENCHMARKS.md"
+
+
+def shared_dir() -> Path:
+    return Path(os.environ.get("LEPTON_SHARED", ROOT.parent / "shared")).resolve()
+
+
+def collect() -> None:
+    order = ["chatbot", "imaging", "recommender", "fraud", "maintenance"]
+    parts = [
+        "# Benchmarks\n",
+        "Produced by `make bench` (or `make bench-<app>`), which runs `python -m benchmarks.run <app>`; each "
+        "section below was written by `benchmarks/<app>.py` and names the exact commands it ran. Data: the public "
+        "sets in `../shared/datasets` (see their licenses there), read through the apps' own `--data` loaders.\n",
+    ]
+    for name in order:
+        path = SECTIONS / f"{name}.md"
+        if path.exists():
+            parts.append(path.read_text().strip() + "\n")
+    OUT.write_text("\n".join(parts))
+
+
+def main(apps: list[str]) -> None:
+    SECTIONS.mkdir(parents=True, exist_ok=True)
+    shared = shared_dir()
+    for name in apps:
+        module = importlib.import_module(f"benchmarks.{name}")
+        started = datetime.now(timezone.utc)
+        section = module.run(shared)
+        footer = (f"\n_Measured {started:%Y-%m-%d %H:%M} UTC on {platform.machine()}, {os.cpu_count()} CPU cores, "
+                  f"Python {platform.python_version()}._\n")
+        (SECTIONS / f"{name}.md").write_text(section.strip() + "\n" + footer)
+        collect()
+        print(f"wrote the {name} section of {OUT}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or ["chatbot", "imaging", "recommender", "fraud", "maintenance"])

@@ -1,0 +1,188 @@
+"""Model registry: versioned artifacts on disk, their metadata in the database.
+
+An artifact is written into a temporary folder and renamed into place only when
+complete, and the database row is added after that, so a crash mid-save never
+leaves a version that points at a partial artifact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from lepton_shared.errors import NotFoundError, NotReadyError, UserError
+from lepton_shared.settings import get_settings
+from lepton_shared.storage import ModelVersion, Promotion, session_scope
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    app: str
+    version: str
+    path: Path
+    stage: str
+    metrics: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    data_fingerprint: str = ""
+    code_version: str = ""
+    created_at: datetime | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "app": self.app,
+            "version": self.version,
+            "path": str(self.path),
+            "stage": self.stage,
+            "metrics": self.metrics,
+            "params": self.params,
+            "data_fingerprint": self.data_fingerprint,
+            "code_version": self.code_version,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+        }
+
+
+def _info(row: ModelVersion) -> ModelInfo:
+    return ModelInfo(
+        app=row.app,
+        version=row.version,
+        path=Path(row.path),
+        stage=row.stage,
+        metrics=dict(row.metrics or {}),
+        params=dict(row.params or {}),
+        data_fingerprint=row.data_fingerprint,
+        code_version=row.code_version,
+        created_at=row.created_at,
+    )
+
+
+def code_version() -> str:
+    """The git commit of the code that trained a model, when known."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=Path(__file__).parent,
+        )
+        return out.stdout.strip() if out.returncode == 0 else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+class Registry:
+    """Save, list, load, promote and roll back model versions of one suite."""
+
+    def __init__(self, root: Path | None = None, database_url: str | None = None) -> None:
+        self.root = root or get_settings().models_dir
+        self.database_url = database_url
+
+    def register(
+        self,
+        app: str,
+        write: Callable[[Path], None],
+        metrics: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        data_fingerprint: str = "",
+        promote: bool = True,
+    ) -> ModelInfo:
+        """Write an artifact with ``write(folder)`` and record it as the next version."""
+        app_dir = self.root / app
+        app_dir.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".incomplete-", dir=app_dir))
+        try:
+            write(tmp)
+            meta = {"app": app, "metrics": metrics or {}, "params": params or {},
+                    "data_fingerprint": data_fingerprint}
+            (tmp / "lepton_meta.json").write_text(json.dumps(meta, indent=2, default=str))
+            with session_scope(self.database_url) as session:
+                number = (session.scalar(select(func.max(ModelVersion.number)).where(ModelVersion.app == app))
+                          or 0) + 1
+                version = f"v{number}"
+                final = app_dir / version
+                if final.exists():  # left over from a crash before the row was written
+                    shutil.rmtree(final)
+                os.replace(tmp, final)
+                row = ModelVersion(
+                    app=app, version=version, number=number, path=str(final), stage="candidate",
+                    metrics=metrics or {}, params=params or {}, data_fingerprint=data_fingerprint,
+                    code_version=code_version(),
+                )
+                session.add(row)
+                session.flush()
+                if promote:
+                    self._promote(session, app, version, "promote")
+                session.flush()
+                return _info(row)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+
+    def list(self, app: str | None = None) -> list[ModelInfo]:
+        with session_scope(self.database_url) as session:
+            query = select(ModelVersion).order_by(ModelVersion.app, ModelVersion.number)
+            if app:
+                query = query.where(ModelVersion.app == app)
+            return [_info(row) for row in session.scalars(query)]
+
+    def get(self, app: str, version: str | None = None) -> ModelInfo:
+        """The named version, or the production one; a clear error when there is none."""
+        with session_scope(self.database_url) as session:
+            if version:
+                row = session.scalar(select(ModelVersion).where(ModelVersion.app == app,
+                                                                ModelVersion.version == version))
+                if row is None:
+                    known = ", ".join(r.version for r in session.scalars(
+                        select(ModelVersion).where(ModelVersion.app == app).order_by(ModelVersion.number)))
+                    raise NotFoundError(f"unknown {app} model version {version!r} (known: {known or 'none'})")
+            else:
+                row = session.scalar(select(ModelVersion).where(ModelVersion.app == app,
+                                                                ModelVersion.stage == "production"))
+                if row is None:
+                    raise NotReadyError(f"no {app} model has been trained yet: run `lepton {app} train`")
+            info = _info(row)
+        if not info.path.is_dir():
+            raise NotFoundError(f"{app} model {info.version} is registered but its files are missing: {info.path}")
+        return info
+
+    def promote(self, app: str, version: str) -> ModelInfo:
+        self.get(app, version)
+        with session_scope(self.database_url) as session:
+            self._promote(session, app, version, "promote")
+        return self.get(app, version)
+
+    def rollback(self, app: str) -> ModelInfo:
+        """Return production to the version that was production before the current one."""
+        with session_scope(self.database_url) as session:
+            current = session.scalar(select(ModelVersion).where(ModelVersion.app == app,
+                                                                ModelVersion.stage == "production"))
+            if current is None:
+                raise UserError(f"{app} has no production model to roll back")
+            history = session.scalars(select(Promotion).where(Promotion.app == app)
+                                      .order_by(Promotion.id.desc())).all()
+            previous = next((p.version for p in history if p.version != current.version), None)
+            if previous is None:
+                raise UserError(f"{app} has no earlier production model to roll back to")
+            current.stage = "archived"
+            self._promote(session, app, previous, "rollback")
+        return self.get(app, previous)
+
+    @staticmethod
+    def _promote(session: Any, app: str, version: str, action: str) -> None:
+        for row in session.scalars(select(ModelVersion).where(ModelVersion.app == app,
+                                                              ModelVersion.stage == "production")):
+            if row.version != version:
+                row.stage = "candidate" if action == "promote" else row.stage
+        target = session.scalar(select(ModelVersion).where(ModelVersion.app == app, ModelVersion.version == version))
+        target.stage = "production"
+        session.add(Promotion(app=app, version=version, action=action))

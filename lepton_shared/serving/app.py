@@ -1,0 +1,296 @@
+"""``create_app``: the same service shell for every app.
+
+FastAPI with OpenAPI docs, ``/healthz`` and ``/readyz``, Prometheus ``/metrics``,
+bearer-token auth on everything but the health probes (constant-time
+comparison), a request-size limit, readable 4xx errors, request ids, JSON logs,
+prediction logging and optional micro-batching of ``POST /v1/predict``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, Body, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from lepton_shared.errors import NotReadyError, UserError
+from lepton_shared.serving.batching import MicroBatcher
+from lepton_shared.serving.logs import json_logger, request_id_var
+from lepton_shared.serving.predictor import Predictor
+from lepton_shared.settings import get_settings
+
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/docs", "/openapi.json", "/docs/oauth2-redirect", "/redoc"})
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class GuardMiddleware:
+    """Auth, size limit and request id in one pure-ASGI layer (it sees every route)."""
+
+    def __init__(self, app: ASGIApp, token: str | None, max_bytes: int) -> None:
+        self.app = app
+        self.token = token
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        rid = headers.get("x-request-id") or uuid.uuid4().hex
+        request_id_var.set(rid)
+        scope.setdefault("state", {})["request_id"] = rid
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"x-request-id", rid.encode()))
+            await send(message)
+
+        if self.token and scope["path"] not in OPEN_PATHS:
+            auth = headers.get("authorization", "")
+            scheme, _, given = auth.partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self.token.encode()):
+                await _plain(send_with_id, 401, "missing or invalid bearer token",
+                             [(b"www-authenticate", b"Bearer")])
+                return
+        length = headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            await _plain(send_with_id, 413, f"request body too large: {int(length)} bytes, limit {self.max_bytes}")
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send_with_id)
+        except _BodyTooLarge:
+            await _plain(send_with_id, 413, f"request body too large: limit {self.max_bytes} bytes")
+
+
+async def _plain(send: Callable[[Message], Awaitable[None]], status: int, detail: str,
+                 extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _describe_validation(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+        parts.append(f"{loc}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"
+
+
+class ServiceState:
+    """Holds the predictor, loaded lazily so a service starts before a model exists."""
+
+    def __init__(self, app_name: str, loader: Callable[[], Predictor] | None) -> None:
+        self.app_name = app_name
+        self.loader = loader
+        self.predictor: Predictor | None = None
+        self.error: str | None = None
+        self.lock = threading.Lock()
+        self.batcher: MicroBatcher | None = None
+
+    def load(self) -> Predictor:
+        with self.lock:
+            if self.predictor is None:
+                if self.loader is None:
+                    raise NotReadyError(f"{self.app_name} service has no model loader")
+                try:
+                    self.predictor = self.loader()
+                    self.error = None
+                except UserError as exc:
+                    self.error = str(exc)
+                    raise NotReadyError(str(exc)) from None
+            return self.predictor
+
+    def reload(self) -> Predictor:
+        with self.lock:
+            self.predictor = None
+        return self.load()
+
+
+def get_predictor(request: Request) -> Predictor:
+    """FastAPI dependency: the loaded predictor, or 503 with the reason."""
+    state: ServiceState = request.app.state.lepton
+    return state.load()
+
+
+def _hash_input(value: Any) -> str:
+    raw = json.dumps(value, sort_keys=True, default=str).encode() if not isinstance(value, bytes) else value
+    return hashlib.sha256(raw).hexdigest()
+
+
+def log_prediction(request: Request, output: dict[str, Any], inputs: Any, latency_ms: float = 0.0) -> None:
+    """Store one answer in ``prediction_log`` (the input only as a hash)."""
+    if not get_settings().log_predictions:
+        return
+    from lepton_shared.storage import PredictionLog, session_scope
+
+    state: ServiceState = request.app.state.lepton
+    try:
+        with session_scope() as session:
+            session.add(PredictionLog(
+                app=state.app_name, model_version=str(output.get("model_version", "")),
+                request_id=getattr(request.state, "request_id", "-"), endpoint=request.url.path,
+                input_hash=_hash_input(inputs), output=json.loads(json.dumps(output, default=str)),
+                latency_ms=latency_ms,
+            ))
+    except Exception:  # noqa: BLE001 - logging must never fail the answer
+        json_logger("lepton.serving").exception("could not log prediction")
+
+
+def create_app(
+    app_name: str,
+    predictor_loader: Callable[[], Predictor] | None = None,
+    routers: Sequence[APIRouter] = (),
+    title: str | None = None,
+    description: str = "",
+    micro_batch: bool = False,
+    max_batch: int = 32,
+    max_wait_ms: float = 2.0,
+    token: str | None = None,
+    max_request_bytes: int | None = None,
+    on_startup: Callable[[], None] | None = None,
+) -> FastAPI:
+    """Build an app's service; ``routers`` hold its domain endpoints under ``/v1``."""
+    settings = get_settings()
+    state = ServiceState(app_name, predictor_loader)
+    logger = json_logger(f"lepton.{app_name}")
+    registry = CollectorRegistry()
+    requests_total = Counter("lepton_requests_total", "HTTP requests", ["app", "path", "status"], registry=registry)
+    latency = Histogram("lepton_request_seconds", "Request latency", ["app", "path"], registry=registry,
+                        buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):  # type: ignore[no-untyped-def]
+        from lepton_shared.storage import init_db
+
+        await run_in_threadpool(init_db)
+        if on_startup is not None:
+            await run_in_threadpool(on_startup)
+        try:
+            await run_in_threadpool(state.load)
+        except UserError as exc:
+            logger.warning(f"started without a model: {exc}")
+        yield
+        if state.batcher is not None:
+            await state.batcher.close()
+
+    app = FastAPI(title=title or f"Lepton {app_name}", description=description, version="1",
+                  lifespan=lifespan)
+    app.state.lepton = state
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next):  # type: ignore[no-untyped-def]
+        start = time.perf_counter()
+        route = request.scope.get("route")
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", request.url.path)
+        elapsed = time.perf_counter() - start
+        requests_total.labels(app_name, path, str(response.status_code)).inc()
+        latency.labels(app_name, path).observe(elapsed)
+        if path not in ("/healthz", "/readyz", "/metrics"):
+            logger.info("request", extra={"path": request.url.path, "method": request.method,
+                                          "status": response.status_code, "latency_ms": round(elapsed * 1000, 2)})
+        return response
+
+    app.add_middleware(GuardMiddleware, token=token if token is not None else settings.api_token,
+                       max_bytes=max_request_bytes or settings.max_request_bytes)
+
+    @app.exception_handler(UserError)
+    async def user_error(_: Request, exc: UserError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = json.loads(json.dumps(exc.errors(), default=str))
+        return JSONResponse({"detail": _describe_validation(exc), "errors": errors}, status_code=422)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"])
+    def readyz() -> JSONResponse:
+        """Readiness: a model is loaded and the database answers."""
+        from sqlalchemy import text
+
+        from lepton_shared.storage import get_engine
+
+        try:
+            with get_engine().connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001
+            return JSONResponse({"status": "unavailable", "reason": f"database: {exc}"}, status_code=503)
+        try:
+            predictor = state.load()
+        except UserError as exc:
+            return JSONResponse({"status": "unavailable", "reason": str(exc)}, status_code=503)
+        return JSONResponse({"status": "ready", "app": app_name, "model_version": predictor.version})
+
+    @app.get("/metrics", tags=["ops"])
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.post("/v1/admin/reload", tags=["ops"])
+    def reload() -> dict[str, str]:
+        """Load the current production model (after `lepton models promote`)."""
+        return {"model_version": state.reload().version}
+
+    if predictor_loader is not None:
+        _add_predict_route(app, state, micro_batch, max_batch, max_wait_ms)
+
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def _add_predict_route(app: FastAPI, state: ServiceState, micro_batch: bool, max_batch: int,
+                       max_wait_ms: float) -> None:
+    @app.post("/v1/predict", tags=["predict"])
+    async def predict(request: Request, body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
+        """Answer one item in the app's ``InputModel`` schema (the uniform contract endpoint)."""
+        predictor = await run_in_threadpool(state.load)
+        try:
+            item = predictor.InputModel.model_validate(body)
+        except Exception as exc:  # pydantic.ValidationError
+            errors = getattr(exc, "errors", lambda: [])()
+            detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors) or str(exc)
+            raise HTTPException(status_code=422, detail=detail) from None
+        start = time.perf_counter()
+        if micro_batch:
+            if state.batcher is None:
+                state.batcher = MicroBatcher(lambda items: state.load().predict_batch(items), max_batch, max_wait_ms)
+            result = await state.batcher.submit(item)
+        else:
+            result = await run_in_threadpool(predictor.predict, item)
+        elapsed_ms = (time.perf_counter() - start) * 1000
+        await run_in_threadpool(log_prediction, request, result, body, elapsed_ms)
+        return result

@@ -1,0 +1,62 @@
+"""Typed settings read from the environment (``LEPTON_*``) or a ``.env`` file.
+
+One object holds everything an operator may want to change, so a deployment is
+configured in one place (environment variables or a Kubernetes Secret) rather
+than through flags scattered over five apps.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Suite-wide configuration; every field can be set as ``LEPTON_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="LEPTON_", env_file=".env", extra="ignore")
+
+    home: Path = Field(default=Path("var"), description="Where runtime state lives (database, models).")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; defaults to a SQLite file under LEPTON_HOME."
+    )
+    api_token: str | None = Field(
+        default=None, description="Bearer token the services require; unset disables auth (dev only)."
+    )
+    device: str = Field(default="auto", description="auto | cpu | cuda")
+    max_request_bytes: int = Field(default=10 * 1024 * 1024, description="Largest accepted request body.")
+    log_predictions: bool = Field(default=True, description="Store every prediction in the database.")
+    id_salt: str = Field(default="lepton-default-salt", description="Salt for hashing personal identifiers.")
+
+    @property
+    def home_dir(self) -> Path:
+        path = self.home.expanduser().resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def models_dir(self) -> Path:
+        path = self.home_dir / "models"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def cache_dir(self) -> Path:
+        path = self.home_dir / "cache"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home_dir / 'lepton.db'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests call ``get_settings.cache_clear()`` after changing env."""
+    return Settings()

@@ -1,0 +1,114 @@
+"""Engine, sessions and migrations.
+
+Every process shares one engine per URL. ``init_db`` runs Alembic to the
+newest revision of every branch (core plus one branch per app), so replicas of
+a service and the CLI always agree on the schema.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from lepton_shared.settings import get_settings
+
+_lock = threading.Lock()
+_engines: dict[str, Engine] = {}
+_makers: dict[str, sessionmaker[Session]] = {}
+_migrated: set[str] = set()
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+APPS_DIR = Path(__file__).resolve().parents[2] / "apps"
+
+
+def _url(url: str | None) -> str:
+    return url or get_settings().resolved_database_url
+
+
+def get_engine(url: str | None = None) -> Engine:
+    url = _url(url)
+    with _lock:
+        if url not in _engines:
+            if url.startswith("sqlite"):
+                engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+                @event.listens_for(engine, "connect")
+                def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+                    cur = dbapi_conn.cursor()
+                    cur.execute("PRAGMA journal_mode=WAL")
+                    cur.execute("PRAGMA foreign_keys=ON")
+                    cur.execute("PRAGMA busy_timeout=30000")
+                    cur.close()
+            else:
+                engine = create_engine(url, pool_pre_ping=True)
+            _engines[url] = engine
+            _makers[url] = sessionmaker(engine, expire_on_commit=False)
+        return _engines[url]
+
+
+def reset_engine() -> None:
+    """Forget cached engines (tests switch databases between cases)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+        _makers.clear()
+        _migrated.clear()
+
+
+def version_locations() -> list[str]:
+    """Core migrations plus ``apps/<app>/migrations`` for every app that has some."""
+    locations = [str(MIGRATIONS_DIR / "versions")]
+    if APPS_DIR.is_dir():
+        for path in sorted(APPS_DIR.glob("*/migrations")):
+            if path.is_dir() and any(path.glob("*.py")):
+                locations.append(str(path))
+    return locations
+
+
+def alembic_config(url: str | None = None):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("version_locations", " ".join(version_locations()))
+    cfg.set_main_option("path_separator", "space")
+    cfg.set_main_option("sqlalchemy.url", _url(url).replace("%", "%%"))
+    return cfg
+
+
+def init_db(url: str | None = None) -> None:
+    """Bring the schema to the newest revision (idempotent, cheap when current)."""
+    url = _url(url)
+    if url in _migrated:
+        return
+    from alembic import command
+
+    engine = get_engine(url)
+    cfg = alembic_config(url)
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "heads")
+    _migrated.add(url)
+
+
+@contextmanager
+def session_scope(url: str | None = None) -> Iterator[Session]:
+    """A transaction: commit on success, roll back on any error, so no half-written rows."""
+    url = _url(url)
+    init_db(url)
+    get_engine(url)
+    session = _makers[url]()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,175 @@
+"""The contract every app's predictor, CLI and service must pass.
+
+Each app reuses it as ``implicit`` reuses its model test mixin::
+
+    class TestChatbotContract(AppContract):
+        app_name = "chatbot"
+        train_argv = ["--epochs", "1", "--tiny"]
+
+The class trains once on the app's built-in data in an isolated LEPTON_HOME,
+then checks the predictor in-process, the ``evaluate --json`` CLI contract in a
+subprocess, and the service over real HTTP on loopback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+import pytest
+
+from lepton_shared.testing.env import lepton_env
+from lepton_shared.testing.server import serve_app
+
+TOKEN = "contract-test-token"
+
+
+class AppContract:
+    app_name: ClassVar[str]
+    train_argv: ClassVar[list[str]] = ["--epochs", "1"]
+    evaluate_argv: ClassVar[list[str]] = []
+
+    @pytest.fixture(scope="class")
+    def trained(self, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+        from lepton_shared.app import get_app
+        from lepton_shared.cli.main import build_parser
+
+        home = tmp_path_factory.mktemp(f"{self.app_name}-contract")
+        with lepton_env(home, api_token=TOKEN):
+            args = build_parser(self.app_name).parse_args([self.app_name, "train", *self.train_argv])
+            info = get_app(self.app_name).train(args)
+            yield info
+
+    @pytest.fixture(scope="class")
+    def service(self, trained: Any) -> Iterator[str]:
+        from lepton_shared.app import get_app
+
+        with serve_app(get_app(self.app_name).create_service()) as base:
+            yield base
+
+    @staticmethod
+    def _auth() -> dict[str, str]:
+        return {"Authorization": f"Bearer {TOKEN}"}
+
+    # -- predictor --------------------------------------------------------
+    def test_train_registers_production_version(self, trained: Any) -> None:
+        from lepton_shared.app import get_app
+
+        assert trained.stage == "production"
+        assert trained.path.is_dir() and any(trained.path.iterdir())
+        assert get_app(self.app_name).key_metric in trained.metrics, trained.metrics
+
+    def test_predictor_answers_example(self, trained: Any) -> None:
+        from lepton_shared.app import get_app
+
+        predictor = get_app(self.app_name).load_predictor()
+        item = predictor.InputModel.model_validate(predictor.example_input())
+        out = predictor.predict(item)
+        assert out["model_version"] == trained.version
+        json.dumps(out)  # JSON-able
+
+    def test_predict_batch_keeps_length_and_order(self, trained: Any) -> None:
+        from lepton_shared.app import get_app
+
+        predictor = get_app(self.app_name).load_predictor()
+        item = predictor.InputModel.model_validate(predictor.example_input())
+        single = predictor.predict(item)
+        batch = predictor.predict_batch([item, item, item])
+        assert len(batch) == 3
+        assert all(json.dumps(b, sort_keys=True, default=str) == json.dumps(single, sort_keys=True, default=str)
+                   for b in batch)
+
+    def test_unknown_model_version_is_a_user_error(self, trained: Any) -> None:
+        from lepton_shared.app import get_app
+        from lepton_shared.errors import UserError
+
+        with pytest.raises(UserError):
+            get_app(self.app_name).load_predictor("v999")
+
+    def test_cli_evaluate_prints_one_json_object(self, trained: Any) -> None:
+        from lepton_shared.app import get_app
+
+        env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+        proc = subprocess.run([sys.executable, "-m", "lepton_shared.cli.main", self.app_name, "evaluate", "--json",
+                               *self.evaluate_argv], capture_output=True, text=True, env=env, timeout=900)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        metrics = json.loads(proc.stdout)
+        assert isinstance(metrics, dict)
+        assert get_app(self.app_name).key_metric in metrics
+
+    def test_cli_unknown_version_is_one_line_error(self, trained: Any) -> None:
+        proc = subprocess.run([sys.executable, "-m", "lepton_shared.cli.main", self.app_name, "evaluate", "--json",
+                               "--model", "v999", *self.evaluate_argv], capture_output=True, text=True,
+                              timeout=600)
+        assert proc.returncode == 2
+        assert proc.stdout == ""
+        assert "Traceback" not in proc.stderr and "v999" in proc.stderr
+
+    def test_cli_missing_data_file_is_one_line_error(self, trained: Any, tmp_path: Path) -> None:
+        proc = subprocess.run([sys.executable, "-m", "lepton_shared.cli.main", self.app_name, "train", "--data",
+                               str(tmp_path / "nope.csv")], capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 2
+        assert "Traceback" not in proc.stderr and "not found" in proc.stderr
+
+    # -- service ----------------------------------------------------------
+    def test_health_needs_no_token(self, service: str) -> None:
+        assert httpx.get(f"{service}/healthz").json() == {"status": "ok"}
+
+    def test_ready_reports_model_version(self, service: str, trained: Any) -> None:
+        body = httpx.get(f"{service}/readyz").json()
+        assert body["status"] == "ready" and body["model_version"] == trained.version
+
+    def test_missing_or_wrong_token_is_rejected(self, service: str) -> None:
+        from lepton_shared.app import get_app
+
+        example = get_app(self.app_name).load_predictor().example_input()
+        assert httpx.post(f"{service}/v1/predict", json=example).status_code == 401
+        bad = {"Authorization": "Bearer wrong"}
+        assert httpx.post(f"{service}/v1/predict", json=example, headers=bad).status_code == 401
+
+    def test_predict_over_http_matches_in_process(self, service: str, trained: Any) -> None:
+        from lepton_shared.app import get_app
+
+        predictor = get_app(self.app_name).load_predictor()
+        example = predictor.example_input()
+        resp = httpx.post(f"{service}/v1/predict", json=example, headers=self._auth(), timeout=60)
+        assert resp.status_code == 200, resp.text
+        assert resp.headers.get("x-request-id")
+        expected = json.loads(json.dumps(predictor.predict(predictor.InputModel.model_validate(example)),
+                                         default=str))
+        assert resp.json() == expected
+
+    def test_malformed_body_gets_4xx_with_message(self, service: str) -> None:
+        resp = httpx.post(f"{service}/v1/predict", content=b"{not json", headers={**self._auth(),
+                          "content-type": "application/json"})
+        assert resp.status_code == 422 and resp.json()["detail"]
+        resp = httpx.post(f"{service}/v1/predict", json={"unexpected": [1, 2]}, headers=self._auth())
+        assert 400 <= resp.status_code < 500 and isinstance(resp.json()["detail"], str)
+
+    def test_oversized_body_is_rejected(self, service: str) -> None:
+        from lepton_shared.settings import get_settings
+
+        big = b"x" * (get_settings().max_request_bytes + 1)
+        resp = httpx.post(f"{service}/v1/predict", content=big, headers=self._auth())
+        assert resp.status_code == 413
+
+    def test_metrics_and_prediction_log(self, service: str) -> None:
+        from sqlalchemy import func, select
+
+        from lepton_shared.app import get_app
+        from lepton_shared.storage import PredictionLog, session_scope
+
+        example = get_app(self.app_name).load_predictor().example_input()
+        httpx.post(f"{service}/v1/predict", json=example, headers=self._auth(), timeout=60)
+        text = httpx.get(f"{service}/metrics", headers=self._auth()).text
+        assert "lepton_requests_total" in text
+        with session_scope() as session:
+            count = session.scalar(select(func.count()).select_from(PredictionLog)
+                                   .where(PredictionLog.app == self.app_name))
+        assert count and count >= 1

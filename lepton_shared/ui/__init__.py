@@ -1,0 +1,44 @@
+"""Helpers every Streamlit page uses: call the app's service when a URL is
+configured (``LEPTON_<APP>_URL``), otherwise run the app in-process."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import httpx
+
+from lepton_shared.settings import get_settings
+
+
+def service_url(app: str) -> str | None:
+    return os.environ.get(f"LEPTON_{app.upper()}_URL") or None
+
+
+def call_service(app: str, method: str, path: str, **kwargs: Any) -> Any:
+    """Call the app's service with the suite token; raises ``RuntimeError`` with the service's message."""
+    url = service_url(app)
+    if url is None:
+        raise RuntimeError(f"no service URL configured for {app}")
+    headers = kwargs.pop("headers", {})
+    token = get_settings().api_token
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    resp = httpx.request(method, url.rstrip("/") + path, headers=headers, timeout=60, **kwargs)
+    if resp.status_code >= 400:
+        try:
+            detail = resp.json().get("detail", resp.text)
+        except ValueError:
+            detail = resp.text
+        raise RuntimeError(f"{app} service answered {resp.status_code}: {detail}")
+    return resp.json()
+
+
+def service_is_up(app: str) -> bool:
+    url = service_url(app)
+    if url is None:
+        return False
+    try:
+        return httpx.get(url.rstrip("/") + "/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
