@@ -10,7 +10,7 @@ import importlib
 import os
 import platform
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +42,7 @@ def main(apps: list[str]) -> None:
     shared = shared_dir()
     for name in apps:
         module = importlib.import_module(f"benchmarks.{name}")
-        started = datetime.now(timezone.utc)
+        started = datetime.now(UTC)
         section = module.run(shared)
         footer = (f"\n_Measured {started:%Y-%m-%d %H:%M} UTC on {platform.machine()}, {os.cpu_count()} CPU cores, "
                   f"Python {platform.python_version()}._\n")

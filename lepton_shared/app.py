@@ -34,6 +34,7 @@ class LeptonApp(ABC):
 
     def add_arguments(self, command: str, parser: argparse.ArgumentParser) -> None:
         """Add app-specific options to ``train`` / ``evaluate`` (the common ones exist already)."""
+        return None
 
     @abstractmethod
     def train(self, args: argparse.Namespace) -> ModelInfo:

@@ -24,8 +24,8 @@ from lepton_shared.settings import get_settings
 MANIFEST = Path(__file__).resolve().parents[1] / "data" / "manifest.json"
 
 
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
+def sha256_file(path: Path, chunk: int = 1 << 20, algorithm: str = "sha256") -> str:
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as fh:
         while block := fh.read(chunk):
             digest.update(block)
@@ -42,7 +42,7 @@ def fingerprint(obj: Any) -> str:
             digest.update(str(f.relative_to(path if path.is_dir() else path.parent)).encode())
             digest.update(sha256_file(f).encode())
     elif isinstance(obj, pd.DataFrame):
-        digest.update(pd.util.hash_pandas_object(obj, index=False).values.tobytes())
+        digest.update(pd.util.hash_pandas_object(obj, index=False).to_numpy().tobytes())
     else:
         digest.update(json.dumps(obj, sort_keys=True, default=str).encode())
     return digest.hexdigest()[:16]
@@ -55,7 +55,7 @@ def load_manifest(path: Path = MANIFEST) -> dict[str, dict[str, Any]]:
 
 
 def download(name: str, dest_dir: Path | None = None, manifest: Path = MANIFEST, timeout: float = 30.0) -> Path:
-    """Fetch a manifest data set once, verify its SHA-256 and return the local path."""
+    """Fetch a manifest data set once, verify its checksum (SHA-256, or MD5 where only that is published)."""
     entries = load_manifest(manifest)
     if name not in entries:
         raise UserError(f"unknown data set {name!r}; known: {', '.join(sorted(entries)) or 'none'}")
@@ -63,7 +63,9 @@ def download(name: str, dest_dir: Path | None = None, manifest: Path = MANIFEST,
     dest_dir = dest_dir or get_settings().cache_dir / "datasets"
     dest_dir.mkdir(parents=True, exist_ok=True)
     target = dest_dir / entry["filename"]
-    if target.exists() and sha256_file(target) == entry["sha256"]:
+    algorithm = "sha256" if "sha256" in entry else "md5"  # MedMNIST publishes MD5 sums only
+    expected = entry[algorithm]
+    if target.exists() and sha256_file(target, algorithm=algorithm) == expected:
         return target
     tmp = Path(tempfile.mkstemp(prefix=".part-", dir=dest_dir)[1])
     try:
@@ -75,9 +77,9 @@ def download(name: str, dest_dir: Path | None = None, manifest: Path = MANIFEST,
                 f"cannot download {name} from {entry['url']} ({exc.__class__.__name__}: {exc}); this machine "
                 f"may be offline: download it elsewhere and pass the file with --data, or place it at {target}"
             ) from None
-        actual = sha256_file(tmp)
-        if actual != entry["sha256"]:
-            raise UserError(f"checksum mismatch for {name}: expected {entry['sha256'][:12]}…, got {actual[:12]}…")
+        actual = sha256_file(tmp, algorithm=algorithm)
+        if actual != expected:
+            raise UserError(f"checksum mismatch for {name}: expected {algorithm} {expected[:12]}…, got {actual[:12]}…")
         tmp.replace(target)
         return target
     finally:

@@ -169,8 +169,17 @@ class Registry:
             if current is None:
                 raise UserError(f"{app} has no production model to roll back")
             history = session.scalars(select(Promotion).where(Promotion.app == app)
-                                      .order_by(Promotion.id.desc())).all()
-            previous = next((p.version for p in history if p.version != current.version), None)
+                                      .order_by(Promotion.id)).all()
+            stack: list[str] = []  # production versions, newest last; a rollback pops one
+            for event in history:
+                if event.action == "rollback":
+                    while stack and stack[-1] != event.version:
+                        stack.pop()
+                else:
+                    stack.append(event.version)
+            while stack and stack[-1] == current.version:
+                stack.pop()
+            previous = stack[-1] if stack else None
             if previous is None:
                 raise UserError(f"{app} has no earlier production model to roll back to")
             current.stage = "archived"

@@ -67,7 +67,7 @@ def vision_backbone(name: str = "resnet18", num_classes: int = 2, weights_path: 
             raise UserError(f"weights file not found: {weights_path}")
         try:
             state = torch.load(weights_path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise UserError(f"cannot read weights file {weights_path}: {exc}") from None
         missing, unexpected = model.load_state_dict(state, strict=False)
         if len(missing) > len(state) or unexpected:

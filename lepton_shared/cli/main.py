@@ -160,8 +160,8 @@ def run(argv: Sequence[str]) -> int:
     if args.group == "models":
         _models(args)
     elif args.group == "db":
-        from lepton_shared.storage import init_db
         from lepton_shared.settings import get_settings
+        from lepton_shared.storage import init_db
 
         init_db()
         print(f"database is up to date: {get_settings().resolved_database_url.split('@')[-1]}")

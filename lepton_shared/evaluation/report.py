@@ -6,14 +6,14 @@ import base64
 import html
 import io
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
-from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.figure import Figure
 
 
 def figure_to_base64(fig: Figure) -> str:
@@ -43,7 +43,7 @@ def write_report(path: Path, title: str, metrics: dict[str, Any], figures: dict[
 <style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:1000px}}table{{border-collapse:collapse}}
 th,td{{border:1px solid #ccc;padding:4px 10px;text-align:left}}figure{{display:inline-block;margin:1em}}
 img{{max-width:460px}}</style></head><body><h1>{html.escape(title)}</h1>
-<p>Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}</p><p>{html.escape(notes)}</p>
+<p>Generated {datetime.now(UTC):%Y-%m-%d %H:%M UTC}</p><p>{html.escape(notes)}</p>
 <h2>Metrics</h2><table>{rows}</table><h2>Plots</h2>{imgs}</body></html>"""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")

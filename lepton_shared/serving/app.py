@@ -160,7 +160,7 @@ def log_prediction(request: Request, output: dict[str, Any], inputs: Any, latenc
                 input_hash=_hash_input(inputs), output=json.loads(json.dumps(output, default=str)),
                 latency_ms=latency_ms,
             ))
-    except Exception:  # noqa: BLE001 - logging must never fail the answer
+    except Exception:
         json_logger("lepton.serving").exception("could not log prediction")
 
 
@@ -247,7 +247,7 @@ def create_app(
         try:
             with get_engine().connect() as conn:
                 conn.execute(text("SELECT 1"))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             return JSONResponse({"status": "unavailable", "reason": f"database: {exc}"}, status_code=503)
         try:
             predictor = state.load()
@@ -275,13 +275,13 @@ def create_app(
 def _add_predict_route(app: FastAPI, state: ServiceState, micro_batch: bool, max_batch: int,
                        max_wait_ms: float) -> None:
     @app.post("/v1/predict", tags=["predict"])
-    async def predict(request: Request, body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
+    async def predict(request: Request, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
         """Answer one item in the app's ``InputModel`` schema (the uniform contract endpoint)."""
         predictor = await run_in_threadpool(state.load)
         try:
             item = predictor.InputModel.model_validate(body)
         except Exception as exc:  # pydantic.ValidationError
-            errors = getattr(exc, "errors", lambda: [])()
+            errors: list[dict[str, Any]] = getattr(exc, "errors", lambda: [])()
             detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors) or str(exc)
             raise HTTPException(status_code=422, detail=detail) from None
         start = time.perf_counter()

@@ -40,7 +40,7 @@ class MicroBatcher:
                     break
                 try:
                     batch.append(await asyncio.wait_for(self._queue.get(), timeout))
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     break
             self.batches_run += 1
             try:
@@ -48,7 +48,7 @@ class MicroBatcher:
                 for (_, fut), res in zip(batch, results, strict=True):
                     if not fut.done():
                         fut.set_result(res)
-            except Exception as exc:  # noqa: BLE001 - every waiter must hear about it
+            except Exception as exc:
                 for _, fut in batch:
                     if not fut.done():
                         fut.set_exception(exc)

@@ -176,7 +176,7 @@ class Trainer:
     # -- loop ------------------------------------------------------------
     def _loader(self, dataset: Dataset, shuffle: bool, collate_fn: Callable[..., Any] | None,
                 epoch: int = 0) -> DataLoader:
-        sampler = None
+        sampler: DistributedSampler[Any] | None = None
         if self.ctx.enabled:
             sampler = DistributedSampler(dataset, num_replicas=self.ctx.world_size, rank=self.ctx.rank,
                                          shuffle=shuffle, seed=self.config.seed)
@@ -315,7 +315,7 @@ class Trainer:
                 session.add(run)
                 session.flush()
                 return int(run.id)
-        except Exception:  # noqa: BLE001 - training must not depend on the database being up
+        except Exception:
             return None
 
     def _log_epoch(self, run_id: int | None, history: list[dict[str, float]]) -> None:
@@ -350,7 +350,8 @@ def _best_row(history: list[dict[str, float]], monitor: str, mode: str) -> dict[
         monitor, mode = "train_loss", "min"
     key = monitor
     pick = min if mode == "min" else max
-    return dict(pick(history, key=lambda row: row.get(key, math.inf if mode == "min" else -math.inf)))
+    best: dict[str, float] = pick(history, key=lambda row: row.get(key, math.inf if mode == "min" else -math.inf))
+    return dict(best)
 
 
 def _batch_len(batch: Any) -> int:
