@@ -1,0 +1,104 @@
+"""HTTP endpoints of the recommender (``/v1/...``) on the shared service shell."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from apps.recommender.events import EventIn, store_events
+from apps.recommender.predictor import MAX_K, RecommenderPredictor, SessionRequest
+from lepton_shared.registry import Registry
+from lepton_shared.serving import create_app, get_predictor, log_prediction
+
+router = APIRouter(prefix="/v1", tags=["recommender"])
+
+
+class EventsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    events: list[EventIn] = Field(min_length=1, max_length=10_000, description="interactions to store")
+
+
+def _engine(predictor: Any) -> Any:
+    return predictor.engine
+
+
+async def loaded_predictor(request: Request) -> Any:
+    """``get_predictor`` without a thread hop: once loaded it is a dictionary look-up, and the
+    recommendation itself takes ~0.1 ms of NumPy, so the hot routes answer on the event loop."""
+    return get_predictor(request)
+
+
+@router.get("/users/{user_id}/recommendations")
+async def user_recommendations(request: Request, background: BackgroundTasks, user_id: str,
+                               k: int = Query(10, ge=1, le=MAX_K),
+                               category: str | None = Query(None, max_length=128),
+                               predictor: Any = Depends(loaded_predictor)) -> dict[str, Any]:
+    """Top-k for a user, seen items removed, each with "because you liked X"; trending for unknown users."""
+    start = time.perf_counter()
+    out = _engine(predictor).for_user(user_id, k, category)
+    # the prediction log is written after the answer has been sent (it is a database commit)
+    background.add_task(log_prediction, request, out, {"user_id": user_id, "k": k, "category": category},
+                        (time.perf_counter() - start) * 1000)
+    return out  # type: ignore[no-any-return]
+
+
+@router.post("/recommendations")
+async def session_recommendations(request: Request, background: BackgroundTasks, body: SessionRequest,
+                                  predictor: Any = Depends(loaded_predictor)) -> dict[str, Any]:
+    """Top-k for an anonymous session from the items it touched; unknown item ids are listed, not fatal."""
+    start = time.perf_counter()
+    out = _engine(predictor).for_session(body.items, body.k, body.category)
+    background.add_task(log_prediction, request, out, body.model_dump(), (time.perf_counter() - start) * 1000)
+    return out  # type: ignore[no-any-return]
+
+
+@router.get("/items/{item_id}/similar")
+def similar_items(item_id: str, k: int = Query(10, ge=1, le=MAX_K),
+                  category: str | None = Query(None, max_length=128),
+                  predictor: Any = Depends(get_predictor)) -> dict[str, Any]:
+    """Items most often wanted together with ``item_id`` (404 for an unknown item)."""
+    return _engine(predictor).similar(item_id, k, category)  # type: ignore[no-any-return]
+
+
+@router.post("/events", status_code=201)
+def post_events(body: EventsIn) -> dict[str, Any]:
+    """Store interactions (all or none); the next `lepton recommender train` uses them."""
+    return {"stored": store_events(body.events)}
+
+
+@router.get("/users/{user_id}/history")
+def user_history(user_id: str, predictor: Any = Depends(get_predictor)) -> dict[str, Any]:
+    """The items the model knows this user interacted with."""
+    engine = _engine(predictor)
+    return {"user_id": user_id, "known_user": user_id in engine.user_index, "items": engine.history_of(user_id),
+            "model_version": engine.version}
+
+
+@router.get("/model")
+def model_summary(predictor: Any = Depends(get_predictor)) -> dict[str, Any]:
+    """The serving model: metrics against the baselines, categories, a few example users and items."""
+    return model_overview(predictor)
+
+
+def model_overview(predictor: Any) -> dict[str, Any]:
+    engine = _engine(predictor)
+    info = predictor.info
+    return {"model_version": engine.version, "family": engine.artifact.info.get("family"),
+            "metrics": info.metrics, "params": {k: v for k, v in info.params.items() if k != "validation"},
+            "categories": engine.category_names, "n_users": len(engine.user_index),
+            "n_items": len(engine.item_ids), "sample_users": list(engine.artifact.user_ids[:50]),
+            "sample_items": [engine.item(i) for i in range(min(200, len(engine.item_ids)))]}
+
+
+def load_predictor(version: str | None = None) -> RecommenderPredictor:
+    return RecommenderPredictor(Registry().get("recommender", version))
+
+
+def create_service() -> FastAPI:
+    return create_app("recommender", predictor_loader=load_predictor, routers=[router],
+                      title="Lepton recommender",
+                      description="Product recommendations from implicit feedback: per user, per anonymous "
+                                  "session, similar items, with explanations; interactions in via /v1/events.")

@@ -1,0 +1,236 @@
+"""``train`` and ``evaluate`` for the CLI: the protocol end to end.
+
+train: load (or generate) the data, add the events posted to the service,
+split 80/20 (seed 42), tune every family on a validation split carved from
+the 80 %, refit the best item-to-item model (EASE or item-kNN) on the whole
+80 %, score it and the tuned baselines on the 20 %, and register it.
+
+evaluate: rebuild the same split from the file and score the registered
+model and freshly fitted baselines on it; it prints the same numbers as the
+training run did for the same data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from apps.recommender.artifact import Artifact, trending_scores
+from apps.recommender.data import Interactions, builtin_spec, load_or_generate
+from apps.recommender.models import BASELINES, ItemItemModel, fit_model, item_weights, quiet_implicit, resolve_device
+from apps.recommender.protocol import (
+    Trial,
+    baseline_metrics,
+    best_of,
+    build,
+    candidate_grid,
+    encode,
+    relative_gain,
+    score,
+    split,
+    tune,
+)
+from lepton_shared.errors import UserError
+
+APP = "recommender"
+SERVING_FAMILIES = ("ease", "item_knn_bm25")
+METRIC_KEYS = ("precision_at_10", "map_at_10", "ndcg_at_10", "auc_at_10")
+
+
+def _pad(matrix: sparse.csr_matrix, shape: tuple[int, int]) -> sparse.csr_matrix:
+    coo = matrix.tocoo()
+    return sparse.csr_matrix((coo.data, (coo.row, coo.col)), shape=shape, dtype=np.float32)
+
+
+def in_file_space(model: ItemItemModel, model_items: np.ndarray, file_items: np.ndarray) -> ItemItemModel:
+    """The model re-indexed to a data file's item order; items it never saw cannot be recommended."""
+    index = pd.Index(model_items)
+    pos = index.get_indexer(file_items)
+    n = len(file_items)
+    if n <= len(model_items) and np.array_equal(pos, np.arange(n)):
+        w = model.weights[:n, :n]
+        active = None if model.active is None else model.active[:n]
+        return ItemItemModel(sparse.csr_matrix(w) if sparse.issparse(w) else w, active)
+    known = np.flatnonzero(pos >= 0)
+    if len(known) == 0:
+        raise UserError("none of the data's items is known to this model: was it trained on other data? "
+                        "Pass the --data it was trained on, or train on this data first")
+    sub = model.weights[pos[known]][:, pos[known]]
+    if sparse.issparse(sub):
+        coo = sub.tocoo()
+        w2: Any = sparse.csr_matrix((coo.data, (known[coo.row], known[coo.col])), shape=(n, n))
+    else:
+        w2 = np.zeros((n, n), dtype=np.float32)
+        w2[np.ix_(known, known)] = sub
+    active = np.zeros(n, dtype=bool)
+    active[known] = True if model.active is None else model.active[pos[known]]
+    return ItemItemModel(w2, active)
+
+
+def protocol_scores(model: ItemItemModel, model_items: np.ndarray, data: Interactions,
+                    baseline_params: dict[str, dict[str, Any]], seed: int, device: str,
+                    show_progress: bool = True) -> dict[str, Any]:
+    """The fixed protocol on ``data``: the model and the baselines on the same 80/20 split."""
+    enc = encode(data.frame)
+    train, test = split(enc.matrix)
+    metrics = score(in_file_space(model, model_items, enc.item_ids), train, test)
+    baselines = baseline_metrics(train, test, baseline_params, seed, device, show_progress)
+    strongest, gain = relative_gain(metrics["ndcg_at_10"], baselines)
+    return {**metrics, "baselines": baselines, "strongest_baseline": strongest,
+            "ndcg_gain_over_best_baseline": round(gain, 4), "n_users": int(enc.matrix.shape[0]),
+            "n_items": int(enc.matrix.shape[1]), "n_interactions": int(enc.matrix.nnz),
+            "n_test_interactions": int(test.nnz)}
+
+
+def _data_spec(args: argparse.Namespace) -> dict[str, Any]:
+    if args.data is not None:
+        return {"path": str(Path(args.data).resolve()),
+                "items": str(Path(args.items).resolve()) if getattr(args, "items", None) else None}
+    return {"builtin": builtin_spec(getattr(args, "tiny", False), getattr(args, "synthetic_interactions", None),
+                                    seed=42)}
+
+
+def _load(spec: dict[str, Any]) -> Interactions:
+    if "builtin" in spec:
+        return load_or_generate(None, spec["builtin"])
+    return load_or_generate(Path(spec["path"]), {}, Path(spec["items"]) if spec.get("items") else None)
+
+
+def train(args: argparse.Namespace) -> Any:
+    from apps.recommender.events import load_events
+    from lepton_shared.data import fingerprint
+    from lepton_shared.registry import Registry
+
+    started = time.perf_counter()
+    device = resolve_device(args.device)
+    epochs = args.epochs or 15
+    spec = _data_spec(args)
+    data = _load(spec)
+    events = pd.DataFrame() if args.no_events else load_events()
+    print(f"recommender: {len(data)} interactions, {data.n_users} users, {data.n_items} items from {data.source}"
+          + (f", plus {len(events)} stored events" if len(events) else ""), file=sys.stderr)
+
+    file_enc = encode(data.frame)
+    train_part, _ = split(file_enc.matrix)
+    all_enc = encode(events, file_enc.user_ids, file_enc.item_ids) if len(events) else file_enc
+    shape = all_enc.matrix.shape
+    train_all = _pad(train_part, shape)
+    if len(events):
+        train_all = train_all + all_enc.matrix
+        train_all.data[:] = 1.0
+    with quiet_implicit():
+        t0 = time.perf_counter()
+        grid = candidate_grid(shape[1], train_all.nnz, getattr(args, "tiny", False), epochs)
+        trials = tune(train_all, grid, args.seed, device)
+        tune_s = time.perf_counter() - t0
+        best = best_of(trials, grid.keys())
+        family = max(SERVING_FAMILIES, key=lambda f: best[f].metrics["ndcg_at_10"])
+        chosen = best[family]
+        t0 = time.perf_counter()
+        model = item_weights(fit_model(build(family, chosen.params, args.seed, device), train_all))
+        fit_s = time.perf_counter() - t0
+        baseline_params = {name: best[name].params for name in BASELINES if name in best}
+        result = protocol_scores(model, all_enc.item_ids, data, baseline_params, args.seed, device)
+
+    full = pd.concat([data.frame, events], ignore_index=True) if len(events) else data.frame
+    history = encode(full, all_enc.user_ids, all_enc.item_ids).matrix
+    catalogue = pd.DataFrame({"item_id": all_enc.item_ids}).merge(data.catalogue, on="item_id", how="left")
+    catalogue["title"] = catalogue["title"].fillna(catalogue["item_id"])
+    catalogue["category"] = catalogue["category"].fillna("unknown")
+    popularity = np.asarray(history.sum(axis=0), dtype=np.float32).ravel()
+    info = {"family": family, "params": chosen.params, "baseline_params": baseline_params, "data": spec,
+            "source": data.source}
+    artifact = Artifact(model=model, catalogue=catalogue, user_ids=[str(u) for u in all_enc.user_ids],
+                        history=history, popularity=popularity,
+                        trending=trending_scores(full, all_enc.item_ids), info=info)
+    metrics = {key: result[key] for key in METRIC_KEYS}
+    metrics.update({
+        "val_ndcg_at_10": chosen.metrics["ndcg_at_10"],
+        "strongest_baseline": result["strongest_baseline"],
+        "ndcg_gain_over_best_baseline": result["ndcg_gain_over_best_baseline"],
+        "baselines": result["baselines"],
+    })
+    timings = {"tune_s": round(tune_s, 2), "fit_s": round(fit_s, 2),
+               "total_s": round(time.perf_counter() - started, 2)}
+    params = {"family": family, **chosen.params, "epochs": epochs, "device": device, "data": spec,
+              "events_used": len(events), "timings": timings, "n_users": shape[0], "n_items": shape[1],
+              "validation": [{"family": t.family, "params": t.params, "ndcg_at_10": t.metrics["ndcg_at_10"]}
+                             for t in trials]}
+
+    def write(folder: Path) -> None:
+        artifact.save(folder)
+        _write_report(folder / "report.html", metrics, trials, popularity, family, chosen, data.source)
+
+    return Registry().register(APP, write, metrics=metrics, params=params,
+                               data_fingerprint=fingerprint(data.frame), promote=not args.no_promote)
+
+
+def evaluate(args: argparse.Namespace) -> dict[str, Any]:
+    from lepton_shared.registry import Registry
+
+    info = Registry().get(APP, args.model)
+    artifact = Artifact.load(info.path)
+    spec = artifact.info.get("data", {})
+    if args.data is not None:
+        spec = {"path": str(args.data), "items": str(args.items) if getattr(args, "items", None) else None}
+    elif "path" in spec and not Path(spec["path"]).exists():
+        raise UserError(f"model {info.version} was trained on {spec['path']}, which no longer exists; pass --data")
+    elif not spec:
+        spec = {"builtin": builtin_spec()}
+    data = _load(spec)
+    device = resolve_device(args.device)
+    item_ids = artifact.catalogue["item_id"].to_numpy(dtype=object)
+    with quiet_implicit():
+        result = protocol_scores(artifact.model, item_ids, data, artifact.info.get("baseline_params", {}),
+                                 args.seed, device)
+    return {**result, "model": artifact.info.get("family"), "model_version": info.version, "data": data.source}
+
+
+def _write_report(path: Path, metrics: dict[str, Any], trials: list[Trial], popularity: np.ndarray, family: str,
+                  chosen: Trial, source: str) -> None:
+    from matplotlib.figure import Figure
+
+    from lepton_shared.evaluation import write_report
+
+    figures = {}
+    names = [family, *metrics["baselines"].keys()]
+    values = [metrics["ndcg_at_10"], *(m["ndcg_at_10"] for m in metrics["baselines"].values())]
+    fig = Figure(figsize=(6, 3.2))
+    ax = fig.subplots()
+    bars = ax.bar(names, values, color=["#2a7"] + ["#999"] * (len(names) - 1))
+    ax.bar_label(bars, fmt="%.3f")
+    ax.set_ylabel("NDCG@10 on the 20 % test split")
+    ax.set_title("Registered model against the baselines")
+    figures["ndcg_vs_baselines"] = fig
+
+    fig = Figure(figsize=(6, 3.2))
+    ax = fig.subplots()
+    for fam in sorted({t.family for t in trials}):
+        ts = [t for t in trials if t.family == fam]
+        ax.plot(range(len(ts)), [t.metrics["ndcg_at_10"] for t in ts], marker="o", label=fam)
+    ax.set_xlabel("candidate (grid order)")
+    ax.set_ylabel("validation NDCG@10")
+    ax.set_title("Hyperparameter search (validation split of the 80 %)")
+    ax.legend(fontsize=7)
+    figures["validation_search"] = fig
+
+    fig = Figure(figsize=(6, 3.2))
+    ax = fig.subplots()
+    ax.loglog(np.arange(1, len(popularity) + 1), np.sort(popularity)[::-1] + 1e-9)
+    ax.set_xlabel("item rank")
+    ax.set_ylabel("interactions")
+    ax.set_title("Item popularity (long tail)")
+    figures["popularity_long_tail"] = fig
+    summary = {k: v for k, v in metrics.items() if k != "baselines"}
+    for name, m in metrics["baselines"].items():
+        summary[f"baseline {name} ndcg_at_10"] = m["ndcg_at_10"]
+    write_report(path, f"Recommender ({family})", {**summary, "chosen_params": chosen.params},
+                 figures=figures, notes=f"Data: {source}. Protocol: random 80/20 split of interactions (seed 42), "
+                                        f"training items filtered, K=10; tuning on a validation split of the 80 %.")
