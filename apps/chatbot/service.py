@@ -1,0 +1,109 @@
+"""The chatbot's HTTP service: ``/v1/chat``, sessions, feedback, the handoff queue
+and analytics, on the suite's shared shell (auth, size limit, metrics, logs)."""
+
+from __future__ import annotations
+
+import io
+import time
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from apps.chatbot import conversation
+from apps.chatbot.predictor import MAX_MESSAGE_CHARS, ChatbotPredictor
+from lepton_shared.serving import Predictor, create_app, get_predictor, log_prediction
+
+router = APIRouter(prefix="/v1", tags=["chatbot"])
+
+
+class ChatIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS, description="the customer's message")
+    session_id: str | None = Field(default=None, max_length=64,
+                                   description="conversation to continue; omit to start a new one")
+
+
+class FeedbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    message_id: int = Field(description="id of the bot reply (message_id in the /v1/chat answer)")
+    helpful: bool | None = Field(default=None, description="was the reply helpful?")
+    correct_intent: str | None = Field(default=None, max_length=128, description="the intent the user meant")
+
+
+class HandoffUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: str = Field(description="waiting | taken | closed")
+
+
+def _chatbot(predictor: Predictor) -> ChatbotPredictor:
+    assert isinstance(predictor, ChatbotPredictor)
+    return predictor
+
+
+@router.post("/chat")
+async def chat(body: ChatIn, request: Request, predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
+    """Answer one message: reply, intent, confidence and source (intent | faq | fallback | handoff)."""
+    start = time.perf_counter()
+    out = await run_in_threadpool(conversation.chat, _chatbot(predictor), body.message, body.session_id)
+    await run_in_threadpool(log_prediction, request, out, body.model_dump(), (time.perf_counter() - start) * 1000)
+    return out
+
+
+@router.get("/sessions/{session_id}")
+def get_session(session_id: str) -> dict[str, Any]:
+    """A conversation with all its messages."""
+    return conversation.get_session(session_id)
+
+
+@router.post("/feedback")
+def feedback(body: FeedbackIn, predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
+    """Helpful / not helpful on a bot reply, optionally with the intent the user meant."""
+    return conversation.add_feedback(body.message_id, body.helpful, body.correct_intent,
+                                     _chatbot(predictor).labels)
+
+
+@router.get("/feedback/export")
+def feedback_export() -> Response:
+    """Feedback as ``text,label`` CSV rows, ready to add to the training data."""
+    buf = io.StringIO()
+    conversation.export_feedback().to_csv(buf, index=False)
+    return Response(buf.getvalue(), media_type="text/csv",
+                    headers={"content-disposition": "attachment; filename=chatbot_feedback.csv"})
+
+
+@router.get("/handoffs")
+def handoffs(status: str | None = Query("waiting", description="waiting | taken | closed"),
+             limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, Any]]:
+    """The handoff queue (oldest first) with each conversation's transcript."""
+    return conversation.list_handoffs(status, limit)
+
+
+@router.post("/handoffs/{handoff_id}")
+def update_handoff(handoff_id: int, body: HandoffUpdate) -> dict[str, Any]:
+    """An agent takes or closes a handoff (closing reopens the conversation to the bot)."""
+    return conversation.update_handoff(handoff_id, body.status)
+
+
+@router.get("/analytics")
+def analytics() -> dict[str, Any]:
+    """Intent mix, fallback and handoff rates, feedback per day."""
+    return conversation.analytics()
+
+
+@router.get("/intents")
+def intents(predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
+    """The model's intents and thresholds (for the UI's feedback form)."""
+    p = _chatbot(predictor)
+    return {"intents": p.labels, "oos_threshold": p.threshold, "faq_threshold": p.faq.threshold,
+            "model_version": p.version}
+
+
+def create_service() -> FastAPI:
+    from apps.chatbot.app import APP
+
+    return create_app("chatbot", predictor_loader=APP.load_predictor, routers=[router],
+                      title="Lepton chatbot", description="Customer-service assistant: intents, FAQ answers, "
+                      "out-of-scope fallback and human handoff.")

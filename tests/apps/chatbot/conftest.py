@@ -1,0 +1,35 @@
+"""One tiny chatbot model trained once per test session, in its own LEPTON_HOME.
+
+Tests that need it re-enter that home with ``lepton_env(home)``; training takes
+a few seconds (8 examples per built-in intent, one epoch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lepton_shared.testing.env import lepton_env
+
+TOKEN = "chatbot-test-token"
+
+
+@pytest.fixture(scope="session")
+def tiny_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from apps.chatbot.app import APP
+    from lepton_shared.cli.main import build_parser
+
+    home = tmp_path_factory.mktemp("chatbot-tiny")
+    with lepton_env(home):
+        args = build_parser("chatbot").parse_args(["chatbot", "train", "--tiny", "--epochs", "2"])
+        APP.train(args)
+    return home
+
+
+@pytest.fixture()
+def trained_env(tiny_home: Path) -> Iterator[Path]:
+    """The tiny model's home as the current suite environment (with an API token)."""
+    with lepton_env(tiny_home, api_token=TOKEN) as home:
+        yield home

@@ -1,0 +1,96 @@
+"""Built-in data and the CSV/JSON importers, including every user mistake they must explain."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from apps.chatbot.data import (
+    OOS_LABEL,
+    builtin_faq,
+    builtin_intents,
+    builtin_off_topic,
+    load_faq,
+    load_intents,
+    split,
+)
+from apps.chatbot.intents import BANK_INTENTS
+from lepton_shared.errors import UserError
+
+
+def test_builtin_bank_has_enough_intents_and_examples() -> None:
+    frame = builtin_intents()
+    counts = frame["label"].value_counts()
+    assert len(counts) >= 25
+    assert counts.min() >= 20
+    assert frame["text"].str.lower().duplicated().sum() == 0  # every example distinct
+    assert builtin_intents().equals(frame)  # deterministic
+    assert len(builtin_faq()) >= 5 and len(builtin_off_topic()) >= 30
+    assert any(spec.needs_agent for spec in BANK_INTENTS) and any(spec.answer for spec in BANK_INTENTS)
+
+
+def test_csv_text_label_and_banking77_text_category(tmp_path: Path) -> None:
+    a = tmp_path / "a.csv"
+    a.write_text("text,label\nhello there,greeting\n  where is my card ,card_arrival\n,empty\n")
+    frame = load_intents(a)
+    assert frame.to_dict("records") == [{"text": "hello there", "label": "greeting"},
+                                        {"text": "where is my card", "label": "card_arrival"}]
+    b = tmp_path / "b.csv"
+    b.write_text('text,category\n"I am still waiting on my card?",card_arrival\n')
+    assert load_intents(b)["label"].tolist() == ["card_arrival"]
+
+
+def test_json_intent_files(tmp_path: Path) -> None:
+    a = tmp_path / "a.json"
+    a.write_text(json.dumps({"intents": [{"name": "greeting", "examples": ["hi", "hello"]},
+                                         {"name": "bye", "examples": ["bye"]}]}))
+    assert sorted(load_intents(a)["label"]) == ["bye", "greeting", "greeting"]
+    b = tmp_path / "b.json"
+    b.write_text(json.dumps({"greeting": ["hi"], "bye": ["bye", "ciao"]}))
+    assert len(load_intents(b)) == 3
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([1, 2]))
+    with pytest.raises(UserError, match="expected"):
+        load_intents(bad)
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("", "is empty"),
+    ("foo,bar\n1,2\n", "expected text,label"),
+    ("text,label\n", "no rows"),
+])
+def test_bad_csv_files_are_user_errors(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    with pytest.raises(UserError, match=message):
+        load_intents(path, min_examples=5)
+
+
+def test_label_with_too_few_examples_is_named(tmp_path: Path) -> None:
+    rows = [(f"hello {i}", "greeting") for i in range(6)] + [("bye", "goodbye"), ("ciao", "goodbye")]
+    path = tmp_path / "few.csv"
+    pd.DataFrame(rows, columns=["text", "label"]).to_csv(path, index=False)
+    with pytest.raises(UserError, match=r"goodbye \(2\)"):
+        load_intents(path, min_examples=5)
+    assert len(load_intents(path)) == 8  # evaluation files need no minimum
+
+
+def test_faq_loader(tmp_path: Path) -> None:
+    path = tmp_path / "faq.csv"
+    path.write_text("question,answer\nAre you open on Sunday?,No\n")
+    assert load_faq(path).iloc[0].to_dict() == {"question": "Are you open on Sunday?", "answer": "No"}
+    path.write_text("q1,a1\nx,y\n")
+    with pytest.raises(UserError, match="question,answer"):
+        load_faq(path)
+
+
+def test_split_is_stratified_and_keeps_oos_for_validation() -> None:
+    frame = pd.concat([builtin_intents(), builtin_off_topic()], ignore_index=True)
+    train, val = split(frame, 0.1, seed=1)
+    assert OOS_LABEL not in set(train["label"])
+    assert (val["label"] == OOS_LABEL).sum() == len(builtin_off_topic())
+    assert set(train["label"]) == set(val.loc[val["label"] != OOS_LABEL, "label"])
+    assert not set(train["text"]) & set(val["text"])
