@@ -1,0 +1,1 @@
+"""Imaging app: medical image diagnosis with calibrated probabilities, Grad-CAM heat maps and an audit trail."""

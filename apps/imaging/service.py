@@ -1,0 +1,77 @@
+"""HTTP endpoints: diagnose an uploaded study, list the worklist, record a review, fetch a report."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from apps.imaging.report import study_report_html
+from apps.imaging.storage import get_study, list_studies, record_study, review_study
+from lepton_shared.serving import Predictor, create_app, get_predictor, log_prediction
+from lepton_shared.settings import get_settings
+
+router = APIRouter(prefix="/v1", tags=["imaging"])
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reviewer: str = Field(min_length=1, max_length=128, description="who reviewed the study")
+    confirmed: bool = Field(description="true: the model's label is right; false: give the correct label")
+    label: str | None = Field(default=None, max_length=64, description="the correct label when not confirmed")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+@router.post("/diagnose")
+def diagnose(request: Request, file: UploadFile = File(..., description="PNG, JPEG, DICOM or NIfTI file"),
+             slice_index: int | None = Form(default=None, ge=0, description="NIfTI volume slice (default middle)"),
+             predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
+    """Label, calibrated probabilities, threshold, Grad-CAM overlay (PNG base64); stores an audit row."""
+    limit = get_settings().max_request_bytes
+    data = file.file.read(limit + 1)
+    if len(data) > limit:
+        raise HTTPException(status_code=413, detail=f"upload too large: limit {limit} bytes")
+    start = time.perf_counter()
+    result = predictor.diagnose(data, file.filename or "upload", slice_index)  # type: ignore[attr-defined]
+    study = record_study(result)
+    result["study_id"] = study["id"]
+    elapsed = (time.perf_counter() - start) * 1000
+    logged = {k: v for k, v in result.items() if k != "heatmap_png_base64"}
+    log_prediction(request, logged, data, elapsed)
+    return result
+
+
+@router.get("/studies")
+def studies(status: str | None = Query(default=None, description="pending, confirmed or corrected"),
+            limit: int = Query(default=100, ge=1, le=1000)) -> list[dict[str, Any]]:
+    """The worklist, newest first."""
+    return list_studies(status, limit)
+
+
+@router.get("/studies/{study_id}")
+def study(study_id: int) -> dict[str, Any]:
+    return get_study(study_id)
+
+
+@router.post("/studies/{study_id}/review")
+def review(study_id: int, body: ReviewIn) -> dict[str, Any]:
+    """Record the reviewer's confirmation or correction."""
+    return review_study(study_id, body.reviewer, body.confirmed, body.label, body.note)
+
+
+@router.get("/studies/{study_id}/report", response_class=HTMLResponse)
+def report(study_id: int) -> HTMLResponse:
+    """The study's HTML report (no pixels are stored, so no heat map here)."""
+    return HTMLResponse(study_report_html(get_study(study_id)))
+
+
+def create_service() -> FastAPI:
+    from apps.imaging.app import APP
+
+    return create_app("imaging", predictor_loader=lambda: APP.load_predictor(), routers=[router],
+                      title="Lepton imaging service",
+                      description="Medical image diagnosis: calibrated probabilities, Grad-CAM heat maps, "
+                                  "and an audit trail of studies and reviews.")

@@ -1,0 +1,194 @@
+"""Train, calibrate, choose the threshold, score and save one imaging model.
+
+The loop is the shared ``Trainer`` (mixed precision and ``channels_last`` on
+GPU, early stopping on validation AUC, a progress bar); this module adds what
+is specific to diagnosis: class-weighted loss, temperature scaling and the
+sensitivity-target threshold fitted on the validation split, and a report
+with ROC, calibration and threshold plots.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from apps.imaging.calibration import fit_temperature, operating_point, softmax, threshold_for_sensitivity
+from apps.imaging.datasets import ImageSet, Split
+from apps.imaging.network import ImageDataset, build_network, predict_logits
+
+ARTIFACT_CONFIG = "imaging.json"
+ARTIFACT_WEIGHTS = "model.pt"
+
+
+@dataclass
+class ModelConfig:
+    """Everything a predictor needs besides the weights; saved beside them as JSON."""
+
+    arch: str = "resnet18"
+    small_input: bool = True
+    image_size: int = 28
+    class_names: list[str] = field(default_factory=lambda: ["negative", "positive"])
+    temperature: float = 1.0
+    threshold: float = 0.5
+    target_sensitivity: float = 0.95
+
+    def save(self, folder: Path) -> None:
+        (folder / ARTIFACT_CONFIG).write_text(json.dumps(asdict(self), indent=2))
+
+    @classmethod
+    def load(cls, folder: Path) -> ModelConfig:
+        return cls(**json.loads((folder / ARTIFACT_CONFIG).read_text()))
+
+
+@dataclass
+class TrainSettings:
+    epochs: int = 8
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 5e-4
+    device: str = "auto"
+    seed: int = 42
+    augment: bool = True
+    weights_path: Path | None = None
+    show_progress: bool = True
+
+
+def class_weights(labels: np.ndarray) -> torch.Tensor:
+    """Inverse-frequency weights so the rarer class counts as much as the common one."""
+    counts = np.bincount(labels, minlength=2).astype(np.float64)
+    counts[counts == 0] = 1
+    weights = counts.sum() / (2 * counts)
+    return torch.as_tensor(weights, dtype=torch.float32)
+
+
+def fit(image_set: ImageSet, cfg: ModelConfig, settings: TrainSettings) -> tuple[nn.Module, dict[str, Any]]:
+    """Train on ``train``, early-stop and calibrate on ``val``; returns the model and training facts."""
+    from sklearn.metrics import roc_auc_score
+
+    from lepton_shared.errors import UserError
+    from lepton_shared.training import Trainer, TrainerConfig
+
+    train, val = image_set.split("train"), image_set.splits.get("val")
+    if len(np.unique(train.labels)) < 2:
+        raise UserError(f"{image_set.source}: the training split holds only one class; both are needed")
+    if val is None or len(val) == 0:
+        raise UserError(f"{image_set.source}: a validation split is needed to calibrate the model")
+    model = build_network(cfg.arch, settings.weights_path, cfg.small_input)
+    weights = class_weights(train.labels)
+
+    def loss_fn(m: nn.Module, batch: Any) -> torch.Tensor:
+        x, y = batch
+        return nn.functional.cross_entropy(m(x), y, weight=weights.to(x.device))
+
+    def eval_fn(m: nn.Module, loader: Any) -> dict[str, float]:
+        scores, ys = [], []
+        for x, y in loader:
+            scores.append(torch.softmax(m(x).float(), 1)[:, 1].cpu())
+            ys.append(y.cpu())
+        y_all, s_all = torch.cat(ys).numpy(), torch.cat(scores).numpy()
+        return {"val_roc_auc": float(roc_auc_score(y_all, s_all)) if len(np.unique(y_all)) > 1 else 0.5}
+
+    tcfg = TrainerConfig(
+        epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr,
+        weight_decay=settings.weight_decay, device=settings.device, seed=settings.seed, monitor="val_roc_auc",
+        mode="max", patience=4, scheduler="cosine", warmup_ratio=0.05, channels_last=True, app="imaging",
+        show_progress=settings.show_progress,
+    )
+    trainer = Trainer(model, tcfg, loss_fn=loss_fn, eval_fn=eval_fn)
+    result = trainer.fit(ImageDataset(train.images, train.labels, augment=settings.augment, seed=settings.seed),
+                         ImageDataset(val.images, val.labels))
+    model = trainer.model
+    val_logits = predict_logits(model, val.images)
+    cfg.temperature = fit_temperature(val_logits, val.labels)
+    cfg.threshold = threshold_for_sensitivity(val.labels, softmax(val_logits, cfg.temperature)[:, 1],
+                                              cfg.target_sensitivity)
+    facts = {
+        "train_images_per_s": round(result.samples_per_second, 1),
+        "train_seconds": round(result.seconds, 1),
+        "epochs_run": result.epochs_run,
+        "best_epoch": result.best_epoch,
+        "device": str(trainer.device),
+        "mixed_precision": trainer.use_amp,
+        "history": result.history,
+    }
+    return model, facts
+
+
+def score(model: nn.Module, cfg: ModelConfig, split: Split) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    """Metrics on one labelled split: AUC, accuracy at 0.5 and at the operating threshold, ECE before/after."""
+    from lepton_shared.evaluation import classification_metrics, expected_calibration_error
+
+    logits = predict_logits(model, split.images)
+    raw = softmax(logits, 1.0)
+    cal = softmax(logits, cfg.temperature)
+    metrics = classification_metrics(split.labels, cal, labels=cfg.class_names)
+    metrics.pop("labels", None)
+    op = operating_point(split.labels, cal[:, 1], cfg.threshold)
+    out: dict[str, Any] = {
+        "roc_auc": metrics.get("roc_auc", float("nan")),
+        "average_precision": metrics.get("average_precision", float("nan")),
+        "accuracy": metrics["accuracy"],
+        "f1_macro": metrics["f1_macro"],
+        "ece": metrics["ece"],
+        "ece_uncalibrated": expected_calibration_error(split.labels, raw),
+        "threshold": cfg.threshold,
+        "temperature": cfg.temperature,
+        "target_sensitivity": cfg.target_sensitivity,
+        "accuracy_at_threshold": op["accuracy"],
+        "sensitivity_at_threshold": op["sensitivity"],
+        "specificity_at_threshold": op["specificity"],
+        "confusion_matrix_at_threshold": op["confusion_matrix"],
+        "confusion_matrix": metrics["confusion_matrix"],
+        "n_images": len(split),
+    }
+    return out, raw, cal
+
+
+def report_figures(labels: np.ndarray, raw: np.ndarray, cal: np.ndarray, cfg: ModelConfig,
+                   history: list[dict[str, float]]) -> dict[str, Any]:
+    """ROC with the operating point, reliability before/after scaling, and the training curves."""
+    from matplotlib.figure import Figure
+    from sklearn.calibration import calibration_curve
+    from sklearn.metrics import roc_curve
+
+    figs: dict[str, Any] = {}
+    fig = Figure(figsize=(4.5, 4))
+    ax = fig.subplots()
+    if len(np.unique(labels)) > 1:
+        fpr, tpr, _ = roc_curve(labels, cal[:, 1])
+        ax.plot(fpr, tpr, label="ROC")
+        op = operating_point(labels, cal[:, 1], cfg.threshold)
+        ax.scatter([1 - op["specificity"]], [op["sensitivity"]], color="red", zorder=3,
+                   label=f"threshold {cfg.threshold:.3f}")
+    ax.plot([0, 1], [0, 1], "k--", lw=0.8)
+    ax.set_xlabel("1 - specificity")
+    ax.set_ylabel("sensitivity")
+    ax.legend(loc="lower right")
+    figs["ROC curve (test) with the operating point"] = fig
+    fig = Figure(figsize=(4.5, 4))
+    ax = fig.subplots()
+    for name, proba in (("before scaling", raw), (f"after (T={cfg.temperature:.2f})", cal)):
+        frac, mean = calibration_curve(labels, proba[:, 1], n_bins=10, strategy="quantile")
+        ax.plot(mean, frac, marker="o", label=name)
+    ax.plot([0, 1], [0, 1], "k--", lw=0.8)
+    ax.set_xlabel("predicted probability")
+    ax.set_ylabel("observed frequency")
+    ax.legend()
+    figs["Reliability diagram (test)"] = fig
+    if history:
+        fig = Figure(figsize=(4.5, 4))
+        ax = fig.subplots()
+        epochs = [h["epoch"] for h in history]
+        ax.plot(epochs, [h["train_loss"] for h in history], label="train loss")
+        ax.plot(epochs, [h.get("val_loss", np.nan) for h in history], label="val loss")
+        ax.plot(epochs, [h.get("val_roc_auc", np.nan) for h in history], label="val AUC")
+        ax.set_xlabel("epoch")
+        ax.legend()
+        figs["Training curves"] = fig
+    return figs

@@ -1,0 +1,27 @@
+"""A tiny trained imaging model shared by the service, UI and training tests of one module."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lepton_shared.testing.env import lepton_env
+
+
+def train_tiny(*extra: str) -> Any:
+    from apps.imaging.app import APP
+    from lepton_shared.cli.main import build_parser
+
+    args = build_parser("imaging").parse_args(["imaging", "train", "--tiny", "--epochs", "1", *extra])
+    return APP.train(args)
+
+
+@pytest.fixture(scope="module")
+def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Any]]:
+    """(LEPTON_HOME, ModelInfo) of a model trained for one epoch on the tiny built-in set."""
+    home = tmp_path_factory.mktemp("imaging-home")
+    with lepton_env(home):
+        yield home, train_tiny()

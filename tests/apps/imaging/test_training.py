@@ -1,0 +1,116 @@
+"""Training on built-in data, the stored artifact, Grad-CAM and the audit rows."""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from apps.imaging.explain import grad_cam, overlay_png
+from apps.imaging.network import build_network, to_tensor
+from apps.imaging.synthetic import synth_image, write_dicom
+from apps.imaging.training import ModelConfig
+from lepton_shared.errors import NotFoundError, UserError
+
+
+def test_tiny_training_registers_a_calibrated_model(trained_home: tuple[Path, Any]) -> None:
+    _, info = trained_home
+    cfg = ModelConfig.load(info.path)
+    assert cfg.class_names == ["normal", "opacity"]
+    assert cfg.temperature > 0 and 0 < cfg.threshold <= 1
+    assert (info.path / "model.pt").exists() and (info.path / "report.html").exists()
+    html = (info.path / "report.html").read_text()
+    assert "roc_auc" in html and "Reliability diagram" in html
+    for key in ("roc_auc", "accuracy", "accuracy_at_threshold", "ece", "ece_uncalibrated",
+                "sensitivity_at_threshold", "specificity_at_threshold", "train_images_per_s"):
+        assert key in info.metrics, key
+
+
+def test_builtin_data_is_learnable(tmp_path: Path) -> None:
+    """A few epochs on 160 synthetic images separate the classes well above chance."""
+    from apps.imaging.app import APP
+    from lepton_shared.cli.main import build_parser
+    from lepton_shared.testing.env import lepton_env
+
+    with lepton_env(tmp_path / "home"):
+        args = build_parser("imaging").parse_args(["imaging", "train", "--builtin-images", "160", "--epochs", "4",
+                                                   "--no-promote"])
+        info = APP.train(args)
+    assert info.stage == "candidate"
+    assert info.metrics["roc_auc"] >= 0.8, info.metrics
+
+
+def test_bad_train_options_are_user_errors(trained_home: tuple[Path, Any]) -> None:
+    from apps.imaging.app import APP
+    from lepton_shared.cli.main import build_parser
+
+    for flags in (["--target-sensitivity", "1.5"], ["--image-size", "4"], ["--builtin-images", "5"],
+                  ["--arch", "densenet121"]):
+        args = build_parser("imaging").parse_args(["imaging", "train", *flags])
+        with pytest.raises(UserError):
+            APP.train(args)
+
+
+def test_grad_cam_shape_and_range() -> None:
+    torch.manual_seed(0)
+    model = build_network("resnet18", quiet=True)
+    x = to_tensor(synth_image(1, np.random.default_rng(0), 28)[None])
+    heat = grad_cam(model, x, "layer4")
+    assert heat.shape == (28, 28) and heat.dtype == np.float32
+    assert heat.min() >= 0.0 and heat.max() <= 1.0 and heat.max() > 0
+    png = overlay_png(x[0, 0].numpy() * 0.5 + 0.5, heat, display=64)
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(png))
+    assert img.size == (64, 64) and img.mode == "RGB"
+
+
+def test_densenet_option_builds() -> None:
+    model = build_network("densenet121")
+    assert model(torch.zeros(2, 1, 64, 64)).shape == (2, 2)
+    with pytest.raises(UserError):
+        build_network("vgg")
+
+
+def test_diagnose_and_audit_rows(trained_home: tuple[Path, Any], tmp_path: Path) -> None:
+    from apps.imaging.app import APP
+    from apps.imaging.storage import get_study, list_studies, record_study, review_study
+
+    predictor = APP.load_predictor()
+    write_dicom(synth_image(1, np.random.default_rng(5), 48), tmp_path / "s.dcm", patient_id="PAT-7",
+                study_uid="1.2.840.1")
+    result = predictor.diagnose((tmp_path / "s.dcm").read_bytes(), "s.dcm")
+    assert result["label"] in ("normal", "opacity")
+    assert sum(result["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
+    assert base64.b64decode(result["heatmap_png_base64"])[:8] == b"\x89PNG\r\n\x1a\n"
+    row = record_study(result)
+    assert row["study_uid"] == "1.2.840.1" and row["review_status"] == "pending"
+    assert row["patient_hash"] and "PAT-7" not in str(row)
+    assert list_studies()[0]["id"] == row["id"]
+    other = "normal" if result["label"] == "opacity" else "opacity"
+    reviewed = review_study(row["id"], "Dr. Who", confirmed=False, label=other, note="missed")
+    assert reviewed["review_status"] == "corrected" and reviewed["reviewed_label"] == other
+    assert get_study(row["id"])["reviewer"] == "Dr. Who"
+    assert [s["id"] for s in list_studies("corrected")] == [row["id"]]
+    with pytest.raises(UserError):
+        review_study(row["id"], "Dr. Who", confirmed=False, label="tumour")
+    with pytest.raises(UserError):
+        review_study(row["id"], "  ", confirmed=True)
+    with pytest.raises(NotFoundError):
+        get_study(99999)
+
+
+def test_predictions_are_deterministic(trained_home: tuple[Path, Any]) -> None:
+    from apps.imaging.app import APP
+
+    predictor = APP.load_predictor()
+    item = predictor.InputModel.model_validate(predictor.example_input())
+    assert predictor.predict(item) == predictor.predict(item)
+    bad = predictor.InputModel.model_validate({"image_base64": "%%%"})
+    with pytest.raises(UserError, match="base64"):
+        predictor.predict(bad)
