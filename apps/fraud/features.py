@@ -1,0 +1,321 @@
+"""Features computed identically offline (whole data set, vectorised) and online (one transaction).
+
+Both paths first reduce history to the same *window aggregates* ("raw" values:
+counts, sums, sums of squares, maxima and known frauds over day windows), then
+:func:`derive` turns those into model features with one shared piece of code.
+Offline, the aggregates come from per-day cumulative sums over dense
+entity x day arrays; online, from per-day buckets kept in the database
+(``apps/fraud/storage.py``). Windows are whole calendar days:
+
+* customer windows of w days: the days ``d-w+1 .. d-1`` plus the transactions of
+  day ``d`` up to and including the current one (so never the future);
+* terminal risk windows with a label delay of ``delay`` days: only days
+  ``d-delay-w+1 .. d-delay`` count, because a fraud label is known only
+  ``delay`` days after the transaction (the handbook's protocol).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+
+WINDOWS = (1, 7, 30)
+DEFAULT_DELAY = 7
+HISTORY_DAYS = 30  # the longest window
+OLD_WINDOW = (14, 29)  # days back: the customer's spending before a recent compromise (scenario 3: 14 days)
+
+BASELINE_FEATURES = [
+    "TX_AMOUNT", "TX_DURING_WEEKEND", "TX_DURING_NIGHT",
+    *[f"CUSTOMER_ID_NB_TX_{w}DAY_WINDOW" for w in WINDOWS],
+    *[f"CUSTOMER_ID_AVG_AMOUNT_{w}DAY_WINDOW" for w in WINDOWS],
+    *[f"TERMINAL_ID_NB_TX_{w}DAY_WINDOW" for w in WINDOWS],
+    *[f"TERMINAL_ID_RISK_{w}DAY_WINDOW" for w in WINDOWS],
+]
+"""The handbook's baseline features (customer spending, delayed terminal risk, weekend and night)."""
+
+EXTRA_FEATURES = [
+    "TX_HOUR",
+    "CUSTOMER_ID_STD_AMOUNT_30DAY_WINDOW",
+    "CUSTOMER_AMOUNT_RATIO_7DAY",
+    "CUSTOMER_AMOUNT_RATIO_30DAY",
+    "CUSTOMER_AMOUNT_ZSCORE_30DAY",
+    "CUSTOMER_AMOUNT_OVER_MAX_30DAY",
+    "CUSTOMER_KNOWN_FRAUD_30DAY",
+    "TERMINAL_ID_KNOWN_FRAUD_7DAY",
+    "TERMINAL_ID_KNOWN_FRAUD_30DAY",
+    "TERMINAL_ID_NB_TX_TODAY",
+    "TERMINAL_ID_NB_TX_7DAY_NODELAY",
+    "CUSTOMER_AMOUNT_RATIO_OLD",
+    "TERMINAL_DAYS_SINCE_FIRST_KNOWN_FRAUD",
+    "TERMINAL_DAYS_SINCE_LAST_KNOWN_FRAUD",
+]
+"""Ours: the amount against the customer's own history (scenario 3 inflates amounts of leaked cards),
+known fraud counts (scenario 2 compromises terminals for weeks) and terminal traffic."""
+
+FEATURES = BASELINE_FEATURES + EXTRA_FEATURES
+
+DESCRIPTIONS = {
+    "TX_AMOUNT": "transaction amount",
+    "TX_DURING_WEEKEND": "made on a weekend",
+    "TX_DURING_NIGHT": "made at night (before 7:00)",
+    "TX_HOUR": "hour of day",
+    "CUSTOMER_ID_STD_AMOUNT_30DAY_WINDOW": "spread of the customer's amounts over 30 days",
+    "CUSTOMER_AMOUNT_RATIO_7DAY": "amount vs. the customer's 7-day average",
+    "CUSTOMER_AMOUNT_RATIO_30DAY": "amount vs. the customer's 30-day average",
+    "CUSTOMER_AMOUNT_ZSCORE_30DAY": "amount far from the customer's usual amounts",
+    "CUSTOMER_AMOUNT_OVER_MAX_30DAY": "amount vs. the customer's largest in 30 days",
+    "CUSTOMER_KNOWN_FRAUD_30DAY": "known frauds on this card (30 days, delayed)",
+    "TERMINAL_ID_KNOWN_FRAUD_7DAY": "known frauds at this terminal (7 days, delayed)",
+    "TERMINAL_ID_KNOWN_FRAUD_30DAY": "known frauds at this terminal (30 days, delayed)",
+    "TERMINAL_ID_NB_TX_TODAY": "transactions at this terminal today",
+    "TERMINAL_ID_NB_TX_7DAY_NODELAY": "transactions at this terminal in 7 days",
+    "CUSTOMER_AMOUNT_RATIO_OLD": "amount vs. the customer's average 14-29 days ago",
+    "TERMINAL_DAYS_SINCE_FIRST_KNOWN_FRAUD": "days since the terminal's first known fraud (-1: none)",
+    "TERMINAL_DAYS_SINCE_LAST_KNOWN_FRAUD": "days since the terminal's last known fraud (-1: none)",
+    **{f"CUSTOMER_ID_NB_TX_{w}DAY_WINDOW": f"customer's transactions in {w} day(s)" for w in WINDOWS},
+    **{f"CUSTOMER_ID_AVG_AMOUNT_{w}DAY_WINDOW": f"customer's average amount over {w} day(s)" for w in WINDOWS},
+    **{f"TERMINAL_ID_NB_TX_{w}DAY_WINDOW": f"terminal's transactions in {w} day(s) (delayed)" for w in WINDOWS},
+    **{f"TERMINAL_ID_RISK_{w}DAY_WINDOW": f"terminal's fraud rate over {w} day(s) (delayed)" for w in WINDOWS},
+}
+
+EPOCH = pd.Timestamp("1970-01-01")
+EPOCH_DATE = date(1970, 1, 1)
+
+
+def day_index(datetimes: pd.Series | pd.DatetimeIndex) -> np.ndarray:
+    """Whole days since 1970-01-01: the bucket key shared by offline and online code."""
+    values = pd.DatetimeIndex(datetimes)
+    return np.asarray((values.normalize() - EPOCH).days, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    delay: int = DEFAULT_DELAY
+
+    @property
+    def lookback(self) -> int:
+        """How many days of buckets the online path needs."""
+        return self.delay + HISTORY_DAYS
+
+
+Raw = Mapping[str, np.ndarray]
+
+
+def derive(raw: Raw, amount: np.ndarray, datetimes: pd.Series | pd.DatetimeIndex) -> pd.DataFrame:
+    """Model features from window aggregates: the single definition both paths share."""
+    dt = pd.DatetimeIndex(datetimes)
+    columns = derive_arrays(raw, np.asarray(amount, dtype=np.float64), np.asarray(dt.weekday),
+                            np.asarray(dt.hour + dt.minute / 60.0, dtype=np.float64))
+    return pd.DataFrame({name: columns[name] for name in FEATURES})
+
+
+def derive_arrays(raw: Raw, amount: np.ndarray, weekday: np.ndarray, hour: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`derive` on plain arrays (the online path skips pandas: it is most of a request's time)."""
+    out: dict[str, np.ndarray] = {"TX_AMOUNT": amount}
+    out["TX_DURING_WEEKEND"] = (weekday >= 5).astype(np.float64)
+    out["TX_DURING_NIGHT"] = (np.floor(hour) <= 6).astype(np.float64)
+    for w in WINDOWS:
+        n = raw[f"c_n_{w}"]
+        out[f"CUSTOMER_ID_NB_TX_{w}DAY_WINDOW"] = n.astype(np.float64)
+        out[f"CUSTOMER_ID_AVG_AMOUNT_{w}DAY_WINDOW"] = np.divide(raw[f"c_s_{w}"], n, out=np.zeros(len(n)),
+                                                                 where=n > 0)
+    for w in WINDOWS:
+        n = raw[f"t_n_{w}"]
+        out[f"TERMINAL_ID_NB_TX_{w}DAY_WINDOW"] = n.astype(np.float64)
+        out[f"TERMINAL_ID_RISK_{w}DAY_WINDOW"] = np.divide(raw[f"t_nf_{w}"], n, out=np.zeros(len(n)), where=n > 0)
+    out["TX_HOUR"] = hour
+    # the customer's history before this transaction
+    means = {}
+    for w in (7, 30):
+        n_prior = raw[f"c_n_{w}"] - 1
+        means[w] = np.divide(raw[f"c_s_{w}"] - amount, n_prior, out=np.zeros(len(amount)), where=n_prior > 0)
+        out[f"CUSTOMER_AMOUNT_RATIO_{w}DAY"] = np.where(n_prior > 0, amount / np.maximum(means[w], 1.0), 1.0)
+    n_prior = raw["c_n_30"] - 1
+    sq_prior = raw["c_ss_30"] - amount**2
+    var = np.divide(sq_prior, n_prior, out=np.zeros(len(amount)), where=n_prior > 0) - means[30] ** 2
+    std = np.sqrt(np.clip(var, 0.0, None))
+    out["CUSTOMER_ID_STD_AMOUNT_30DAY_WINDOW"] = std
+    out["CUSTOMER_AMOUNT_ZSCORE_30DAY"] = np.where(n_prior > 1, (amount - means[30]) / (std + 1.0), 0.0)
+    prior_max = raw["c_mx_30"]
+    out["CUSTOMER_AMOUNT_OVER_MAX_30DAY"] = np.where(prior_max > 0, amount / np.maximum(prior_max, 1.0), 1.0)
+    out["CUSTOMER_KNOWN_FRAUD_30DAY"] = raw["c_nf_30"].astype(np.float64)
+    out["TERMINAL_ID_KNOWN_FRAUD_7DAY"] = raw["t_nf_7"].astype(np.float64)
+    out["TERMINAL_ID_KNOWN_FRAUD_30DAY"] = raw["t_nf_30"].astype(np.float64)
+    out["TERMINAL_ID_NB_TX_TODAY"] = raw["t_now_1"].astype(np.float64)
+    out["TERMINAL_ID_NB_TX_7DAY_NODELAY"] = raw["t_now_7"].astype(np.float64)
+    n_old = raw["c_n_old"]
+    mean_old = np.divide(raw["c_s_old"], n_old, out=np.zeros(len(amount)), where=n_old > 0)
+    out["CUSTOMER_AMOUNT_RATIO_OLD"] = np.where(n_old > 0, amount / np.maximum(mean_old, 1.0),
+                                                out["CUSTOMER_AMOUNT_RATIO_30DAY"])
+    out["TERMINAL_DAYS_SINCE_FIRST_KNOWN_FRAUD"] = raw["t_since_first"].astype(np.float64)
+    out["TERMINAL_DAYS_SINCE_LAST_KNOWN_FRAUD"] = raw["t_since_last"].astype(np.float64)
+    return out
+
+
+# -- offline --------------------------------------------------------------
+class _Dense:
+    """Per-entity, per-day totals with cumulative sums, for O(1) window sums."""
+
+    def __init__(self, entity: np.ndarray, day: np.ndarray, n_entities: int, n_days: int) -> None:
+        self.entity, self.day, self.shape = entity, day, (n_entities, n_days)
+
+    def daily(self, values: np.ndarray) -> np.ndarray:
+        grid = np.zeros(self.shape)
+        np.add.at(grid, (self.entity, self.day), values)
+        return grid
+
+    @staticmethod
+    def window(cum: np.ndarray, entity: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+        """Sum over days first..last (inclusive, clipped to the data) from a zero-padded cumulative grid."""
+        n_days = cum.shape[1] - 1
+        a = np.clip(first, 0, n_days)
+        b = np.clip(last + 1, 0, n_days)
+        return np.where(b > a, cum[entity, b] - cum[entity, a], 0.0)
+
+
+def _cumulative(grid: np.ndarray) -> np.ndarray:
+    return np.concatenate([np.zeros((grid.shape[0], 1)), np.cumsum(grid, axis=1)], axis=1)
+
+
+def offline_raw(df: pd.DataFrame, config: FeatureConfig | None = None) -> dict[str, np.ndarray]:
+    """Window aggregates of every transaction of ``df`` (sorted by time, labels in TX_FRAUD)."""
+    cfg = config or FeatureConfig()
+    days_abs = day_index(df["TX_DATETIME"])
+    day = days_abs - days_abs.min()
+    n_days = int(day.max()) + 1
+    amount = df["TX_AMOUNT"].to_numpy(np.float64)
+    fraud = df["TX_FRAUD"].to_numpy(np.float64)
+    cust = np.unique(df["CUSTOMER_ID"].to_numpy(), return_inverse=True)[1]
+    term = np.unique(df["TERMINAL_ID"].to_numpy(), return_inverse=True)[1]
+    raw: dict[str, np.ndarray] = {}
+    # customer: full earlier days of the window + today up to and including this transaction
+    c = _Dense(cust, day, int(cust.max()) + 1, n_days)
+    groups = pd.DataFrame({"c": cust, "d": day, "n": 1.0, "s": amount, "ss": amount**2, "mx": amount})
+    today = groups.groupby(["c", "d"], sort=False)[["n", "s", "ss"]].cumsum()
+    for key, values in (("n", np.ones(len(df))), ("s", amount), ("ss", amount**2)):
+        cum = _cumulative(c.daily(values))
+        for w in WINDOWS:
+            raw[f"c_{key}_{w}"] = c.window(cum, cust, day - w + 1, day - 1) + today[key].to_numpy()
+    # the customer's largest amount before this transaction in the 30-day window
+    daily_max = np.zeros(c.shape)
+    np.maximum.at(daily_max, (cust, day), amount)
+    earlier_max = np.zeros(c.shape)  # max over days k-29 .. k-1
+    for shift in range(1, HISTORY_DAYS):
+        earlier_max[:, shift:] = np.maximum(earlier_max[:, shift:], daily_max[:, :-shift])
+    running_max = groups.groupby(["c", "d"], sort=False)["mx"].cummax()
+    today_prior_max = running_max.groupby([groups["c"], groups["d"]], sort=False).shift(1).fillna(0.0).to_numpy()
+    raw["c_mx_30"] = np.maximum(earlier_max[cust, day], today_prior_max)
+    cum_n = _cumulative(c.daily(np.ones(len(df))))
+    cum_s = _cumulative(c.daily(amount))
+    raw["c_n_old"] = c.window(cum_n, cust, day - OLD_WINDOW[1], day - OLD_WINDOW[0])
+    raw["c_s_old"] = c.window(cum_s, cust, day - OLD_WINDOW[1], day - OLD_WINDOW[0])
+    cum_cf = _cumulative(c.daily(fraud))
+    raw["c_nf_30"] = c.window(cum_cf, cust, day - cfg.delay - HISTORY_DAYS + 1, day - cfg.delay)
+    # terminal: delayed windows (labels are known `delay` days later) and today's traffic
+    t = _Dense(term, day, int(term.max()) + 1, n_days)
+    cum_tn, cum_tf = _cumulative(t.daily(np.ones(len(df)))), _cumulative(t.daily(fraud))
+    for w in WINDOWS:
+        first, last = day - cfg.delay - w + 1, day - cfg.delay
+        raw[f"t_n_{w}"] = t.window(cum_tn, term, first, last)
+        raw[f"t_nf_{w}"] = t.window(cum_tf, term, first, last)
+    # first / last day with a known fraud in the delayed 30-day window, as "days before today"
+    fraud_days = t.daily(fraud) > 0
+    first = np.full(t.shape, -1, dtype=np.int64)
+    last = np.full(t.shape, -1, dtype=np.int64)
+    cols = np.arange(n_days)
+    for back in range(HISTORY_DAYS - 1, -1, -1):  # oldest first, so `first` keeps the earliest
+        if back >= n_days:
+            continue
+        hit = np.zeros(t.shape, dtype=bool)
+        hit[:, back:] = fraud_days[:, : n_days - back]
+        first = np.where(hit & (first < 0), cols - back, first)
+    for back in range(HISTORY_DAYS):  # newest first, so `last` keeps the latest
+        if back >= n_days:
+            break
+        hit = np.zeros(t.shape, dtype=bool)
+        hit[:, back:] = fraud_days[:, : n_days - back]
+        last = np.where(hit & (last < 0), cols - back, last)
+    k = day - cfg.delay
+    valid = k >= 0
+    kk = np.clip(k, 0, None)
+    raw["t_since_first"] = np.where(valid & (first[term, kk] >= 0), day - first[term, kk], -1).astype(np.float64)
+    raw["t_since_last"] = np.where(valid & (last[term, kk] >= 0), day - last[term, kk], -1).astype(np.float64)
+    today_t = pd.DataFrame({"t": term, "d": day, "n": 1.0}).groupby(["t", "d"], sort=False)["n"].cumsum().to_numpy()
+    raw["t_now_1"] = today_t
+    raw["t_now_7"] = t.window(cum_tn, term, day - 6, day - 1) + today_t
+    return raw
+
+
+def offline_features(df: pd.DataFrame, config: FeatureConfig | None = None) -> pd.DataFrame:
+    """The feature table of ``df`` (same row order)."""
+    raw = offline_raw(df, config)
+    return derive(raw, df["TX_AMOUNT"].to_numpy(), df["TX_DATETIME"])
+
+
+# -- online ---------------------------------------------------------------
+@dataclass
+class CustomerDay:
+    day: int
+    n: float
+    amount_sum: float
+    amount_sq_sum: float
+    amount_max: float
+    n_fraud: float
+
+
+@dataclass
+class TerminalDay:
+    day: int
+    n: float
+    n_fraud: float
+
+
+def online_raw(amount: float, day: int, customer_days: list[CustomerDay], terminal_days: list[TerminalDay],
+               config: FeatureConfig | None = None) -> dict[str, np.ndarray]:
+    """Window aggregates of one new transaction from the buckets of the transactions before it."""
+    cfg = config or FeatureConfig()
+    raw: dict[str, np.ndarray] = {}
+
+    def csum(attr: str, first: int, last: int) -> float:
+        return float(sum(getattr(b, attr) for b in customer_days if first <= b.day <= last))
+
+    def tsum(attr: str, first: int, last: int) -> float:
+        return float(sum(getattr(b, attr) for b in terminal_days if first <= b.day <= last))
+
+    for w in WINDOWS:
+        raw[f"c_n_{w}"] = np.array([csum("n", day - w + 1, day) + 1.0])
+        raw[f"c_s_{w}"] = np.array([csum("amount_sum", day - w + 1, day) + amount])
+        raw[f"c_ss_{w}"] = np.array([csum("amount_sq_sum", day - w + 1, day) + amount**2])
+        raw[f"t_n_{w}"] = np.array([tsum("n", day - cfg.delay - w + 1, day - cfg.delay)])
+        raw[f"t_nf_{w}"] = np.array([tsum("n_fraud", day - cfg.delay - w + 1, day - cfg.delay)])
+    maxima = [b.amount_max for b in customer_days if day - HISTORY_DAYS + 1 <= b.day <= day]
+    raw["c_mx_30"] = np.array([max(maxima, default=0.0)])
+    raw["c_nf_30"] = np.array([csum("n_fraud", day - cfg.delay - HISTORY_DAYS + 1, day - cfg.delay)])
+    raw["c_n_old"] = np.array([csum("n", day - OLD_WINDOW[1], day - OLD_WINDOW[0])])
+    raw["c_s_old"] = np.array([csum("amount_sum", day - OLD_WINDOW[1], day - OLD_WINDOW[0])])
+    known = [b.day for b in terminal_days
+             if day - cfg.delay - HISTORY_DAYS + 1 <= b.day <= day - cfg.delay and b.n_fraud > 0]
+    raw["t_since_first"] = np.array([float(day - min(known)) if known else -1.0])
+    raw["t_since_last"] = np.array([float(day - max(known)) if known else -1.0])
+    raw["t_now_1"] = np.array([tsum("n", day, day) + 1.0])
+    raw["t_now_7"] = np.array([tsum("n", day - 6, day) + 1.0])
+    return raw
+
+
+def online_features(amount: float, when: datetime, customer_days: list[CustomerDay],
+                    terminal_days: list[TerminalDay], config: FeatureConfig | None = None) -> np.ndarray:
+    """The feature vector (in :data:`FEATURES` order) of a new transaction at naive time ``when``."""
+    day = (when.date() - EPOCH_DATE).days
+    raw = online_raw(amount, day, customer_days, terminal_days, config)
+    columns = derive_arrays(raw, np.array([amount]), np.array([when.weekday()]),
+                            np.array([when.hour + when.minute / 60.0]))
+    return np.array([columns[name][0] for name in FEATURES], dtype=np.float64)
+
+
+def online_day(when: datetime) -> int:
+    """:func:`day_index` of one naive datetime, without pandas."""
+    return (when.date() - EPOCH_DATE).days

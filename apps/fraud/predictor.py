@@ -1,0 +1,123 @@
+"""``FraudPredictor``: score transactions with the current aggregates, decide by cost, explain."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy.orm import Session
+
+from apps.fraud import online
+from apps.fraud.features import DESCRIPTIONS, FEATURES, FeatureConfig
+from apps.fraud.model import FraudModel
+from apps.fraud.policy import CostPolicy, Rule, reason_codes
+from lepton_shared.serving import Predictor
+from lepton_shared.storage import session_scope
+
+
+class TransactionIn(BaseModel):
+    """One card payment, as the acquirer sends it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    transaction_id: str | None = Field(default=None, max_length=64,
+                                       description="your id; needed later to send its label")
+    tx_datetime: datetime = Field(description="when the payment happened (ISO 8601)")
+    customer_id: int = Field(ge=0, description="the card / customer")
+    terminal_id: int = Field(ge=0, description="the payment terminal")
+    tx_amount: float = Field(ge=0, le=1e9, description="amount, non-negative")
+
+    @field_validator("tx_amount")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("tx_amount must be a finite number")
+        return value
+
+
+class FraudPredictor(Predictor):
+    app_name: ClassVar[str] = "fraud"
+    InputModel: ClassVar[type[BaseModel]] = TransactionIn
+
+    def __init__(self, version: str, model: FraudModel, policy: CostPolicy, config: FeatureConfig) -> None:
+        super().__init__(version)
+        self.model = model
+        self.policy = policy
+        self.config = config
+        self._order = np.array([FEATURES.index(f) for f in model.features])
+        self._rules = [Rule.parse(r, model.features) for r in policy.rules]
+
+    @classmethod
+    def load(cls, version: str, folder: Path) -> FraudPredictor:
+        policy = CostPolicy.from_dict(json.loads((folder / "policy.json").read_text()))
+        feats = json.loads((folder / "features.json").read_text())
+        return cls(version, FraudModel.load(folder), policy, FeatureConfig(delay=int(feats["delay"])))
+
+    @classmethod
+    def example_input(cls) -> dict[str, Any]:
+        return {"transaction_id": "example-1", "tx_datetime": "2018-05-20T14:32:00", "customer_id": 42,
+                "terminal_id": 314, "tx_amount": 57.16}
+
+    # -- scoring ----------------------------------------------------------
+    def _answer(self, items: list[TransactionIn], x: np.ndarray) -> list[dict[str, Any]]:
+        probs = self.model.predict_proba(x)
+        contribs = self.model.contributions(x)
+        out = []
+        for i, item in enumerate(items):
+            p = float(probs[i])
+            row = dict(zip(self.model.features, x[i].tolist(), strict=True))
+            decision, fired = self.policy.decide(p, float(item.tx_amount), row, self._rules)
+            out.append({
+                "transaction_id": item.transaction_id, "score": round(p, 6), "decision": decision,
+                "reasons": reason_codes(contribs[i], x[i], self.model.features, DESCRIPTIONS),
+                "rules_fired": fired,
+                "expected_costs": {k: round(v, 4) for k, v in
+                                   self.policy.expected_costs(p, float(item.tx_amount)).items()},
+                "model_version": self.version,
+            })
+        return out
+
+    def _features(self, session: Session, item: TransactionIn) -> np.ndarray:
+        """One row in the model's feature order."""
+        row = online.features_for(session, item.customer_id, item.terminal_id, float(item.tx_amount),
+                                   item.tx_datetime, self.config)
+        return row[self._order][None, :]
+
+    def predict_batch(self, items: list[Any]) -> list[dict[str, Any]]:
+        """Score with the aggregates as they are; nothing is written."""
+        if not items:
+            return []
+        with session_scope() as session:
+            rows = np.concatenate([self._features(session, item) for item in items])
+            session.rollback()
+        return self._answer(items, rows)
+
+    def score_and_record(self, session: Session, items: list[TransactionIn]) -> list[dict[str, Any]]:
+        """Score in order, each transaction seeing the ones before it, and record them all.
+
+        Features are read one by one (each after the previous transaction joined the history); the
+        model then scores the whole batch in one call, which is what makes batches fast."""
+        online.fast_commits(session)
+        ids = online.check_new(session, items)
+        rows = []
+        for item in items:
+            rows.append(self._features(session, item))
+            online.add_to_history(session, item)
+        answers = self._answer(items, np.concatenate(rows))
+        for item, tx_id, answer in zip(items, ids, answers, strict=True):
+            answer["transaction_id"] = tx_id
+            online.store(session, item, tx_id, answer)
+        session.flush()
+        return answers
+
+
+def explain_features(predictor: FraudPredictor, item: TransactionIn) -> dict[str, float]:
+    """The feature values of a transaction (for the UI)."""
+    with session_scope() as session:
+        row = predictor._features(session, item)[0]
+    return {k: float(v) for k, v in zip(predictor.model.features, row, strict=True)}

@@ -1,0 +1,97 @@
+"""The fraud service: ``/v1/score`` (records), ``/v1/score/batch``, ``/v1/labels``, ``/v1/review-queue``,
+``/v1/dashboard``; ``/v1/predict`` (scores without recording) comes from ``create_app``."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from apps.fraud import online
+from apps.fraud.predictor import FraudPredictor, TransactionIn
+from lepton_shared.serving import Predictor, create_app, get_predictor, log_prediction
+from lepton_shared.storage import session_scope
+
+MAX_BATCH = 1000
+
+
+class BatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    transactions: list[TransactionIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class LabelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    transaction_id: str = Field(min_length=1, max_length=64)
+    label: Literal["fraud", "legit"]
+    source: Literal["analyst", "chargeback"] = "analyst"
+
+
+class LabelsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    labels: list[LabelIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+router = APIRouter(prefix="/v1", tags=["fraud"])
+
+
+def _fraud(predictor: Predictor) -> FraudPredictor:
+    assert isinstance(predictor, FraudPredictor)
+    return predictor
+
+
+@router.post("/score")
+def score(request: Request, item: TransactionIn, predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
+    """Score one transaction, decide, explain, and add it to the customer's and terminal's history."""
+    start = time.perf_counter()
+    with session_scope() as session:
+        answer = _fraud(predictor).score_and_record(session, [item])[0]
+    log_prediction(request, answer, item.model_dump(mode="json"), (time.perf_counter() - start) * 1000)
+    return answer
+
+
+@router.post("/score/batch")
+def score_batch(request: Request, body: BatchIn, predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
+    """Score up to 1000 transactions in time order; all are recorded, or none on error."""
+    start = time.perf_counter()
+    with session_scope() as session:
+        answers = _fraud(predictor).score_and_record(session, body.transactions)
+    elapsed = (time.perf_counter() - start) * 1000
+    log_prediction(request, {"model_version": predictor.version, "n": len(answers)},
+                   [t.model_dump(mode="json") for t in body.transactions], elapsed)
+    return {"results": answers, "model_version": predictor.version}
+
+
+@router.post("/labels")
+def labels(body: LabelsIn) -> dict[str, Any]:
+    """Analyst decisions or chargebacks; they feed the delayed risk features and the next retrain."""
+    with session_scope() as session:
+        stored = [online.apply_label(session, x.transaction_id, x.label, x.source) for x in body.labels]
+    return {"stored": stored}
+
+
+@router.get("/review-queue")
+def review_queue(limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
+    """Unlabelled alerts, riskiest first, with their reason codes."""
+    with session_scope() as session:
+        return {"items": online.review_queue(session, limit)}
+
+
+@router.get("/dashboard")
+def dashboard() -> dict[str, Any]:
+    """Daily transactions, alerts, fraud rate, precision of labelled alerts and mean score (drift)."""
+    with session_scope() as session:
+        return {"days": online.dashboard(session)}
+
+
+def create_service() -> FastAPI:
+    from apps.fraud.app import APP
+
+    return create_app("fraud", predictor_loader=lambda: APP.load_predictor(), routers=[router],
+                      title="Lepton fraud", description="Real-time payment fraud scoring with reason codes, "
+                      "cost-based decisions and a review queue.")

@@ -1,0 +1,46 @@
+"""Shared fixtures: a tiny simulated data set and a quickly fitted registered model."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from lepton_shared.testing.env import lepton_env
+
+
+@pytest.fixture(scope="session")
+def small_data() -> pd.DataFrame:
+    from apps.fraud.simulator import SimulationConfig, simulate
+
+    return simulate(SimulationConfig(n_customers=200, n_terminals=400, n_days=40, seed=3,
+                                     compromised_terminals_per_day=1, compromised_customers_per_day=1))
+
+
+def register_quick_model(df: pd.DataFrame, policy: dict | None = None) -> str:
+    """Fit a small LightGBM on all of ``df`` and register it (seconds, unlike a full train)."""
+    from apps.fraud.features import FEATURES, FeatureConfig, offline_features
+    from apps.fraud.model import fit_lightgbm
+    from apps.fraud.policy import CostPolicy
+    from lepton_shared.registry import Registry
+
+    x = offline_features(df)[FEATURES].to_numpy()
+    model = fit_lightgbm(x, df["TX_FRAUD"].to_numpy(), FEATURES, rounds=30)
+
+    def write(folder: Path) -> None:
+        model.save(folder)
+        (folder / "policy.json").write_text(json.dumps(policy or CostPolicy().as_dict()))
+        (folder / "features.json").write_text(json.dumps({"delay": FeatureConfig().delay, "features": FEATURES}))
+
+    return Registry().register("fraud", write, metrics={"average_precision": 0.0}).version
+
+
+@pytest.fixture()
+def fraud_home(tmp_path: Path, small_data: pd.DataFrame) -> Iterator[Path]:
+    """A LEPTON_HOME with a quick production model and an API token."""
+    with lepton_env(tmp_path / "home", api_token="t0ken") as home:
+        register_quick_model(small_data)
+        yield home

@@ -1,0 +1,141 @@
+"""The fraud HTTP API over real HTTP: scoring, side effects, labels, queue, and bad input."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from lepton_shared.testing.server import serve_app
+
+AUTH = {"Authorization": "Bearer t0ken"}
+TX = {"transaction_id": "a1", "tx_datetime": "2018-05-20T14:32:00", "customer_id": 5, "terminal_id": 9,
+      "tx_amount": 40.0}
+
+
+@pytest.fixture()
+def service(fraud_home: Path) -> Iterator[str]:
+    from apps.fraud.app import APP
+
+    with serve_app(APP.create_service()) as base:
+        yield base
+
+
+def post(base: str, path: str, body: object) -> httpx.Response:
+    return httpx.post(f"{base}{path}", json=body, headers=AUTH, timeout=30)
+
+
+def test_predict_has_no_side_effects_and_score_records(service: str) -> None:
+    from apps.fraud.app import APP
+    from apps.fraud.predictor import TransactionIn, explain_features
+
+    def today_count() -> float:
+        predictor = APP.load_predictor()
+        return explain_features(predictor, TransactionIn.model_validate(TX))["CUSTOMER_ID_NB_TX_1DAY_WINDOW"]
+
+    first = post(service, "/v1/predict", TX).json()
+    again = post(service, "/v1/predict", TX).json()
+    assert today_count() == 1  # predicting left no trace
+    assert first == again and first["decision"] in ("approve", "review", "decline")
+    scored = post(service, "/v1/score", TX).json()
+    assert scored["score"] == first["score"]  # same history before it
+    assert today_count() == 2  # the recorded transaction is now part of the customer's day
+    dup = post(service, "/v1/score", TX)
+    assert dup.status_code == 400 and "already scored" in dup.json()["detail"]
+
+
+def test_alerts_queue_labels_and_dashboard(service: str) -> None:
+    big = {**TX, "transaction_id": "big", "tx_amount": 5000.0}
+    answer = post(service, "/v1/score", big).json()
+    assert answer["decision"] in ("review", "decline")
+    assert answer["reasons"] and all(r["contribution"] > 0 for r in answer["reasons"])
+    queue = httpx.get(f"{service}/v1/review-queue", headers=AUTH).json()["items"]
+    assert [i["transaction_id"] for i in queue] == ["big"]
+    stored = post(service, "/v1/labels", {"labels": [{"transaction_id": "big", "label": "fraud",
+                                                       "source": "analyst"}]}).json()
+    assert stored["stored"][0]["label"] == "fraud"
+    assert httpx.get(f"{service}/v1/review-queue", headers=AUTH).json()["items"] == []
+    day = httpx.get(f"{service}/v1/dashboard", headers=AUTH).json()["days"][0]
+    assert day["alerts"] == 1 and day["labelled_frauds"] == 1 and day["alert_precision"] == 1.0
+
+
+def test_labels_feed_delayed_terminal_risk_and_retraining(service: str) -> None:
+    from apps.fraud.online import feedback_frame
+
+    post(service, "/v1/score", {**TX, "transaction_id": "f1"})
+    post(service, "/v1/labels", {"labels": [{"transaction_id": "f1", "label": "fraud", "source": "chargeback"}]})
+    same_week = post(service, "/v1/predict", {**TX, "tx_datetime": "2018-05-22T10:00:00"}).json()
+    after_delay = post(service, "/v1/predict", {**TX, "tx_datetime": "2018-05-27T10:00:00"}).json()
+    assert after_delay["score"] > same_week["score"]  # the terminal's fraud is known 7 days later
+    frame = feedback_frame()
+    assert list(frame["TX_FRAUD"]) == [1] and frame["TERMINAL_ID"].iloc[0] == 9
+    # relabelling as legit takes the fraud back out of the terminal's counts
+    post(service, "/v1/labels", {"labels": [{"transaction_id": "f1", "label": "legit"}]})
+    cleared = post(service, "/v1/predict", {**TX, "tx_datetime": "2018-05-27T10:00:00"}).json()
+    assert cleared["score"] < after_delay["score"]
+
+
+def test_batch_scores_in_order_and_is_all_or_nothing(service: str) -> None:
+    batch = [{**TX, "transaction_id": f"b{i}", "tx_amount": 10.0 + i} for i in range(5)]
+    resp = post(service, "/v1/score/batch", {"transactions": batch})
+    assert resp.status_code == 200
+    assert [r["transaction_id"] for r in resp.json()["results"]] == [f"b{i}" for i in range(5)]
+    again = post(service, "/v1/score/batch", {"transactions": [{**TX, "transaction_id": "new"}, batch[0]]})
+    assert again.status_code == 400
+    label = post(service, "/v1/labels", {"labels": [{"transaction_id": "new", "label": "fraud"}]})
+    assert label.status_code == 404  # "new" was rolled back with the failing batch
+    twice = post(service, "/v1/score/batch", {"transactions": [{**TX, "transaction_id": "z"}] * 2})
+    assert twice.status_code == 400 and "twice" in twice.json()["detail"]
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/v1/score", {**TX, "tx_amount": -3}),
+    ("/v1/score", {**TX, "tx_datetime": "not a date"}),
+    ("/v1/score", {**TX, "customer_id": "abc"}),
+    ("/v1/score", {k: v for k, v in TX.items() if k != "terminal_id"}),
+    ("/v1/score", {**TX, "surprise": 1}),
+    ("/v1/predict", {**TX, "tx_amount": "lots"}),
+    ("/v1/score/batch", {"transactions": []}),
+    ("/v1/labels", {"labels": [{"transaction_id": "x", "label": "maybe"}]}),
+])
+def test_bad_input_is_a_4xx_with_a_message(service: str, path: str, body: object) -> None:
+    resp = post(service, path, body)
+    assert resp.status_code == 422, resp.text
+    assert isinstance(resp.json()["detail"], str) and resp.json()["detail"]
+
+
+def test_unknown_transaction_label_is_404(service: str) -> None:
+    resp = post(service, "/v1/labels", {"labels": [{"transaction_id": "nope", "label": "fraud"}]})
+    assert resp.status_code == 404 and "nope" in resp.json()["detail"]
+
+
+def test_auth_is_required(service: str) -> None:
+    assert httpx.post(f"{service}/v1/score", json=TX).status_code == 401
+    assert httpx.get(f"{service}/v1/review-queue").status_code == 401
+
+
+def test_no_model_is_503_with_a_message(tmp_path: Path) -> None:
+    from apps.fraud.app import APP
+    from lepton_shared.testing.env import lepton_env
+
+    with lepton_env(tmp_path / "empty"), serve_app(APP.create_service()) as base:
+        resp = httpx.post(f"{base}/v1/score", json=TX)
+        assert resp.status_code == 503 and "lepton fraud train" in resp.json()["detail"]
+
+
+def test_labelled_served_transactions_join_the_next_retrain(service: str) -> None:
+    import argparse
+
+    from apps.fraud.pipeline import load_data
+
+    post(service, "/v1/score", {**TX, "transaction_id": "r1", "tx_amount": 999.0})
+    post(service, "/v1/labels", {"labels": [{"transaction_id": "r1", "label": "fraud", "source": "chargeback"}]})
+    args = argparse.Namespace(data=None, tiny=True, seed=0, with_feedback=False)
+    plain, _ = load_data(args)
+    args.with_feedback = True
+    merged, source = load_data(args)
+    assert len(merged) == len(plain) + 1 and "1 labelled served" in source
+    added = merged[merged["TX_AMOUNT"] == 999.0]
+    assert list(added["TX_FRAUD"]) == [1] and added["TRANSACTION_ID"].is_unique
