@@ -1,0 +1,1 @@
+"""Maintenance app: remaining-useful-life estimates and an RL maintenance policy."""

@@ -1,0 +1,60 @@
+"""``lepton maintenance …``: RUL estimates and an RL maintenance policy (imports stay light)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from lepton_shared.app import LeptonApp
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from lepton_shared.registry import ModelInfo
+    from lepton_shared.serving import Predictor
+
+
+class MaintenanceApp(LeptonApp):
+    name: ClassVar[str] = "maintenance"
+    title: ClassVar[str] = "Predictive maintenance"
+    summary: ClassVar[str] = "remaining-useful-life estimates and an RL maintenance policy"
+    key_metric: ClassVar[str] = "rmse"
+    default_epochs: ClassVar[int] = 12
+
+    def add_arguments(self, command: str, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--tiny", action="store_true",
+                            help="a very small, fast run (tests and smoke checks)")
+        parser.add_argument("--cost", action="append", metavar="KEY=VALUE",
+                            help="override a cost setting, e.g. --cost downtime_cost=300 (repeatable); see "
+                                 "apps/maintenance/costs.py for the defaults")
+        parser.add_argument("--episodes", type=int, default=None,
+                            help="held-out simulator episodes per policy in the comparison (default 40)")
+        if command == "train":
+            parser.add_argument("--members", type=int, default=None,
+                                help="CNN ensemble members (default 3; more: steadier estimates and band)")
+            parser.add_argument("--rl-steps", type=int, default=None,
+                                help="PPO environment steps (default 40000; more steps learn quiet-window timing)")
+
+    def train(self, args: argparse.Namespace) -> ModelInfo:
+        from apps.maintenance.pipeline import train
+
+        return train(args)
+
+    def evaluate(self, args: argparse.Namespace) -> dict[str, Any]:
+        from apps.maintenance.pipeline import evaluate
+
+        return evaluate(args)
+
+    def load_predictor(self, version: str | None = None) -> Predictor:
+        from apps.maintenance.predictor import MaintenancePredictor
+        from lepton_shared.registry import Registry
+
+        return MaintenancePredictor(Registry().get(self.name, version))
+
+    def create_service(self) -> FastAPI:
+        from apps.maintenance.service import create_service
+
+        return create_service()
+
+
+APP = MaintenanceApp()

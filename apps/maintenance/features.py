@@ -1,0 +1,84 @@
+"""Feature selection, normalisation and windows for the RUL model.
+
+The well-tested C-MAPSS recipe: drop flat sensors, z-score each kept channel with
+statistics fitted on the training machines only, feed the last ``window`` cycles,
+and learn a piecewise-linear target capped at ``cap`` (early in life the exact RUL
+is unknowable from sensors, so it is clipped).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
+
+from lepton_shared.errors import UserError
+
+RUL_CAP = 125.0
+WINDOW = 30
+
+
+@dataclass
+class FeatureSpec:
+    columns: list[str]
+    mean: list[float]
+    std: list[float]
+    window: int = WINDOW
+    cap: float = RUL_CAP
+
+    @classmethod
+    def fit(cls, frame: pd.DataFrame, window: int = WINDOW, cap: float = RUL_CAP) -> FeatureSpec:
+        """Keep operating settings that really vary (std > 0.05) and sensors that are not flat."""
+        cols = []
+        for c in frame.columns:
+            varying_setting = str(c).startswith("setting_") and frame[c].std() > 0.05
+            live_sensor = str(c).startswith("s_") and frame[c].nunique() > 2 and frame[c].std() > 1e-6
+            if varying_setting or live_sensor:
+                cols.append(c)
+        if not cols:
+            raise UserError("no informative sensor columns (all are constant): nothing to learn RUL from")
+        values = frame[cols].to_numpy(dtype=float)
+        return cls(cols, values.mean(axis=0).tolist(), np.maximum(values.std(axis=0), 1e-6).tolist(), window, cap)
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+    def normalise(self, frame: pd.DataFrame) -> np.ndarray:
+        missing = [c for c in self.columns if c not in frame.columns]
+        if missing:
+            raise UserError(f"the data lacks sensor column(s) the model was trained on: {', '.join(missing[:5])}")
+        return ((frame[self.columns].to_numpy(dtype=float) - self.mean) / np.asarray(self.std)).astype(np.float32)
+
+    def windows_of(self, values: np.ndarray) -> np.ndarray:
+        """All windows of one machine's (T, F) normalised readings, one ending at each row (front-padded)."""
+        pad = np.repeat(values[:1], self.window - 1, axis=0)
+        padded = np.concatenate([pad, values], axis=0)
+        return sliding_window_view(padded, self.window, axis=0).transpose(0, 2, 1)  # (T, W, F)
+
+
+def make_windows(frame: pd.DataFrame, spec: FeatureSpec, last_only: bool = False
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Windows (N, W, F), capped targets (N,) and unit ids (N,); rows with unknown RUL are skipped."""
+    values = spec.normalise(frame)
+    rul = frame["rul"].to_numpy(dtype=float) if "rul" in frame else np.full(len(frame), np.nan)
+    xs, ys, units = [], [], []
+    for unit, idx in frame.groupby("unit", sort=True).indices.items():
+        win = spec.windows_of(values[idx])
+        target = rul[idx]
+        if last_only:
+            win, target = win[-1:], target[-1:]
+        keep = ~np.isnan(target)
+        xs.append(win[keep])
+        ys.append(np.minimum(target[keep], spec.cap))
+        units.append(np.full(int(keep.sum()), unit))
+    if not xs or sum(len(x) for x in xs) == 0:
+        raise UserError("no rows with a known RUL: the data needs run-to-failure histories or failure flags")
+    return (np.concatenate(xs).astype(np.float32), np.concatenate(ys).astype(np.float32), np.concatenate(units))
+
+
+def nasa_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """PHM08 asymmetric score: late predictions (overestimating RUL) cost more than early ones."""
+    d = np.asarray(y_pred, dtype=float) - np.asarray(y_true, dtype=float)
+    return float(np.sum(np.where(d < 0, np.exp(-d / 13.0) - 1, np.exp(d / 10.0) - 1)))

@@ -1,0 +1,163 @@
+"""Maintenance policies, how they are scored, and how the baselines are tuned.
+
+A policy maps the environment's state to an action. The three baselines are
+tuned by grid search on the *training* seeds; everything is then compared on
+held-out seeds that neither the tuning nor the RL training saw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from apps.maintenance.env import REPLACE, RUN, SERVICE, MaintenanceEnv
+
+PolicyFn = Callable[[np.ndarray, MaintenanceEnv], int]
+
+TRAIN_SEEDS = range(0, 24)
+HELD_OUT_SEEDS = range(10_000, 10_040)
+
+
+@dataclass(frozen=True)
+class RunToFailure:
+    """Never stop a running machine: repair it when it breaks."""
+
+    name: str = "run_to_failure"
+
+    def __call__(self, obs: np.ndarray, env: MaintenanceEnv) -> int:
+        return RUN
+
+    def params(self) -> dict[str, Any]:
+        return {}
+
+
+@dataclass(frozen=True)
+class FixedInterval:
+    """Maintain every ``interval`` operating cycles since the last maintenance."""
+
+    interval: int
+    action: int = REPLACE
+    name: str = "fixed_interval"
+
+    def __call__(self, obs: np.ndarray, env: MaintenanceEnv) -> int:
+        return self.action if env.cycles_since_maintenance >= self.interval else RUN
+
+    def params(self) -> dict[str, Any]:
+        return {"interval": self.interval, "action": "service" if self.action == SERVICE else "replace"}
+
+
+@dataclass(frozen=True)
+class RulThreshold:
+    """Maintain as soon as the RUL estimate drops to ``threshold`` cycles."""
+
+    threshold: float
+    action: int = REPLACE
+    name: str = "rul_threshold"
+
+    def __call__(self, obs: np.ndarray, env: MaintenanceEnv) -> int:
+        return self.action if env.rul_estimate <= self.threshold else RUN
+
+    def params(self) -> dict[str, Any]:
+        return {"threshold": self.threshold, "action": "service" if self.action == SERVICE else "replace"}
+
+
+class SB3Policy:
+    """A trained stable-baselines3 model used greedily, asked only once the RUL estimate is at or
+    below ``decide_below`` (as in training: the alert-driven workflow of ``MaintenanceEnv``)."""
+
+    name = "rl"
+
+    def __init__(self, model: Any, decide_below: float | None = None) -> None:
+        self.model = model
+        self.decide_below = decide_below
+
+    def __call__(self, obs: np.ndarray, env: MaintenanceEnv) -> int:
+        if self.decide_below is not None and env.rul_estimate > self.decide_below:
+            return RUN
+        action, _ = self.model.predict(obs, deterministic=True)
+        return int(action)
+
+    def params(self) -> dict[str, Any]:
+        return {"algorithm": type(self.model).__name__}
+
+
+class RandomPolicy:
+    name = "random"
+
+    def __init__(self, seed: int = 0) -> None:
+        self.rng = np.random.default_rng(seed)
+
+    def __call__(self, obs: np.ndarray, env: MaintenanceEnv) -> int:
+        return int(self.rng.integers(0, 3))
+
+    def params(self) -> dict[str, Any]:
+        return {}
+
+
+def score_policy(policy: PolicyFn, make_env: Callable[[], MaintenanceEnv], seeds: Iterable[int],
+                 trace: bool = False) -> dict[str, Any]:
+    """Run one episode per seed; totals and ``cost_per_1000_cycles`` (per operating cycle)."""
+    totals = {"cost": 0.0, "operating_cycles": 0.0, "failures": 0.0, "services": 0.0, "replacements": 0.0,
+              "maintenance_cost": 0.0, "failure_cost": 0.0, "downtime_cost": 0.0}
+    env = make_env()
+    episodes = 0
+    for seed in seeds:
+        obs, _ = env.reset(seed=int(seed))
+        done = False
+        while not done:
+            obs, _, terminated, truncated, _ = env.step(policy(obs, env))
+            done = terminated or truncated
+        for key in totals:
+            totals[key] += env.stats[key]
+        episodes += 1
+    cycles = max(1.0, totals["operating_cycles"])
+    return {
+        "cost_per_1000_cycles": round(1000 * totals["cost"] / cycles, 2),
+        "failures": int(totals["failures"]),
+        "maintenance_count": int(totals["services"] + totals["replacements"]),
+        "services": int(totals["services"]),
+        "replacements": int(totals["replacements"]),
+        "operating_cycles": int(totals["operating_cycles"]),
+        "episodes": episodes,
+        "total_cost": round(totals["cost"], 2),
+        "downtime_cost": round(totals["downtime_cost"], 2),
+    }
+
+
+def tune(candidates: Sequence[Any], make_env: Callable[[], MaintenanceEnv], seeds: Iterable[int],
+         desc: str = "tuning") -> tuple[Any, list[dict[str, Any]]]:
+    """The candidate with the lowest cost per 1,000 cycles on ``seeds``, and every candidate's score."""
+    seeds = list(seeds)
+    results = []
+    for cand in tqdm(candidates, desc=desc, leave=False, dynamic_ncols=True):
+        score = score_policy(cand, make_env, seeds)
+        results.append({**cand.params(), **score})
+    best = min(range(len(candidates)), key=lambda i: results[i]["cost_per_1000_cycles"])
+    return candidates[best], results
+
+
+def tuned_baselines(make_env: Callable[[], MaintenanceEnv], seeds: Iterable[int] = TRAIN_SEEDS,
+                    quick: bool = False) -> dict[str, Any]:
+    """Run-to-failure plus fixed-interval and RUL-threshold rules tuned by grid search."""
+    seeds = list(seeds)
+    intervals = range(40, 260, 40 if quick else 15)
+    thresholds = range(0, 70, 10 if quick else 4)
+    fixed, _ = tune([FixedInterval(i, a) for i in intervals for a in (SERVICE, REPLACE)], make_env, seeds,
+                    "tuning fixed interval")
+    threshold, _ = tune([RulThreshold(float(t), a) for t in thresholds for a in (SERVICE, REPLACE)], make_env,
+                        seeds, "tuning RUL threshold")
+    return {"run_to_failure": RunToFailure(), "fixed_interval": fixed, "rul_threshold": threshold}
+
+
+def policy_from_params(name: str, params: dict[str, Any]) -> Any:
+    """Rebuild a saved baseline (``params`` as written by ``.params()``)."""
+    action = SERVICE if params.get("action") == "service" else REPLACE
+    if name == "fixed_interval":
+        return FixedInterval(int(params["interval"]), action)
+    if name == "rul_threshold":
+        return RulThreshold(float(params["threshold"]), action)
+    return RunToFailure()

@@ -1,0 +1,78 @@
+"""RUL, band and recommended action for a window of sensor readings (pure and deterministic)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from apps.maintenance.pipeline import Bundle
+from apps.maintenance.simulator import simulate_fleet
+from lepton_shared.errors import UserError
+from lepton_shared.registry import ModelInfo
+from lepton_shared.serving import Predictor
+
+MAX_READINGS = 2000
+
+
+class ReadingsInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    readings: list[dict[str, float]] = Field(min_length=1, max_length=MAX_READINGS,
+                                             description="oldest first; each maps sensor column -> value")
+
+
+def _normal_cdf(x: float) -> float:
+    return 0.5 * (1 + math.erf(x / math.sqrt(2)))
+
+
+class MaintenancePredictor(Predictor):
+    app_name: ClassVar[str] = "maintenance"
+    InputModel: ClassVar[type[BaseModel]] = ReadingsInput
+
+    def __init__(self, info: ModelInfo) -> None:
+        super().__init__(info.version)
+        self.bundle = Bundle(info)
+        self.spec = self.bundle.rul.spec
+        self.threshold = self.bundle.policy["baselines"].get("rul_threshold", {})
+
+    def assess(self, frame: pd.DataFrame) -> dict[str, Any]:
+        """Estimate for the newest reading of one machine's history (canonical columns)."""
+        missing = [c for c in self.spec.columns if c not in frame.columns]
+        if missing:
+            raise UserError(f"readings lack sensor(s) {', '.join(missing[:6])}; the model needs "
+                            f"{', '.join(self.spec.columns)}")
+        if frame[self.spec.columns].isna().any().any():
+            raise UserError("readings contain missing values")
+        window = self.spec.windows_of(self.spec.normalise(frame))[-1:]
+        mean, lo, hi = (float(v[0]) for v in self.bundle.rul.predict_windows(window))
+        costs = self.bundle.costs
+        sd = max((hi - mean) / 1.645, 1.0)
+        lead = float(costs.period)  # waiting means running until the next planning slot
+        p_fail = _normal_cdf((lead - mean) / sd)
+        act_now = costs.service_cost + costs.service_downtime * costs.downtime_cost
+        wait = p_fail * (costs.failure_cost + costs.failure_downtime * costs.downtime_cost) + \
+            (1 - p_fail) * (costs.service_cost + costs.service_downtime * costs.downtime_cost * costs.low_demand_factor)
+        limit = float(self.threshold.get("threshold", 20.0))
+        action = self.threshold.get("action", "service") if mean <= limit or wait > act_now else "run"
+        return {"rul": round(mean, 2), "rul_low": round(lo, 2), "rul_high": round(hi, 2),
+                "recommended_action": action, "failure_probability_before_next_slot": round(p_fail, 4),
+                "expected_cost_act_now": round(act_now, 2), "expected_cost_wait": round(wait, 2),
+                "model_version": self.version}
+
+    def predict_batch(self, items: list[Any]) -> list[dict[str, Any]]:
+        return [self.assess(pd.DataFrame(item.readings)) for item in items]
+
+    @classmethod
+    def example_input(cls) -> dict[str, Any]:
+        frame = simulate_fleet(1, seed=3).iloc[-40:]
+        cols = [c for c in frame.columns if c.startswith(("s_", "setting_"))]
+        return {"readings": [{c: round(float(v), 4) for c, v in zip(cols, row, strict=True)}
+                             for row in frame[cols].to_numpy()]}
+
+
+def urgency(result: dict[str, Any]) -> float:
+    """Smaller is more urgent: the low end of the band."""
+    return float(result.get("rul_low", np.inf))
