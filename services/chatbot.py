@@ -1,0 +1,3 @@
+from apps.chatbot.app import APP
+
+app = APP.create_service()

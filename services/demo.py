@@ -1,0 +1,428 @@
+"""``make demo``: the whole suite on one machine, from a fresh clone, in one command.
+
+For every app in this build it trains a model on the app's built-in data when
+no production model exists yet (with the CLI's progress bars), starts the
+app's service (``uvicorn services.<app>:app``) and the Streamlit suite
+(``services/ui/suite.py``, told where each service is through
+``LEPTON_<APP>_URL``), prints where to open them, and stops every child
+process cleanly on Ctrl-C or SIGTERM. A second run finds the models in the
+registry and starts in seconds.
+
+``--check`` starts everything, verifies ``/readyz`` of each service and the
+UI's health endpoint, prints the result and stops: CI and the tests use it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+SUITE_SCRIPT = ROOT / "services" / "ui" / "suite.py"
+DEFAULT_UI_PORT = 8501
+
+
+def log(message: str) -> None:
+    """Progress for people goes to stderr; the summary of URLs goes to stdout."""
+    print(f"[demo] {message}", file=sys.stderr, flush=True)
+
+
+class Stop(Exception):
+    """Raised by the signal handler so that every exit path runs the same clean-up."""
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """One HTTP service to run: ``uvicorn <module> --port <port>``."""
+
+    name: str
+    module: str
+    port: int
+    host: str = "127.0.0.1"
+    app_dir: str | None = None  # extra import root (tests serve an entry point kept under tests/)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def command(self) -> list[str]:
+        cmd = [sys.executable, "-m", "uvicorn", self.module, "--host", self.host, "--port", str(self.port),
+               "--log-level", "warning", "--no-access-log"]
+        if self.app_dir:
+            cmd += ["--app-dir", self.app_dir]
+        return cmd
+
+
+@dataclass
+class Check:
+    """What ``--check`` found for one process."""
+
+    name: str
+    url: str
+    live: bool
+    ready: bool
+    detail: str
+    untrained: bool = False  # live, and not ready only because no model has been trained yet
+
+    def passed(self, allow_untrained: bool) -> bool:
+        """Ready, or (with ``--skip-train``) merely waiting for a model that was deliberately not trained."""
+        return self.live and (self.ready or (allow_untrained and self.untrained))
+
+
+def _die_with_parent() -> None:
+    """Children get SIGTERM if the demo itself is killed (Linux), so nothing is left behind."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except OSError:
+            pass
+
+
+@dataclass
+class Supervisor:
+    """Starts server processes in their own session and stops them all, newest first."""
+
+    env: dict[str, str]
+    stop_timeout: float = 20.0
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def start(self, name: str, cmd: Sequence[str], extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(list(cmd), cwd=ROOT, env={**self.env, **(extra_env or {})},
+                                stdin=subprocess.DEVNULL, stdout=sys.stderr, start_new_session=True,
+                                preexec_fn=_die_with_parent)
+        self.procs[name] = proc
+        return proc
+
+    def dead(self) -> list[str]:
+        return [name for name, proc in self.procs.items() if proc.poll() is not None]
+
+    def stop_all(self) -> None:
+        for proc in reversed(list(self.procs.values())):
+            if proc.poll() is None:
+                proc.terminate()
+        deadline = time.monotonic() + self.stop_timeout
+        for name, proc in reversed(list(self.procs.items())):
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log(f"{name} did not stop within {self.stop_timeout:.0f}s; killing it")
+                proc.kill()
+                proc.wait()
+        self.procs.clear()
+
+    @contextmanager
+    def running(self) -> Iterator[Supervisor]:
+        try:
+            yield self
+        finally:
+            if threading.current_thread() is threading.main_thread():
+                for sig in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C must not cut the clean-up short
+                    signal.signal(sig, signal.SIG_IGN)
+            if self.procs:
+                log(f"stopping {len(self.procs)} processes ...")
+                self.stop_all()
+                log("all stopped")
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def choose_port(preferred: int, host: str = "127.0.0.1", taken: set[int] | None = None) -> int:
+    """The preferred port when free, else a free one (another demo or app may hold the default)."""
+    taken = taken or set()
+    if preferred not in taken and port_is_free(preferred, host):
+        return preferred
+    from lepton_shared.testing.server import free_port
+
+    port = free_port()
+    while port in taken:
+        port = free_port()
+    log(f"port {preferred} is busy; using {port}")
+    return port
+
+
+def apps_without_model(apps: Sequence[str]) -> list[str]:
+    """Apps that have no usable production model in the registry (these get trained)."""
+    from lepton_shared.errors import UserError
+    from lepton_shared.registry import Registry
+
+    registry = Registry()
+    missing = []
+    for app in apps:
+        try:
+            registry.get(app)
+        except UserError:
+            missing.append(app)
+    return missing
+
+
+def train_app(app: str, env: dict[str, str]) -> bool:
+    """``lepton <app> train`` on built-in data; its progress bars go straight to this terminal."""
+    log(f"training {app} on its built-in data (first run only) ...")
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "lepton_shared.cli.main", app, "train"], cwd=ROOT, env=env,
+                            stdin=subprocess.DEVNULL, stdout=sys.stderr, preexec_fn=_die_with_parent)
+    try:
+        code = proc.wait()
+    except BaseException:  # Ctrl-C / SIGTERM while training: no half-trained child keeps running
+        proc.terminate()
+        proc.wait(timeout=30)
+        raise
+    if code == 130:
+        raise KeyboardInterrupt
+    if code != 0:
+        log(f"training {app} failed (exit {code}); its service starts without a model")
+        return False
+    log(f"{app} trained in {time.monotonic() - started:.0f}s")
+    return True
+
+
+def wait_live(url: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    """Wait until ``url`` answers at all (uvicorn answers only after the model has loaded)."""
+    from lepton_shared.testing.server import wait_http
+
+    wait_http(url, timeout=timeout, proc=proc)
+
+
+def check_service(spec: ServiceSpec) -> Check:
+    """``/healthz`` says the process lives; ``/readyz`` says a model is loaded and the database answers."""
+    try:
+        live = httpx.get(f"{spec.url}/healthz", timeout=10).status_code == 200
+        resp = httpx.get(f"{spec.url}/readyz", timeout=30)
+    except httpx.HTTPError as exc:
+        return Check(spec.name, spec.url, False, False, f"no answer: {exc}")
+    body: dict[str, Any] = resp.json() if resp.headers.get("content-type", "").startswith("application/json") else {}
+    if resp.status_code == 200:
+        return Check(spec.name, spec.url, live, True, f"ready, model {body.get('model_version')}")
+    reason = str(body.get("reason", resp.text))[:200]
+    return Check(spec.name, spec.url, live, False, reason, untrained="has been trained yet" in reason)
+
+
+def check_ui(url: str) -> Check:
+    try:
+        ok = httpx.get(f"{url}/_stcore/health", timeout=10).status_code == 200
+    except httpx.HTTPError as exc:
+        return Check("ui", url, False, False, f"no answer: {exc}")
+    return Check("ui", url, ok, ok, "ok" if ok else "unhealthy")
+
+
+def child_env(home: Path) -> dict[str, str]:
+    """The environment every child shares: one absolute LEPTON_HOME, the repo importable, quiet libraries."""
+    env = dict(os.environ)
+    env["LEPTON_HOME"] = str(home)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
+    env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    env.setdefault("TRANSFORMERS_OFFLINE", "1")
+    env.setdefault("MPLBACKEND", "Agg")
+    return env
+
+
+def has_entry_point(app: str) -> bool:
+    """Whether ``services/<app>.py`` exists (an app being built may not have its service yet)."""
+    return (ROOT / "services" / f"{app}.py").is_file()
+
+
+def service_specs(apps: Sequence[str], host: str) -> list[ServiceSpec]:
+    from lepton_shared.cli.main import DEFAULT_PORTS
+
+    taken: set[int] = set()
+    specs = []
+    for app in apps:
+        port = choose_port(DEFAULT_PORTS[app], host, taken)
+        taken.add(port)
+        specs.append(ServiceSpec(app, f"services.{app}:app", port, host))
+    return specs
+
+
+def start_all(supervisor: Supervisor, specs: Sequence[ServiceSpec], ui_port: int | None, host: str,
+              timeout: float) -> str | None:
+    """Start the services, wait until each answers, then the UI pointed at them; returns the UI URL."""
+    for spec in specs:
+        log(f"starting {spec.name} service on {spec.url}")
+        supervisor.start(spec.name, spec.command())
+    for spec in specs:
+        try:
+            wait_live(f"{spec.url}/healthz", supervisor.procs[spec.name], timeout)
+        except (RuntimeError, TimeoutError) as exc:
+            log(f"{spec.name} service did not come up: {exc}")
+    if ui_port is None:
+        return None
+    urls = {f"LEPTON_{spec.name.upper()}_URL": spec.url for spec in specs}
+    ui_url = f"http://{host}:{ui_port}"
+    log(f"starting the Streamlit suite on {ui_url}")
+    proc = supervisor.start("ui", [sys.executable, "-m", "streamlit", "run", str(SUITE_SCRIPT),
+                                   "--server.headless", "true", "--server.port", str(ui_port),
+                                   "--server.address", host, "--browser.gatherUsageStats", "false",
+                                   "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal"],
+                            extra_env=urls)
+    try:
+        wait_live(f"{ui_url}/_stcore/health", proc, timeout)
+    except (RuntimeError, TimeoutError) as exc:
+        log(f"the Streamlit suite did not come up: {exc}")
+    return ui_url
+
+
+def summary(specs: Sequence[ServiceSpec], ui_url: str | None) -> str:
+    lines = ["", "Lepton Suite is running:"]
+    if ui_url:
+        lines.append(f"  Streamlit suite   {ui_url}")
+    for spec in specs:
+        lines.append(f"  {spec.name:<17} {spec.url}/docs   (ready: {spec.url}/readyz)")
+    if not specs:
+        lines.append("  (no apps are part of this build yet)")
+    lines.append("Press Ctrl-C to stop everything.")
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m services.demo",
+        description="Train every app on its built-in data (only when it has no production model yet), start each "
+                    "app's HTTP service and the Streamlit suite, print where to open them, and stop them all on "
+                    "Ctrl-C. A second run reuses the trained models and starts in seconds.",
+    )
+    parser.add_argument("--apps", default=None,
+                        help="comma-separated subset of apps (default: every app in this build)")
+    parser.add_argument("--skip-train", action="store_true",
+                        help="never train; apps without a model start anyway and report 'not ready'")
+    parser.add_argument("--no-ui", action="store_true", help="start only the HTTP services")
+    parser.add_argument("--check", action="store_true",
+                        help="start everything, verify /readyz of each service and the UI health, then stop "
+                             "(exit 0 only when all passed)")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    parser.add_argument("--ui-port", type=int, default=DEFAULT_UI_PORT, help="Streamlit port (default 8501)")
+    parser.add_argument("--timeout", type=float, default=240.0,
+                        help="seconds to wait for each process to answer (default 240; models load at start)")
+    return parser
+
+
+def resolve_apps(requested: str | None) -> list[str]:
+    from lepton_shared.app import APP_NAMES, available_apps
+    from lepton_shared.errors import UserError
+
+    present = available_apps()
+    if requested is None:
+        return present
+    names = [n.strip() for n in requested.split(",") if n.strip()]
+    for name in names:
+        if name not in APP_NAMES:
+            raise UserError(f"unknown app {name!r} in --apps; choose from: {', '.join(APP_NAMES)}")
+        if name not in present:
+            raise UserError(f"the {name} app is not part of this build (present: {', '.join(present) or 'none'})")
+    return names
+
+
+def run(argv: Sequence[str] | None = None, trainer: Callable[[str, dict[str, str]], bool] = train_app) -> int:
+    args = build_parser().parse_args(argv)
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        raise Stop(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _run(args, trainer)
+    except (Stop, KeyboardInterrupt) as why:
+        log(f"received {why or 'SIGINT'}: stopped")
+        return 0 if isinstance(why, Stop) else 130
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _run(args: argparse.Namespace, trainer: Callable[[str, dict[str, str]], bool]) -> int:
+    from lepton_shared.settings import get_settings
+
+    settings = get_settings()
+    home = settings.home_dir
+    env = child_env(home)
+    apps = resolve_apps(args.apps)
+    log(f"apps in this build: {', '.join(apps) or 'none yet'}; state in {home}")
+    from lepton_shared.storage import init_db
+
+    init_db()  # migrate once here, so the services starting together never race on the schema
+    missing = apps_without_model(apps)
+    if missing and not args.skip_train:
+        started = time.monotonic()
+        for app in missing:
+            trainer(app, env)
+        log(f"training finished in {time.monotonic() - started:.0f}s")
+    elif apps:
+        log("every app already has a production model: reusing them" if not missing
+            else f"--skip-train: {', '.join(missing)} start without a model")
+
+    served = [app for app in apps if has_entry_point(app)]
+    for app in sorted(set(apps) - set(served)):
+        log(f"{app} has no services/{app}.py yet: its page runs in-process, without a service")
+    specs = service_specs(served, args.host)
+    ui_port = None if args.no_ui else choose_port(args.ui_port, args.host, {s.port for s in specs})
+    supervisor = Supervisor(env)
+    started = time.monotonic()
+    with supervisor.running():
+        ui_url = start_all(supervisor, specs, ui_port, args.host, args.timeout)
+        log(f"started in {time.monotonic() - started:.1f}s")
+        if args.check:
+            return report_checks(specs, ui_url, allow_untrained=args.skip_train)
+        print(summary(specs, ui_url), flush=True)
+        while True:
+            time.sleep(1.0)
+            for name in supervisor.dead():
+                code = supervisor.procs.pop(name).returncode
+                log(f"{name} exited with code {code}; the others keep running")
+            if not supervisor.procs:
+                log("every process has exited")
+                return 1
+
+
+def report_checks(specs: Sequence[ServiceSpec], ui_url: str | None, allow_untrained: bool) -> int:
+    checks = [check_service(spec) for spec in specs]
+    if ui_url:
+        checks.append(check_ui(ui_url))
+    ok = True
+    for check in checks:
+        passed = check.passed(allow_untrained)
+        ok &= passed
+        print(f"{'PASS' if passed else 'FAIL'} {check.name:<12} {check.url:<28} {check.detail}", flush=True)
+    print("demo check passed" if ok else "demo check FAILED", flush=True)
+    return 0 if ok else 1
+
+
+def main() -> None:
+    from lepton_shared.errors import UserError
+
+    try:
+        code = run()
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        code = 2
+    except KeyboardInterrupt:
+        log("interrupted")
+        code = 130
+    raise SystemExit(code)
+
+
+if __name__ == "__main__":
+    main()

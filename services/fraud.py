@@ -1,0 +1,3 @@
+from apps.fraud.app import APP
+
+app = APP.create_service()

@@ -1,0 +1,3 @@
+from apps.imaging.app import APP
+
+app = APP.create_service()

@@ -1,0 +1,3 @@
+from apps.maintenance.app import APP
+
+app = APP.create_service()

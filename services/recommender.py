@@ -1,0 +1,3 @@
+from apps.recommender.app import APP
+
+app = APP.create_service()

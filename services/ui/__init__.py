@@ -1,0 +1,1 @@
+"""The Streamlit suite: the home page plus navigation to every app's page."""

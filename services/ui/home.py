@@ -1,0 +1,150 @@
+"""What the suite's home page shows for each app, computed without Streamlit.
+
+Kept apart from ``suite.py`` so the card logic (model version, key metric
+against the best baseline, service status) is unit-tested without a browser,
+and so that importing it never imports an app: apps are loaded lazily, one at
+a time, and a broken or missing app only greys out its own card.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lepton_shared.app import APP_NAMES, app_installed
+from lepton_shared.cli.main import APP_SUMMARIES
+from lepton_shared.errors import NotReadyError, UserError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+#: Metrics where a smaller number is better (errors, calibration gaps, losses).
+LOWER_IS_BETTER = frozenset({"rmse", "mae", "mse", "ece", "brier", "log_loss", "loss"})
+
+TITLES = {
+    "chatbot": "Customer-service chatbot",
+    "imaging": "Medical imaging",
+    "recommender": "Recommender",
+    "fraud": "Fraud detection",
+    "maintenance": "Predictive maintenance",
+}
+
+ICONS = {"chatbot": ":material/chat:", "imaging": ":material/radiology:", "recommender": ":material/thumb_up:",
+         "fraud": ":material/credit_card:", "maintenance": ":material/build:"}
+
+
+@dataclass(frozen=True)
+class Card:
+    """One app on the home page."""
+
+    app: str
+    title: str
+    summary: str
+    installed: bool
+    has_page: bool
+    model_version: str | None = None
+    key_metric: str | None = None
+    value: float | None = None
+    baseline_name: str | None = None
+    baseline_value: float | None = None
+    service: str = "in-process"  # "up", "down" or "in-process" (no service URL configured)
+    problem: str | None = None
+    needs_training: bool = False  # the problem is simply that no production model exists yet
+
+    @property
+    def beats_baseline(self) -> bool | None:
+        """Whether the model is better than its best baseline (None when either is unknown)."""
+        if self.value is None or self.baseline_value is None or self.key_metric is None:
+            return None
+        if self.key_metric in LOWER_IS_BETTER:
+            return self.value < self.baseline_value
+        return self.value > self.baseline_value
+
+    @property
+    def metric_line(self) -> str:
+        """``roc_auc 0.912 vs 0.731 (amount_rule)``: what a business user reads on the card."""
+        if self.value is None or self.key_metric is None:
+            return "no metrics yet"
+        line = f"{self.key_metric} {self.value:.3f}"
+        if self.baseline_value is not None:
+            line += f" vs {self.baseline_value:.3f} ({self.baseline_name})"
+        return line
+
+
+def page_script(app: str) -> Path:
+    """The app's Streamlit page, found on disk so nothing is imported."""
+    return ROOT / "apps" / app / "ui.py"
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def best_baseline(metrics: dict[str, Any], key: str) -> tuple[str | None, float | None]:
+    """The strongest baseline on ``key`` from ``metrics["baselines"]`` (the one the model must beat)."""
+    baselines = metrics.get("baselines")
+    if not isinstance(baselines, dict):
+        return None, None
+    scored = [(name, _number(values.get(key))) for name, values in baselines.items() if isinstance(values, dict)]
+    scored_known = [(name, v) for name, v in scored if v is not None]
+    if not scored_known:
+        return None, None
+    pick = min if key in LOWER_IS_BETTER else max
+    name, value = pick(scored_known, key=lambda pair: pair[1])
+    return name, value
+
+
+def key_metric_of(app: str, metrics: dict[str, Any]) -> str | None:
+    """The app's declared key metric, else the first numeric metric (so a card never stays empty)."""
+    try:
+        from lepton_shared.app import get_app
+
+        return get_app(app).key_metric
+    except Exception:  # an app being built may not import yet
+        return next((k for k, v in metrics.items() if _number(v) is not None), None)
+
+
+def service_state(app: str) -> str:
+    """``up``/``down`` when ``LEPTON_<APP>_URL`` is set, ``in-process`` otherwise."""
+    from lepton_shared.ui import service_is_up, service_url
+
+    if service_url(app) is None:
+        return "in-process"
+    return "up" if service_is_up(app) else "down"
+
+
+def build_card(app: str, check_service: bool = True) -> Card:
+    """Everything the home page says about one app; never raises."""
+    installed = app_installed(app)
+    title, summary = TITLES.get(app, app), APP_SUMMARIES.get(app, "")
+    has_page = installed and page_script(app).is_file()
+    service = service_state(app) if check_service else "in-process"
+    try:
+        from lepton_shared.registry import Registry
+
+        info = Registry().get(app)
+    except UserError as exc:  # no model yet, or its files are missing: say so on the card
+        return Card(app, title, summary, installed, has_page, service=service, problem=str(exc).split("\n")[0],
+                    needs_training=isinstance(exc, NotReadyError))
+    except Exception as exc:  # a broken registry must grey out one card, not break the page
+        problem = f"could not read the model registry ({type(exc).__name__}: {exc})"
+        return Card(app, title, summary, installed, has_page, service=service, problem=problem[:300])
+    key = key_metric_of(app, info.metrics)
+    value = _number(info.metrics.get(key)) if key else None
+    baseline_name, baseline_value = best_baseline(info.metrics, key) if key else (None, None)
+    return Card(app, title, summary, installed, has_page, model_version=info.version, key_metric=key, value=value,
+                baseline_name=baseline_name, baseline_value=baseline_value, service=service)
+
+
+def build_cards(check_service: bool = True) -> list[Card]:
+    """All five cards; services are probed concurrently so a down service costs one timeout, not five."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lepton_shared.storage import init_db
+
+    init_db()  # migrate once here: Alembic is not thread-safe, and the threads below would each try
+    with ThreadPoolExecutor(len(APP_NAMES)) as pool:
+        return list(pool.map(lambda app: build_card(app, check_service), APP_NAMES))

@@ -1,0 +1,88 @@
+"""The Lepton Suite in one Streamlit app: a home page and one page per app.
+
+Run with ``make ui`` (or ``python -m streamlit run services/ui/suite.py``).
+Each app page is the app's own ``apps/<app>/ui.py``, so it behaves exactly as
+it does alone (``make ui-<app>``): it calls the app's service when
+``LEPTON_<APP>_URL`` is set (``make demo`` sets it) and runs the model
+in-process otherwise. Apps are imported only when their page or card needs
+them, so a missing or half-built app never breaks the home page.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # `streamlit run` only puts this file's folder on sys.path
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from services.ui.home import ICONS, LOWER_IS_BETTER, TITLES, Card, build_cards, page_script  # noqa: E402
+
+SERVICE_BADGES = {
+    "up": ":green-badge[:material/check_circle: service up]",
+    "down": ":red-badge[:material/error: service down]",
+    "in-process": ":gray-badge[:material/memory: in-process]",
+}
+
+
+def _card(card: Card, pages: dict[str, st.Page]) -> None:
+    with st.container(border=True, key=f"card-{card.app}"):
+        st.subheader(card.title, anchor=False)
+        st.caption(card.summary)
+        if not card.installed:
+            st.markdown(":gray-badge[not part of this build]")
+            return
+        st.markdown(f"{SERVICE_BADGES[card.service]}  " + (f":blue-badge[model {card.model_version}]"
+                                                           if card.model_version else ":orange-badge[no model yet]"))
+        if card.model_version and card.value is not None and card.key_metric:
+            delta = None
+            if card.baseline_value is not None:
+                delta = f"{card.value - card.baseline_value:+.3f} vs {card.baseline_name}"
+            st.metric(card.key_metric, f"{card.value:.3f}", delta=delta,
+                      delta_color="inverse" if card.key_metric in LOWER_IS_BETTER else "normal",
+                      help="the model's score on held-out data; the delta compares it with the strongest "
+                           "simple baseline, which a useful model must beat")
+        elif card.needs_training:
+            st.info(f"{card.problem}. Or open the page and train a small model on the built-in data.",
+                    icon=":material/info:")
+        elif card.problem:
+            st.warning(card.problem, icon=":material/warning:")
+        if card.app in pages:
+            st.page_link(pages[card.app], label=f"Open {card.title}", icon=":material/arrow_forward:")
+
+
+def home() -> None:
+    """The landing page: what each app is, which model it runs, and whether it is any good."""
+    st.title("Lepton Suite", anchor=False)
+    st.write("Five AI apps on one platform. Each card shows the model in production, its key score on "
+             "held-out data against a simple baseline, and whether its service answers.")
+    if st.button("Refresh status", icon=":material/refresh:", key="refresh"):
+        st.rerun()
+    pages: dict[str, st.Page] = st.session_state.get("_lepton_pages", {})
+    cards = build_cards()
+    columns = st.columns(3)
+    for i, card in enumerate(cards):
+        with columns[i % 3]:
+            _card(card, pages)
+    ready = sum(1 for c in cards if c.model_version)
+    st.caption(f"{ready} of {len(cards)} apps have a production model. Retrain with `make train-<app>`; "
+               "see docs/guide-analyst.md.")
+
+
+def main() -> None:
+    st.set_page_config(page_title="Lepton Suite", page_icon=":material/hub:", layout="wide")
+    from lepton_shared.app import APP_NAMES, app_installed
+
+    home_page = st.Page(home, title="Home", icon=":material/home:", url_path="home", default=True)
+    app_pages = {name: st.Page(str(page_script(name)), title=TITLES[name], icon=ICONS[name], url_path=name)
+                 for name in APP_NAMES if app_installed(name) and page_script(name).is_file()}
+    st.session_state["_lepton_pages"] = app_pages
+    nav = st.navigation({"Suite": [home_page], "Apps": list(app_pages.values())} if app_pages
+                        else [home_page])
+    nav.run()
+
+
+main()

@@ -1,0 +1,149 @@
+"""``make demo`` (services/demo.py): what it trains, what it starts, and that it stops everything."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from services import demo
+from services.demo import ServiceSpec, Supervisor
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+
+
+def _write_stub(folder: Path) -> None:
+    (folder / "w.bin").write_bytes(b"\0")
+
+
+def _register_dummy(app: str) -> None:
+    from lepton_shared.registry import Registry
+
+    Registry().register(app, _write_stub, metrics={"accuracy": 1.0})
+
+
+def _demo_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not re.fullmatch(r"LEPTON_[A-Z]+_URL", k)}
+    env.update(LEPTON_HOME=str(home), PYTHONPATH=str(ROOT))
+    env.pop("LEPTON_DATABASE_URL", None)
+    return env
+
+
+def _answers(url: str) -> bool:
+    try:
+        httpx.get(url, timeout=2)
+        return True
+    except httpx.HTTPError:
+        return False
+
+
+def test_only_apps_without_a_production_model_are_trained(lepton_home: Path) -> None:
+    _register_dummy("fraud")
+    assert demo.apps_without_model(["chatbot", "fraud", "maintenance"]) == ["chatbot", "maintenance"]
+
+
+def test_busy_default_port_is_replaced_by_a_free_one() -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        busy = sock.getsockname()[1]
+        port = demo.choose_port(busy)
+        assert port != busy and demo.port_is_free(port)
+    assert demo.choose_port(port, taken={port}) != port
+
+
+def test_unknown_app_is_a_one_line_error(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "services.demo", "--apps", "nope", "--check"], cwd=ROOT,
+                          env=_demo_env(tmp_path), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "unknown app 'nope'" in proc.stderr
+
+
+def test_supervisor_serves_checks_and_stops_a_real_service(lepton_home: Path) -> None:
+    """The demo's process handling, on the example service with a trained model and the suite UI."""
+    from lepton_shared.testing.example import register_example
+    from lepton_shared.testing.server import free_port
+
+    version = register_example(epochs=1).version
+    spec = ServiceSpec("example", "example_entry:app", free_port(), app_dir=str(HERE))
+    supervisor = Supervisor(demo.child_env(lepton_home))
+    with supervisor.running():
+        ui_url = demo.start_all(supervisor, [spec], free_port(), "127.0.0.1", timeout=120)
+        assert ui_url is not None
+        check = demo.check_service(spec)
+        assert check.live and check.ready and version in check.detail
+        assert demo.check_ui(ui_url).passed(allow_untrained=False)
+        procs = list(supervisor.procs.values())
+        assert all(p.poll() is None for p in procs)
+    assert all(p.returncode is not None for p in procs)
+    assert not _answers(f"{spec.url}/healthz") and not _answers(f"{ui_url}/_stcore/health")
+    dead = demo.check_service(spec)
+    assert not dead.live and not dead.passed(allow_untrained=True)
+
+
+def test_untrained_service_passes_check_only_with_skip_train(lepton_home: Path) -> None:
+    from lepton_shared.testing.server import free_port
+
+    spec = ServiceSpec("example", "example_entry:app", free_port(), app_dir=str(HERE))
+    supervisor = Supervisor(demo.child_env(lepton_home))
+    with supervisor.running():
+        demo.start_all(supervisor, [spec], None, "127.0.0.1", timeout=120)
+        check = demo.check_service(spec)
+    assert check.live and not check.ready and "no example model" in check.detail
+    assert check.passed(allow_untrained=True) and not check.passed(allow_untrained=False)
+
+
+@pytest.mark.slow
+def test_demo_check_starts_every_app_and_stops(tmp_path: Path) -> None:
+    """`python -m services.demo --check --skip-train` over whichever apps this build has."""
+    from lepton_shared.app import available_apps
+    from lepton_shared.testing.server import free_port
+
+    proc = subprocess.run([sys.executable, "-m", "services.demo", "--check", "--skip-train",
+                           "--ui-port", str(free_port())], cwd=ROOT, env=_demo_env(tmp_path / "home"),
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-4000:]
+    assert "demo check passed" in proc.stdout and "Traceback" not in proc.stderr
+    lines = [line for line in proc.stdout.splitlines() if line.startswith(("PASS", "FAIL"))]
+    served = [app for app in available_apps() if demo.has_entry_point(app)]
+    assert sorted(line.split()[1] for line in lines) == sorted([*served, "ui"])
+    for url in re.findall(r"http://127\.0\.0\.1:\d+", proc.stdout):
+        assert not _answers(f"{url}/healthz"), f"{url} still answers after the demo stopped"
+
+
+@pytest.mark.slow
+def test_sigterm_stops_every_child(tmp_path: Path) -> None:
+    """What Ctrl-C / `kill` does to a running demo: the summary is printed, then everything stops."""
+    from lepton_shared.testing.server import free_port
+
+    proc = subprocess.Popen([sys.executable, "-m", "services.demo", "--skip-train", "--ui-port", str(free_port())],
+                            cwd=ROOT, env=_demo_env(tmp_path / "home"), stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    out = []
+    deadline = time.monotonic() + 300
+    try:
+        for line in proc.stdout:
+            out.append(line)
+            if line.startswith("Press Ctrl-C") or time.monotonic() > deadline:
+                break
+        urls = re.findall(r"http://127\.0\.0\.1:\d+", "".join(out))
+        assert urls and "Streamlit suite" in "".join(out), out
+        assert all(_answers(u) for u in urls)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    for url in urls:
+        assert not _answers(url), f"{url} still answers after SIGTERM"

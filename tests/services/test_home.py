@@ -1,0 +1,116 @@
+"""The suite home page's cards, computed without a browser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from services.ui import home
+from services.ui.home import Card, best_baseline, build_card, build_cards
+
+
+def _register(app: str, metrics: dict[str, object]) -> str:
+    from lepton_shared.registry import Registry
+
+    def write(folder: Path) -> None:
+        (folder / "weights.bin").write_bytes(b"\0")
+
+    return Registry().register(app, write, metrics=metrics).version
+
+
+def _card(**kw: object) -> Card:
+    base: dict[str, object] = {"app": "fraud", "title": "Fraud", "summary": "", "installed": True, "has_page": True}
+    return Card(**{**base, **kw})  # type: ignore[arg-type]
+
+
+def test_best_baseline_picks_the_strongest_in_the_right_direction() -> None:
+    metrics = {"roc_auc": 0.9, "rmse": 10.0,
+               "baselines": {"rule": {"roc_auc": 0.7, "rmse": 30.0}, "prior": {"roc_auc": 0.5, "rmse": 20.0},
+                             "broken": {"roc_auc": float("nan")}, "other": "not a dict"}}
+    assert best_baseline(metrics, "roc_auc") == ("rule", 0.7)
+    assert best_baseline(metrics, "rmse") == ("prior", 20.0)  # lower is better for errors
+    assert best_baseline(metrics, "ndcg_at_10") == (None, None)
+    assert best_baseline({"roc_auc": 0.9}, "roc_auc") == (None, None)
+
+
+def test_card_compares_with_baseline_in_the_metric_direction() -> None:
+    assert _card(key_metric="roc_auc", value=0.9, baseline_name="rule", baseline_value=0.7).beats_baseline is True
+    assert _card(key_metric="roc_auc", value=0.6, baseline_name="rule", baseline_value=0.7).beats_baseline is False
+    assert _card(key_metric="rmse", value=12.0, baseline_name="mean", baseline_value=20.0).beats_baseline is True
+    assert _card(key_metric="rmse", value=25.0, baseline_name="mean", baseline_value=20.0).beats_baseline is False
+    assert _card(key_metric="rmse", value=25.0).beats_baseline is None
+    line = _card(key_metric="roc_auc", value=0.91234, baseline_name="rule", baseline_value=0.7).metric_line
+    assert line == "roc_auc 0.912 vs 0.700 (rule)"
+    assert _card().metric_line == "no metrics yet"
+
+
+def test_card_without_model_says_how_to_get_one(lepton_home: Path) -> None:
+    card = build_card("fraud", check_service=False)
+    assert card.model_version is None and card.value is None
+    assert card.problem and "lepton fraud train" in card.problem and card.needs_training
+    assert card.service == "in-process"
+
+
+def test_card_shows_production_model_and_baseline(lepton_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(home, "key_metric_of", lambda app, metrics: "average_precision")
+    _register("fraud", {"average_precision": 0.5})
+    version = _register("fraud", {"average_precision": 0.81, "roc_auc": 0.97,
+                                  "baselines": {"amount_rule": {"average_precision": 0.32}}})
+    card = build_card("fraud", check_service=False)
+    assert card.model_version == version == "v2"
+    assert (card.key_metric, card.value) == ("average_precision", 0.81)
+    assert (card.baseline_name, card.baseline_value) == ("amount_rule", 0.32)
+    assert card.problem is None and not card.needs_training
+
+
+def test_card_with_missing_model_files_says_so(lepton_home: Path) -> None:
+    import shutil
+
+    from lepton_shared.registry import Registry
+
+    _register("fraud", {"accuracy": 0.9})
+    shutil.rmtree(Registry().get("fraud").path)
+    card = build_card("fraud", check_service=False)
+    assert card.model_version is None and not card.needs_training
+    assert card.problem and "files are missing" in card.problem
+
+
+def test_cards_read_the_registry_from_many_threads(lepton_home: Path) -> None:
+    from lepton_shared.app import APP_NAMES
+    from lepton_shared.storage import reset_engine
+
+    for app in APP_NAMES:
+        _register(app, {"accuracy": 0.5})
+    reset_engine()  # as in a fresh Streamlit process: the schema check has not run yet
+    cards = build_cards(check_service=False)
+    assert all(c.model_version == "v1" and c.problem is None for c in cards), [c.problem for c in cards]
+
+
+def test_key_metric_falls_back_to_the_first_number_for_an_unknown_app() -> None:
+    assert home.key_metric_of("no_such_app", {"notes": "x", "accuracy": 0.8, "f1_macro": 0.7}) == "accuracy"
+
+
+def test_cards_cover_all_five_apps_and_mark_missing_ones(lepton_home: Path) -> None:
+    from lepton_shared.app import APP_NAMES, app_installed
+
+    cards = build_cards(check_service=False)
+    assert [c.app for c in cards] == list(APP_NAMES)
+    for card in cards:
+        assert card.installed == app_installed(card.app)
+        assert card.title and card.summary
+        assert card.has_page == (card.installed and (home.ROOT / "apps" / card.app / "ui.py").is_file())
+
+
+def test_service_state_follows_the_configured_url(lepton_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lepton_shared.testing.example import example_service
+    from lepton_shared.testing.server import free_port, serve_app
+
+    monkeypatch.delenv("LEPTON_FRAUD_URL", raising=False)
+    assert home.service_state("fraud") == "in-process"
+    monkeypatch.setenv("LEPTON_FRAUD_URL", f"http://127.0.0.1:{free_port()}")
+    assert home.service_state("fraud") == "down"
+    with serve_app(example_service()) as base:
+        monkeypatch.setenv("LEPTON_FRAUD_URL", base)
+        assert home.service_state("fraud") == "up"
+        assert build_card("fraud").service == "up"
