@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from lepton_shared.settings import get_settings
@@ -82,8 +82,19 @@ def alembic_config(url: str | None = None):  # type: ignore[no-untyped-def]
     return cfg
 
 
+# Any constant shared by every Lepton process: the key of the PostgreSQL advisory lock
+# that serialises migrations ("lepton" in ASCII).
+MIGRATION_LOCK_KEY = 0x6C6570746F6E
+
+
 def init_db(url: str | None = None) -> None:
-    """Bring the schema to the newest revision (idempotent, cheap when current)."""
+    """Bring the schema to the newest revision (idempotent, cheap when current).
+
+    Replicas of a service often start at the same moment on an empty PostgreSQL
+    database; without a lock both would run ``CREATE TABLE`` and one would fail.
+    A transaction-scoped advisory lock makes the second wait, then find the schema
+    current. SQLite serialises writers by itself.
+    """
     url = _url(url)
     if url in _migrated:
         return
@@ -92,6 +103,8 @@ def init_db(url: str | None = None) -> None:
     engine = get_engine(url)
     cfg = alembic_config(url)
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "heads")
     _migrated.add(url)

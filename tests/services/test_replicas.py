@@ -134,9 +134,6 @@ def test_replicas_start_together_after_the_migration_job(postgres_url: str, tmp_
                 assert body["status"] == "unavailable" and "no example model" in body["reason"]
 
 
-@pytest.mark.xfail(reason="lepton_shared.storage.init_db takes no lock: replicas migrating an empty PostgreSQL "
-                          "database at the same moment race on CREATE TABLE (reported to the lead with a "
-                          "pg_advisory_xact_lock patch); services/k8s runs a migrate Job first", strict=False)
 def test_replicas_starting_together_on_an_empty_database(postgres_url: str, tmp_path: Path) -> None:
     with lepton_env(tmp_path / "home", database_url=postgres_url, api_token=TOKEN), replicas(2) as bases:
         for base in bases:
