@@ -68,6 +68,7 @@ class ImagingApp(LeptonApp):
     def train(self, args: argparse.Namespace) -> ModelInfo:
         import torch
 
+        from apps.imaging.baselines import pixel_baseline
         from apps.imaging.training import ARTIFACT_WEIGHTS, ModelConfig, TrainSettings, fit, report_figures, score
         from lepton_shared.data import fingerprint
         from lepton_shared.errors import UserError
@@ -95,6 +96,7 @@ class ImagingApp(LeptonApp):
         held_out = image_set.splits.get("test") or image_set.split("val")
         metrics, raw, cal = score(model, cfg, held_out)
         metrics.update({k: v for k, v in facts.items() if k != "history"})
+        metrics["baselines"] = pixel_baseline(image_set.split("train"), held_out, args.seed)
         figures = report_figures(held_out.labels, raw, cal, cfg, facts["history"])
         params = {"arch": cfg.arch, "image_size": cfg.image_size, "epochs": settings.epochs,
                   "batch_size": settings.batch_size, "lr": settings.lr, "seed": args.seed,
@@ -116,6 +118,7 @@ class ImagingApp(LeptonApp):
                                    promote=not args.no_promote)
 
     def evaluate(self, args: argparse.Namespace) -> dict[str, Any]:
+        from apps.imaging.baselines import pixel_baseline
         from apps.imaging.predictor import load_model
         from apps.imaging.training import score
         from lepton_shared.registry import Registry
@@ -126,6 +129,8 @@ class ImagingApp(LeptonApp):
         image_set = self._load(args.data, cfg.image_size, args.seed, builtin)
         split = image_set.splits.get("test") or image_set.split("val")
         metrics, _, _ = score(model, cfg, split)
+        if "train" in image_set.splits:
+            metrics["baselines"] = pixel_baseline(image_set.split("train"), split, args.seed)
         metrics["model_version"] = info.version
         return metrics
 
