@@ -27,6 +27,8 @@ WINDOWS = (1, 7, 30)
 DEFAULT_DELAY = 7
 HISTORY_DAYS = 30  # the longest window
 OLD_WINDOW = (14, 29)  # days back: the customer's spending before a recent compromise (scenario 3: 14 days)
+BASE_WINDOW = (14, 36)  # days back: a longer pre-compromise baseline (all the online lookback allows)
+COMPROMISE_DAYS = 28  # the handbook's compromised terminals stay compromised for 28 days (scenario 2)
 
 BASELINE_FEATURES = [
     "TX_AMOUNT", "TX_DURING_WEEKEND", "TX_DURING_NIGHT",
@@ -52,9 +54,28 @@ EXTRA_FEATURES = [
     "CUSTOMER_AMOUNT_RATIO_OLD",
     "TERMINAL_DAYS_SINCE_FIRST_KNOWN_FRAUD",
     "TERMINAL_DAYS_SINCE_LAST_KNOWN_FRAUD",
+    "CUSTOMER_AMOUNT_RATIO_BASE",
+    "CUSTOMER_AMOUNT_ZSCORE_BASE",
+    "CUSTOMER_MAX_7DAY_VS_BASE",
+    "CUSTOMER_MAX_TODAY_VS_BASE",
+    "CUSTOMER_MEAN_7DAY_VS_BASE",
+    "CUSTOMER_SQ_MEAN_7DAY_VS_BASE",
+    "TERMINAL_FRAUD_RUN_AGE",
+    "TERMINAL_FRAUD_RUN_MAX_AGE",
+    "TERMINAL_TX_AFTER_LAST_FRAUD",
+    "TERMINAL_STILL_COMPROMISED",
+    "TERMINAL_STILL_COMPROMISED_CLEAN",
 ]
 """Ours: the amount against the customer's own history (scenario 3 inflates amounts of leaked cards),
-known fraud counts (scenario 2 compromises terminals for weeks) and terminal traffic."""
+known fraud counts (scenario 2 compromises terminals for weeks) and terminal traffic.
+
+The ``*_VS_BASE`` features compare with the customer's spending 14-36 days ago, before a compromise
+of the last two weeks, and look at the card's recent maxima and second moment (several inflated
+amounts on one card are stronger evidence than one). The ``TERMINAL_FRAUD_RUN_*`` features describe
+the latest run of known-fraud days at the terminal (no genuine transaction in between): its age, the
+oldest the compromise can be (the last genuine day before it), and whether genuine transactions came
+after it; ``TERMINAL_STILL_COMPROMISED`` is the share of the possible start days under which a
+:data:`COMPROMISE_DAYS`-day compromise would still be running today."""
 
 FEATURES = BASELINE_FEATURES + EXTRA_FEATURES
 
@@ -76,6 +97,17 @@ DESCRIPTIONS = {
     "CUSTOMER_AMOUNT_RATIO_OLD": "amount vs. the customer's average 14-29 days ago",
     "TERMINAL_DAYS_SINCE_FIRST_KNOWN_FRAUD": "days since the terminal's first known fraud (-1: none)",
     "TERMINAL_DAYS_SINCE_LAST_KNOWN_FRAUD": "days since the terminal's last known fraud (-1: none)",
+    "CUSTOMER_AMOUNT_RATIO_BASE": "amount vs. the customer's average 14-36 days ago",
+    "CUSTOMER_AMOUNT_ZSCORE_BASE": "amount far from the customer's amounts 14-36 days ago",
+    "CUSTOMER_MAX_7DAY_VS_BASE": "card's largest amount this week vs. its usual average",
+    "CUSTOMER_MAX_TODAY_VS_BASE": "card's largest amount earlier today vs. its usual average",
+    "CUSTOMER_MEAN_7DAY_VS_BASE": "card's average this week vs. its usual average",
+    "CUSTOMER_SQ_MEAN_7DAY_VS_BASE": "card's unusually large amounts this week",
+    "TERMINAL_FRAUD_RUN_AGE": "days since the terminal's latest run of known frauds began (-1: none)",
+    "TERMINAL_FRAUD_RUN_MAX_AGE": "days since the terminal's last genuine payment before that run",
+    "TERMINAL_TX_AFTER_LAST_FRAUD": "genuine payments at the terminal after its last known fraud",
+    "TERMINAL_STILL_COMPROMISED": "terminal likely still compromised (known fraud run)",
+    "TERMINAL_STILL_COMPROMISED_CLEAN": "terminal likely still compromised, no genuine payment since",
     **{f"CUSTOMER_ID_NB_TX_{w}DAY_WINDOW": f"customer's transactions in {w} day(s)" for w in WINDOWS},
     **{f"CUSTOMER_ID_AVG_AMOUNT_{w}DAY_WINDOW": f"customer's average amount over {w} day(s)" for w in WINDOWS},
     **{f"TERMINAL_ID_NB_TX_{w}DAY_WINDOW": f"terminal's transactions in {w} day(s) (delayed)" for w in WINDOWS},
@@ -153,7 +185,48 @@ def derive_arrays(raw: Raw, amount: np.ndarray, weekday: np.ndarray, hour: np.nd
                                                 out["CUSTOMER_AMOUNT_RATIO_30DAY"])
     out["TERMINAL_DAYS_SINCE_FIRST_KNOWN_FRAUD"] = raw["t_since_first"].astype(np.float64)
     out["TERMINAL_DAYS_SINCE_LAST_KNOWN_FRAUD"] = raw["t_since_last"].astype(np.float64)
+    out.update(_versus_base(raw, amount))
+    out.update(_fraud_run(raw))
     return out
+
+
+def _versus_base(raw: Raw, amount: np.ndarray) -> dict[str, np.ndarray]:
+    """The amount and the card's recent spending against its spending 14-36 days ago (-1: no baseline)."""
+    n = raw["c_n_base"]
+    has = n > 0
+    mean = np.divide(raw["c_s_base"], n, out=np.zeros(len(n)), where=has)
+    var = np.divide(raw["c_ss_base"], n, out=np.zeros(len(n)), where=has) - mean**2
+    std = np.sqrt(np.clip(var, 0.0, None))
+    base = np.maximum(mean, 1.0)
+    n7 = raw["c_n_7p"]
+    recent = has & (n7 > 0)
+    mean7 = np.divide(raw["c_s_7p"], n7, out=np.zeros(len(n)), where=n7 > 0)
+    sq7 = np.divide(raw["c_ss_7p"], n7, out=np.zeros(len(n)), where=n7 > 0)
+    return {
+        "CUSTOMER_AMOUNT_RATIO_BASE": np.where(has, amount / base, -1.0),
+        "CUSTOMER_AMOUNT_ZSCORE_BASE": np.where(n > 1, (amount - mean) / (std + 1.0), -99.0),
+        "CUSTOMER_MAX_7DAY_VS_BASE": np.where(has, raw["c_mx_7"] / base, -1.0),
+        "CUSTOMER_MAX_TODAY_VS_BASE": np.where(has, raw["c_mx_1"] / base, -1.0),
+        "CUSTOMER_MEAN_7DAY_VS_BASE": np.where(recent, mean7 / base, -1.0),
+        "CUSTOMER_SQ_MEAN_7DAY_VS_BASE": np.where(recent, sq7 / base**2, -1.0),
+    }
+
+
+def _fraud_run(raw: Raw) -> dict[str, np.ndarray]:
+    """The terminal's latest known-fraud run; the share of its possible start days (ages run_age..max_age)
+    under which a :data:`COMPROMISE_DAYS`-day compromise still runs today (-1: no known fraud)."""
+    age, max_age, after = raw["t_run_age"], raw["t_run_max_age"], raw["t_n_after"]
+    has = age >= 0
+    n_starts = np.maximum(max_age - age + 1, 1.0)
+    still = np.clip(np.clip(COMPROMISE_DAYS - age, 0.0, None) / n_starts, 0.0, 1.0)
+    still = np.where(has, still, -1.0)
+    return {
+        "TERMINAL_FRAUD_RUN_AGE": age.astype(np.float64),
+        "TERMINAL_FRAUD_RUN_MAX_AGE": max_age.astype(np.float64),
+        "TERMINAL_TX_AFTER_LAST_FRAUD": after.astype(np.float64),
+        "TERMINAL_STILL_COMPROMISED": still,
+        "TERMINAL_STILL_COMPROMISED_CLEAN": np.where(has & (after == 0), still, 0.0),
+    }
 
 
 # -- offline --------------------------------------------------------------
@@ -213,6 +286,15 @@ def offline_raw(df: pd.DataFrame, config: FeatureConfig | None = None) -> dict[s
     cum_s = _cumulative(c.daily(amount))
     raw["c_n_old"] = c.window(cum_n, cust, day - OLD_WINDOW[1], day - OLD_WINDOW[0])
     raw["c_s_old"] = c.window(cum_s, cust, day - OLD_WINDOW[1], day - OLD_WINDOW[0])
+    cum_ss = _cumulative(c.daily(amount**2))
+    for key, cum in (("n", cum_n), ("s", cum_s), ("ss", cum_ss)):
+        raw[f"c_{key}_base"] = c.window(cum, cust, day - BASE_WINDOW[1], day - BASE_WINDOW[0])
+        raw[f"c_{key}_7p"] = c.window(cum, cust, day - 6, day - 1)
+    earlier_max_7 = np.zeros(c.shape)  # max over days k-6 .. k-1
+    for shift in range(1, 7):
+        earlier_max_7[:, shift:] = np.maximum(earlier_max_7[:, shift:], daily_max[:, :-shift])
+    raw["c_mx_1"] = today_prior_max
+    raw["c_mx_7"] = np.maximum(earlier_max_7[cust, day], today_prior_max)
     cum_cf = _cumulative(c.daily(fraud))
     raw["c_nf_30"] = c.window(cum_cf, cust, day - cfg.delay - HISTORY_DAYS + 1, day - cfg.delay)
     # terminal: delayed windows (labels are known `delay` days later) and today's traffic
@@ -244,10 +326,38 @@ def offline_raw(df: pd.DataFrame, config: FeatureConfig | None = None) -> dict[s
     kk = np.clip(k, 0, None)
     raw["t_since_first"] = np.where(valid & (first[term, kk] >= 0), day - first[term, kk], -1).astype(np.float64)
     raw["t_since_last"] = np.where(valid & (last[term, kk] >= 0), day - last[term, kk], -1).astype(np.float64)
+    raw.update(_offline_fraud_runs(t, term, day, fraud, cfg))
     today_t = pd.DataFrame({"t": term, "d": day, "n": 1.0}).groupby(["t", "d"], sort=False)["n"].cumsum().to_numpy()
     raw["t_now_1"] = today_t
     raw["t_now_7"] = t.window(cum_tn, term, day - 6, day - 1) + today_t
     return raw
+
+
+def _offline_fraud_runs(t: _Dense, term: np.ndarray, day: np.ndarray, fraud: np.ndarray,
+                        cfg: FeatureConfig) -> dict[str, np.ndarray]:
+    """:func:`online_raw`'s fraud-run values for every transaction, from per-terminal day grids of
+    "last fraud day <= x", "last genuine day <= x" and "first fraud day >= x" (known days d-lookback..d-delay)."""
+    n_days = t.shape[1]
+    n, nf = t.daily(np.ones(len(term))), t.daily(fraud)
+    cols = np.arange(n_days)[None, :]
+    none = 10**6
+    last_fraud = np.maximum.accumulate(np.where(nf > 0, cols, -none), axis=1)
+    last_genuine = np.maximum.accumulate(np.where(n - nf > 0, cols, -none), axis=1)
+    next_fraud = np.minimum.accumulate(np.where(nf > 0, cols, none)[:, ::-1], axis=1)[:, ::-1]
+    known_last = day - cfg.delay
+    oldest = np.maximum(day - cfg.lookback, 0)
+    last = np.where(known_last >= 0, last_fraud[term, np.clip(known_last, 0, n_days - 1)], -none)
+    has = last >= oldest
+    last_c = np.clip(last, 0, n_days - 1)
+    genuine = np.where(has, last_genuine[term, last_c], -none)
+    found = has & (genuine >= oldest)
+    start = np.where(found, np.where(genuine == last, last, genuine + 1), oldest)
+    run_start = next_fraud[term, np.clip(start, 0, n_days - 1)]
+    max_age = np.where(found, np.where(genuine == last, day - last, day - genuine - 1), cfg.lookback + 1)
+    after = _Dense.window(_cumulative(n), term, last + 1, known_last)
+    return {"t_run_age": np.where(has, day - run_start, -1).astype(np.float64),
+            "t_run_max_age": np.where(has, max_age, -1).astype(np.float64),
+            "t_n_after": np.where(has, after, -1).astype(np.float64)}
 
 
 def offline_features(df: pd.DataFrame, config: FeatureConfig | None = None) -> pd.DataFrame:
@@ -301,9 +411,34 @@ def online_raw(amount: float, day: int, customer_days: list[CustomerDay], termin
              if day - cfg.delay - HISTORY_DAYS + 1 <= b.day <= day - cfg.delay and b.n_fraud > 0]
     raw["t_since_first"] = np.array([float(day - min(known)) if known else -1.0])
     raw["t_since_last"] = np.array([float(day - max(known)) if known else -1.0])
+    for key, attr in (("n", "n"), ("s", "amount_sum"), ("ss", "amount_sq_sum")):
+        raw[f"c_{key}_base"] = np.array([csum(attr, day - BASE_WINDOW[1], day - BASE_WINDOW[0])])
+        raw[f"c_{key}_7p"] = np.array([csum(attr, day - 6, day - 1)])
+    raw["c_mx_1"] = np.array([max((b.amount_max for b in customer_days if b.day == day), default=0.0)])
+    raw["c_mx_7"] = np.array([max((b.amount_max for b in customer_days if day - 6 <= b.day <= day), default=0.0)])
+    raw.update({k: np.array([v]) for k, v in _online_fraud_run(day, terminal_days, cfg).items()})
     raw["t_now_1"] = np.array([tsum("n", day, day) + 1.0])
     raw["t_now_7"] = np.array([tsum("n", day - 6, day) + 1.0])
     return raw
+
+
+def _online_fraud_run(day: int, terminal_days: list[TerminalDay], cfg: FeatureConfig) -> dict[str, float]:
+    """The terminal's latest run of known-fraud days (days day-lookback..day-delay): see :func:`_fraud_run`."""
+    known = [b for b in terminal_days if day - cfg.lookback <= b.day <= day - cfg.delay]
+    fraud_days = [b.day for b in known if b.n_fraud > 0]
+    if not fraud_days:
+        return {"t_run_age": -1.0, "t_run_max_age": -1.0, "t_n_after": -1.0}
+    last = max(fraud_days)
+    genuine = [b.day for b in known if b.n - b.n_fraud > 0 and b.day <= last]
+    if not genuine:
+        start, max_age = day - cfg.lookback, float(cfg.lookback + 1)
+    elif max(genuine) == last:
+        start, max_age = last, float(day - last)
+    else:
+        start, max_age = max(genuine) + 1, float(day - max(genuine) - 1)
+    run_start = min(d for d in fraud_days if d >= start)
+    after = float(sum(b.n for b in known if b.day > last))
+    return {"t_run_age": float(day - run_start), "t_run_max_age": max_age, "t_n_after": after}
 
 
 def online_features(amount: float, when: datetime, customer_days: list[CustomerDay],

@@ -19,11 +19,14 @@ import numpy as np
 from sklearn import metrics as skm
 
 LGBM_PARAMS: dict[str, Any] = {
-    "objective": "binary", "learning_rate": 0.05, "num_leaves": 7, "min_child_samples": 50,
-    "bagging_fraction": 0.8, "bagging_freq": 1, "feature_fraction": 0.8, "lambda_l2": 1.0,
+    "objective": "binary", "learning_rate": 0.05, "num_leaves": 7, "min_child_samples": 20,
+    "bagging_fraction": 0.8, "bagging_freq": 1, "feature_fraction": 0.8, "lambda_l2": 10.0,
     "verbose": -1, "num_threads": 1, "deterministic": True,
 }
-LGBM_ROUNDS = 300
+LGBM_ROUNDS = 400
+"""Small trees, strong L2: chosen by mean average precision over 3 seeds on the protocol's validation
+periods (training weeks from 2018-04-17 and 2018-04-24, i.e. before both test weeks) among leaves 4-15,
+min_child_samples 5-100, lambda_l2 1-30, 300-800 rounds, bagging on/off, class weights, 5-seed averaging."""
 
 
 def _signed_log(x: np.ndarray) -> np.ndarray:

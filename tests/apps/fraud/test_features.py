@@ -119,3 +119,72 @@ def test_bootstrap_from_history_matches_offline(lepton_home, small_data: pd.Data
             np.testing.assert_allclose(got, expected[i], rtol=1e-7, atol=1e-6)
     with pytest.raises(UserError, match="not empty"):
         online.bootstrap(small_data, until=cut)
+
+
+RUN = _tx([
+    ("2018-04-02 10:00", 5, 9, 10.0, 0),   # 0  day 0: genuine at terminal 9; customer 5's baseline
+    ("2018-04-03 10:00", 5, 8, 30.0, 0),   # 1  day 1
+    ("2018-04-04 10:00", 6, 9, 40.0, 1),   # 2  day 2: terminal 9's fraud run starts
+    ("2018-04-05 10:00", 6, 9, 40.0, 1),   # 3  day 3
+    ("2018-04-07 10:00", 6, 9, 40.0, 0),   # 4  day 5: genuine again at terminal 9
+    ("2018-04-13 10:00", 7, 9, 40.0, 0),   # 5  day 11: knows days <= 4
+    ("2018-04-15 10:00", 7, 9, 40.0, 0),   # 6  day 13: knows days <= 6, the genuine one of day 5 too
+    ("2018-04-18 09:00", 5, 8, 100.0, 0),  # 7  day 16: customer 5's baseline is days 0..2
+    ("2018-04-18 10:00", 5, 8, 50.0, 0),   # 8  day 16
+    ("2018-04-19 10:00", 5, 8, 20.0, 0),   # 9  day 17
+    ("2018-05-01 10:00", 7, 9, 40.0, 0),   # 10 day 29: run 27 days old, started at most 28 days ago
+    ("2018-05-03 10:00", 7, 9, 40.0, 0),   # 11 day 31: over
+])
+
+
+def test_amounts_versus_the_customers_baseline_by_hand() -> None:
+    f = offline_features(RUN)
+    base = np.array([10.0, 30.0])
+    assert f.loc[7, "CUSTOMER_AMOUNT_RATIO_BASE"] == pytest.approx(100.0 / 20.0)
+    assert f.loc[7, "CUSTOMER_AMOUNT_ZSCORE_BASE"] == pytest.approx(80.0 / (base.std() + 1.0))
+    assert f.loc[7, "CUSTOMER_MEAN_7DAY_VS_BASE"] == -1  # nothing in days 10..15
+    assert f.loc[8, "CUSTOMER_MAX_TODAY_VS_BASE"] == pytest.approx(5.0)  # the 100 earlier today
+    assert f.loc[9, "CUSTOMER_MAX_TODAY_VS_BASE"] == 0
+    assert f.loc[9, "CUSTOMER_MAX_7DAY_VS_BASE"] == pytest.approx(5.0)
+    assert f.loc[9, "CUSTOMER_MEAN_7DAY_VS_BASE"] == pytest.approx(75.0 / 20.0)
+    assert f.loc[9, "CUSTOMER_SQ_MEAN_7DAY_VS_BASE"] == pytest.approx((100.0**2 + 50.0**2) / 2 / 20.0**2)
+    assert f.loc[1, "CUSTOMER_AMOUNT_RATIO_BASE"] == -1  # no baseline yet
+
+
+def test_terminal_fraud_run_by_hand() -> None:
+    f = offline_features(RUN)
+    # day 3: the run's first day (day 2) is not known yet
+    assert f.loc[3, "TERMINAL_FRAUD_RUN_AGE"] == -1 and f.loc[3, "TERMINAL_STILL_COMPROMISED"] == -1
+    # day 11: known fraud days 2-3 after the genuine day 0: started 9 (at most 10) days ago, nothing since
+    assert f.loc[5, "TERMINAL_FRAUD_RUN_AGE"] == 9
+    assert f.loc[5, "TERMINAL_FRAUD_RUN_MAX_AGE"] == 10
+    assert f.loc[5, "TERMINAL_TX_AFTER_LAST_FRAUD"] == 0
+    assert f.loc[5, "TERMINAL_STILL_COMPROMISED"] == 1 and f.loc[5, "TERMINAL_STILL_COMPROMISED_CLEAN"] == 1
+    # day 13: the genuine payment of day 5 is known now
+    assert f.loc[6, "TERMINAL_TX_AFTER_LAST_FRAUD"] == 1
+    assert f.loc[6, "TERMINAL_STILL_COMPROMISED"] == 1 and f.loc[6, "TERMINAL_STILL_COMPROMISED_CLEAN"] == 0
+    # day 29: a 28-day compromise that began on day 2 still runs, one that began on day 1 does not
+    assert f.loc[10, "TERMINAL_FRAUD_RUN_AGE"] == 27
+    assert f.loc[10, "TERMINAL_STILL_COMPROMISED"] == pytest.approx(0.5)
+    assert f.loc[11, "TERMINAL_STILL_COMPROMISED"] == 0
+
+
+def test_online_equals_offline_by_hand(lepton_home) -> None:
+    """The hand-made fraud run through the database buckets, labels as they come."""
+    from apps.fraud import online
+    from apps.fraud.features import FeatureConfig
+    from apps.fraud.predictor import TransactionIn
+    from lepton_shared.storage import session_scope
+
+    expected = offline_features(RUN)[FEATURES].to_numpy()
+    got = []
+    with session_scope() as session:
+        for row in RUN.itertuples():
+            got.append(online.features_for(session, row.CUSTOMER_ID, row.TERMINAL_ID, row.TX_AMOUNT,
+                                           row.TX_DATETIME.to_pydatetime(), FeatureConfig()))
+            item = TransactionIn(transaction_id=str(row.TRANSACTION_ID), tx_datetime=row.TX_DATETIME,
+                                 customer_id=row.CUSTOMER_ID, terminal_id=row.TERMINAL_ID, tx_amount=row.TX_AMOUNT)
+            online.record(session, item, {"score": 0.0, "decision": "approve", "reasons": [], "model_version": "t"})
+            if row.TX_FRAUD:
+                online.apply_label(session, item.transaction_id, "fraud", "chargeback")
+    np.testing.assert_allclose(np.vstack(got), expected, rtol=1e-7, atol=1e-6)
