@@ -125,8 +125,13 @@ def run(shared: Path) -> str:
         "Intent model: all-MiniLM-L6-v2 fine-tuned with a linear head through the shared `Trainer` "
         f"({info['params'].get('epochs')} epochs, encoder LR {info['params'].get('encoder_lr')}, head LR "
         f"{info['params'].get('head_lr')}, label smoothing {info['params'].get('label_smoothing')}, frozen word "
-        "embeddings, length-grouped batches with dynamic padding; 5% of train.csv held out for early stopping and "
-        "the out-of-scope threshold).",
+        "embeddings, length-grouped batches with dynamic padding; 5% of train.csv held out for early stopping, "
+        "the blend weight and the out-of-scope threshold). Its probabilities are blended with a nearest-neighbour "
+        "vote over the fine-tuned embeddings of the training messages, with weight "
+        f"{info['metrics'].get('neighbour_weight', 0.0)} chosen on the held-out part (validation accuracy "
+        f"{info['metrics'].get('accuracy', 0.0):.4f} blended, {info['metrics'].get('head_only_accuracy', 0.0):.4f} "
+        "head alone). The out-of-scope threshold is the highest that sends at most 1% of the held-out in-scope "
+        "messages to the fallback. The service runs torch with 1 thread per request.",
         "",
         "| measure | value | target |",
         "|---|---|---|",

@@ -44,8 +44,8 @@ class ChatbotApp(LeptonApp):
                                 help="learning rate of the intent head (default 3e-3)")
             parser.add_argument("--label-smoothing", type=float, default=0.1, help="default 0.1")
             parser.add_argument("--max-drop", type=float, default=0.01,
-                                help="in-scope accuracy the out-of-scope threshold may cost on validation "
-                                     "(default 0.01 = 1 point)")
+                                help="share of in-scope validation messages the out-of-scope threshold may send "
+                                     "to the fallback, which bounds the accuracy it costs (default 0.01 = 1 point)")
             parser.add_argument("--faq-threshold", type=float, default=None,
                                 help="cosine similarity an FAQ question needs to answer (default 0.8)")
             parser.add_argument("--threads", type=int, default=None,
@@ -64,12 +64,8 @@ class ChatbotApp(LeptonApp):
 
     def train(self, args: argparse.Namespace) -> ModelInfo:
         from apps.chatbot.data import builtin_faq, load_faq, split
-        from apps.chatbot.faq import DEFAULT_FAQ_THRESHOLD
-        from apps.chatbot.oos import choose_threshold
-        from apps.chatbot.training import FitSettings, build_artifact_writer, figures, fit, score
-        from lepton_shared.data import fingerprint
+        from apps.chatbot.training import FitSettings, fit
         from lepton_shared.errors import UserError
-        from lepton_shared.registry import Registry
 
         if not 0.0 < args.val_fraction < 0.5:
             raise UserError("--val-fraction must be between 0 and 0.5")
@@ -83,28 +79,18 @@ class ChatbotApp(LeptonApp):
         settings = FitSettings.from_args(args, 1 if args.tiny and args.epochs is None else self.default_epochs)
         started = time.perf_counter()
         tokenizer, model, labels, result = fit(train, val, settings)
-        train_seconds = time.perf_counter() - started
-        _, proba, y = score(model, tokenizer, labels, val, 0.0)
-        in_scope = y >= 0
-        threshold = choose_threshold(proba[in_scope], y[in_scope], args.max_drop)
-        metrics, _, _ = score(model, tokenizer, labels, val, threshold)
-        metrics.update({"train_seconds": round(train_seconds, 1), "epochs_run": result.epochs_run,
-                        "best_epoch": result.best_epoch, "samples_per_second": round(result.samples_per_second, 1),
-                        "train_rows": len(train), "intents": len(labels)})
-        faq_threshold = args.faq_threshold if args.faq_threshold is not None else DEFAULT_FAQ_THRESHOLD
-        write = build_artifact_writer(model, tokenizer, labels, threshold, faq, faq_threshold, metrics,
-                                      figures(proba, y, labels, threshold, result.history))
-        params = {"source": source, "tiny": bool(args.tiny), "val_fraction": args.val_fraction, "seed": args.seed,
-                  **{k: v for k, v in vars(settings).items()}, "max_drop": args.max_drop,
-                  "faq_rows": len(faq), "device": str(settings.device)}
-        return Registry().register(self.name, write, metrics=metrics, params=params,
-                                   data_fingerprint=fingerprint(frame), promote=not args.no_promote)
+        from apps.chatbot.finish import FittedRun, finish  # threshold, neighbours, artifact, registration
+
+        run = FittedRun(tokenizer=tokenizer, model=model, labels=labels, result=result, train=train, val=val,
+                        frame=frame, source=source, faq=faq, settings=settings, started=started)
+        return finish(run, args, promote=not args.no_promote)
 
     # -- evaluation ------------------------------------------------------------
     def evaluate(self, args: argparse.Namespace) -> dict[str, Any]:
         from apps.chatbot.data import builtin_intents, builtin_off_topic, load_intents, split
         from apps.chatbot.model import load_model
-        from apps.chatbot.training import score
+        from apps.chatbot.neighbours import stored_vote
+        from apps.chatbot.scoring import score
         from lepton_shared.registry import Registry
 
         info = Registry().get(self.name, args.model)
@@ -118,7 +104,8 @@ class ChatbotApp(LeptonApp):
             full = pd.concat([builtin_intents(per_intent), builtin_off_topic()], ignore_index=True)
             frame = split(full, float(params.get("val_fraction", 0.1)), int(params.get("seed", 42)))[1]
         tokenizer, model, config = load_model(info.path)
-        metrics, _, _ = score(model, tokenizer, config["labels"], frame, float(config["oos_threshold"]))
+        vote, weight = stored_vote(info.path, config)
+        metrics, _, _ = score(model, tokenizer, config["labels"], frame, float(config["oos_threshold"]), vote, weight)
         return {"model_version": info.version, **metrics}
 
     # -- serving ----------------------------------------------------------------

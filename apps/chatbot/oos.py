@@ -1,35 +1,14 @@
-"""Out-of-scope detection: a threshold on the top softmax probability.
-
-The threshold is chosen on validation data as the highest value that keeps
-in-scope accuracy within ``max_drop`` (1 point) of the accuracy without any
-threshold, so the fallback catches as many off-topic messages as that budget
-allows. It is stored with the model.
-"""
+"""Out-of-scope detection: a threshold on the top probability (chosen by
+:func:`apps.chatbot.calibration.choose_threshold`) and what it does to a mix of
+in-scope and off-topic messages."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from apps.chatbot.calibration import choose_threshold
 
-def choose_threshold(proba: np.ndarray, y_true: np.ndarray, max_drop: float = 0.01) -> float:
-    """Highest confidence threshold whose in-scope accuracy is >= accuracy - ``max_drop``.
-
-    A message is answered only when its top probability is >= the threshold;
-    the answers it withholds from correctly classified messages are the cost.
-    """
-    y = np.asarray(y_true)
-    if len(y) == 0:
-        return 0.0
-    conf = proba.max(axis=1)
-    correct_conf = np.sort(conf[proba.argmax(axis=1) == y])
-    may_lose = math.floor(max_drop * len(y) + 1e-9)
-    if len(correct_conf) == 0:
-        return 0.0
-    if may_lose >= len(correct_conf):
-        return float(correct_conf[-1])
-    return float(correct_conf[may_lose])
+__all__ = ["choose_threshold", "oos_metrics"]
 
 
 def oos_metrics(proba: np.ndarray, y_true: np.ndarray, threshold: float) -> dict[str, float]:

@@ -10,10 +10,28 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from apps.chatbot.faq import FaqIndex
 from apps.chatbot.model import infer, load_model, softmax
+from apps.chatbot.neighbours import blend, stored_vote
 from lepton_shared.registry import ModelInfo
 from lepton_shared.serving import Predictor
 
 MAX_MESSAGE_CHARS = 1000
+
+
+def serving_threads() -> int:
+    """Torch CPU threads for answering messages: 1 unless ``LEPTON_CHATBOT_THREADS`` says otherwise.
+
+    One message through the 6-layer MiniLM is too little work to split over OpenMP
+    threads, and concurrent requests already run in parallel in the service's thread
+    pool. With torch's default (one thread per core) the threads of concurrent or
+    neighbouring work spin against each other: measured on the shared 2-core machine,
+    one message took p50 270-390 ms with 2 threads and 29 ms with 1.
+    """
+    import os
+
+    try:
+        return max(1, int(os.environ.get("LEPTON_CHATBOT_THREADS", "1")))
+    except ValueError:
+        return 1
 
 
 class MessageIn(BaseModel):
@@ -30,9 +48,11 @@ class ChatbotPredictor(Predictor):
         import json
 
         super().__init__(info.version)
+        self.threads = serving_threads()
         self.tokenizer, self.model, config = load_model(info.path)
         self.labels: list[str] = list(config["labels"])
         self.threshold = float(config["oos_threshold"])
+        self.vote, self.vote_weight = stored_vote(info.path, config)
         self.faq = FaqIndex.load(info.path, float(config.get("faq_threshold", 0.8)))
         policies_path = info.path / "policies.json"
         self.policies: dict[str, dict[str, Any]] = (json.loads(policies_path.read_text())
@@ -40,9 +60,12 @@ class ChatbotPredictor(Predictor):
 
     def analyse(self, texts: list[str]) -> tuple[list[dict[str, Any]], np.ndarray]:
         """Answers plus L2-normalised sentence embeddings (the conversation layer uses them for FAQ lookup)."""
+        if torch.get_num_threads() != self.threads:  # per worker thread: OpenMP settings are thread-local
+            torch.set_num_threads(self.threads)
         with torch.inference_mode():
             logits, embeddings = infer(self.model, self.tokenizer, texts, device=torch.device("cpu"))
-        proba = softmax(logits)
+        proba = blend(softmax(logits), self.vote.proba(embeddings) if self.vote is not None else None,
+                      self.vote_weight)
         out = []
         for row in proba:
             i = int(row.argmax())

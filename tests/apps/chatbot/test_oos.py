@@ -1,4 +1,5 @@
-"""The out-of-scope threshold: chosen so in-scope accuracy drops by at most the budget."""
+"""The out-of-scope threshold: it flags at most the budget of in-scope messages, so
+in-scope accuracy drops by at most the budget."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ def _proba(confidences: list[float], predicted: list[int], n_classes: int = 3) -
     return p
 
 
-def test_threshold_keeps_accuracy_within_budget() -> None:
+def test_threshold_rejects_at_most_the_budget() -> None:
     rng = np.random.default_rng(0)
     n = 400
     y = rng.integers(0, 3, n)
@@ -23,19 +24,21 @@ def test_threshold_keeps_accuracy_within_budget() -> None:
     pred = np.where(rng.uniform(size=n) < 0.9, y, (y + 1) % 3)
     proba = _proba(conf.tolist(), pred.tolist())
     base = float((pred == y).mean())
-    t = choose_threshold(proba, y, max_drop=0.01)
-    kept = oos_metrics(proba, y, t)["in_scope_accuracy"]
-    assert base - 0.01 - 1e-9 <= kept <= base
-    # a slightly higher threshold would break the budget: t is the highest allowed
-    assert oos_metrics(proba, y, t + 1e-6)["in_scope_accuracy"] < base - 0.01
+    t = choose_threshold(proba, max_reject=0.01)
+    m = oos_metrics(proba, y, t)
+    assert m["fallback_rate"] <= 0.01
+    assert base - 0.01 - 1e-9 <= m["in_scope_accuracy"] <= base
+    # a slightly higher threshold would flag more than the budget: t is the highest allowed
+    assert oos_metrics(proba, y, t + 1e-6)["fallback_rate"] > 0.01
 
 
-def test_zero_budget_keeps_every_correct_answer() -> None:
-    proba = _proba([0.9, 0.6, 0.95, 0.5], [0, 1, 2, 0])
-    y = np.array([0, 1, 2, 1])  # the 0.5 one is wrong
-    t = choose_threshold(proba, y, max_drop=0.0)
-    assert t == 0.6
-    assert oos_metrics(proba, y, t)["in_scope_accuracy"] == 0.75
+def test_budget_counts_wrong_answers_too() -> None:
+    # 10 rows, 20 % budget: the two least confident are flagged, whether right or wrong
+    conf = [0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.99]
+    proba = _proba(conf, [0] * 10)
+    assert choose_threshold(proba, max_reject=0.2) == 0.5
+    assert choose_threshold(proba, max_reject=0.0) == 0.4  # nothing flagged
+    assert choose_threshold(proba[:0], max_reject=0.1) == 0.0
 
 
 def test_oos_metrics_counts_fallbacks() -> None:

@@ -24,6 +24,11 @@ def test_artifact_holds_model_threshold_faq_and_report(trained_env: Path) -> Non
     assert {"accuracy", "f1_macro", "in_scope_accuracy", "oos_recall", "train_seconds"} <= set(info.metrics)
     # the threshold may cost at most 1 point of validation accuracy
     assert info.metrics["in_scope_accuracy"] >= info.metrics["accuracy"] - 0.01 - 1e-9
+    # the neighbour vote's weight was chosen on validation data and is stored with the model
+    from apps.chatbot.neighbours import WEIGHTS
+
+    assert config["neighbour_weight"] == info.metrics["neighbour_weight"] in WEIGHTS
+    assert (config["neighbour_weight"] > 0) == ("neighbours.npz" in names)
     assert "<img" in (info.path / "report.html").read_text()
 
 

@@ -1,0 +1,139 @@
+"""Metrics, report figures and the artifact of a fine-tuned intent model.
+
+Kept apart from ``training.py`` (the slow fine-tuning) so evaluation, the
+post-fit steps and the service share one scoring path: head probabilities
+blended with the neighbour vote, then the out-of-scope threshold.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from apps.chatbot.data import OOS_LABEL
+from apps.chatbot.faq import FaqIndex
+from apps.chatbot.intents import BANK_INTENTS
+from apps.chatbot.model import IntentModel, infer, save_model, softmax
+from apps.chatbot.neighbours import NeighbourVote, blend
+from apps.chatbot.oos import oos_metrics
+from lepton_shared.errors import UserError
+from lepton_shared.evaluation import classification_metrics
+
+
+def label_ids(labels: list[str], frame: pd.DataFrame) -> np.ndarray:
+    """Row labels as intent indices (-1 for ``oos``); unknown labels are a user error."""
+    index = {name: i for i, name in enumerate(labels)}
+    unknown = sorted(set(frame["label"]) - set(index) - {OOS_LABEL})
+    if unknown:
+        raise UserError(f"the evaluation data has {len(unknown)} label(s) this model does not know: "
+                        f"{', '.join(unknown[:5])}; use rows labelled with the model's intents or 'oos'")
+    return np.array([index.get(label, -1) for label in frame["label"]], dtype=np.int64)
+
+
+def metrics_for(proba: np.ndarray, y: np.ndarray, threshold: float) -> dict[str, Any]:
+    """Metrics of probabilities ``proba`` against ``y`` (-1: out-of-scope rows).
+
+    ``accuracy``/``f1_macro`` are over in-scope rows without the threshold;
+    with ``oos`` rows present, ``in_scope_accuracy`` and ``oos_recall`` say what the threshold does.
+    """
+    in_scope = y >= 0
+    metrics: dict[str, Any] = {"rows": len(y), "in_scope_rows": int(in_scope.sum())}
+    if in_scope.any():
+        cls = classification_metrics(y[in_scope], proba[in_scope])
+        metrics.update({k: cls[k] for k in ("accuracy", "f1_macro", "ece") if k in cls})
+    extra = oos_metrics(proba, y, threshold)
+    if not (y < 0).any():
+        metrics["accuracy_with_threshold"] = extra.pop("in_scope_accuracy", 0.0)
+    metrics.update(extra)
+    metrics["oos_threshold"] = threshold
+    return metrics
+
+
+def score(model: IntentModel, tokenizer: Any, labels: list[str], frame: pd.DataFrame,
+          threshold: float, vote: NeighbourVote | None = None,
+          weight: float = 0.0) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    """(metrics, probabilities, label ids) of the model (head blended with the neighbour ``vote`` at
+    ``weight``) on ``frame``; rows labelled ``oos`` are out-of-scope messages."""
+    y = label_ids(labels, frame)
+    logits, embeddings = infer(model, tokenizer, list(frame["text"]))
+    proba = blend(softmax(logits), vote.proba(embeddings) if vote is not None else None, weight)
+    return metrics_for(proba, y, threshold), proba, y
+
+
+def figures(proba: np.ndarray, y: np.ndarray, labels: list[str], threshold: float,
+            history: list[dict[str, float]]) -> dict[str, Any]:
+    """Plots for the HTML report: confidence histogram with the threshold, per-intent accuracy, learning curve."""
+    from matplotlib.figure import Figure
+
+    figs: dict[str, Any] = {}
+    conf = proba.max(axis=1)
+    fig = Figure(figsize=(6, 3.5))
+    ax = fig.subplots()
+    ax.hist(conf[y >= 0], bins=30, alpha=0.7, label="in-scope")
+    if (y < 0).any():
+        ax.hist(conf[y < 0], bins=30, alpha=0.7, label="out-of-scope")
+    ax.axvline(threshold, color="k", linestyle="--", label=f"threshold {threshold:.2f}")
+    ax.set_xlabel("top softmax probability")
+    ax.set_ylabel("messages")
+    ax.legend()
+    figs["Confidence and the out-of-scope threshold"] = fig
+    mask = y >= 0
+    if mask.any():
+        pred = proba.argmax(axis=1)
+        acc = pd.Series(pred[mask] == y[mask]).groupby(y[mask]).mean().sort_values()
+        worst = acc.head(15)
+        fig = Figure(figsize=(6, 4))
+        ax = fig.subplots()
+        ax.barh([labels[int(i)] for i in worst.index], worst.to_numpy(dtype=float))
+        ax.set_xlabel("accuracy")
+        ax.set_title("hardest intents")
+        figs["Per-intent accuracy (15 hardest)"] = fig
+    if history:
+        fig = Figure(figsize=(6, 3.5))
+        ax = fig.subplots()
+        epochs = [h["epoch"] for h in history]
+        ax.plot(epochs, [h["train_loss"] for h in history], marker="o", label="train loss")
+        if "val_loss" in history[0]:
+            ax.plot(epochs, [h["val_loss"] for h in history], marker="o", label="validation loss")
+        if "accuracy" in history[0]:
+            ax.plot(epochs, [h["accuracy"] for h in history], marker="s", label="validation accuracy")
+        ax.set_xlabel("epoch")
+        ax.legend()
+        figs["Learning curve"] = fig
+    return figs
+
+
+def policies_for(labels: list[str]) -> dict[str, dict[str, Any]]:
+    """Canned answers / needs-agent flags for intents the demo bank knows; others get none."""
+    known = {spec.name: spec for spec in BANK_INTENTS}
+    return {label: {"answer": known[label].answer if label in known else "",
+                    "needs_agent": known[label].needs_agent if label in known else False}
+            for label in labels}
+
+
+def build_artifact_writer(model: IntentModel, tokenizer: Any, labels: list[str], threshold: float,
+                          faq: pd.DataFrame, faq_threshold: float, metrics: dict[str, Any],
+                          report_figures: dict[str, Any], vote: NeighbourVote | None = None,
+                          vote_weight: float = 0.0) -> Any:
+    from lepton_shared.evaluation import write_report
+
+    _, faq_emb = infer(model, tokenizer, list(faq["question"])) if len(faq) else (None, np.zeros((0, 384)))
+    index = FaqIndex(list(faq["question"]), list(faq["answer"]), faq_emb, faq_threshold)
+
+    def write(folder: Path) -> None:
+        weight = vote_weight if vote is not None else 0.0
+        save_model(folder, model, tokenizer, labels, {"oos_threshold": threshold, "faq_threshold": faq_threshold,
+                                                      "neighbour_weight": weight})
+        if vote is not None and weight > 0:
+            vote.save(folder)
+        index.save(folder)
+        (folder / "policies.json").write_text(json.dumps(policies_for(labels), indent=2))
+        write_report(folder / "report.html", "Chatbot intent model", metrics, report_figures,
+                     notes="all-MiniLM-L6-v2 fine-tuned with a linear head, blended with a nearest-neighbour vote "
+                     f"(weight {vote_weight if vote is not None else 0.0}); metrics on the validation part.")
+
+    return write
