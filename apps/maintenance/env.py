@@ -59,6 +59,14 @@ class NoisyOracle:
         return np.clip(np.minimum(true_rul, RUL_CAP) + noise, 0, RUL_CAP)
 
 
+class NoEstimate:
+    """For policies that never read the estimate (run-to-failure, fixed interval): the same lives
+    as with a real estimator (it draws no random numbers), without the cost of scoring them."""
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        return np.full(len(rows), RUL_CAP)
+
+
 @lru_cache(maxsize=4)
 def _sensor_scale(cfg: SimConfig) -> tuple[np.ndarray, np.ndarray]:
     """Mean and spread of each sensor over a reference fleet, to normalise observations."""
@@ -105,6 +113,9 @@ class MaintenanceEnv(gym.Env[np.ndarray, np.int64]):
         rows = np.column_stack([life_loads, readings])
         over = np.nonzero(self.damage[1:] >= 1.0)[0]
         self.fail_idx = int(over[0]) + 1 if len(over) else len(self.damage) + 10_000
+        # readings past the failure never happen: scoring stops there (halves the estimator's work)
+        end = min(len(self.damage), self.fail_idx + 1)
+        self.damage, rows, readings = self.damage[:end], rows[:end], readings[:end]
         true_rul = np.maximum(self.fail_idx - np.arange(len(self.damage)) - 1, 0).astype(float)
         if getattr(self.estimator, "needs_truth", False):
             self.rul = np.asarray(self.estimator(rows, true_rul=true_rul, rng=rng), dtype=float)  # type: ignore[call-arg,type-var]
@@ -177,10 +188,12 @@ class MaintenanceEnv(gym.Env[np.ndarray, np.int64]):
         if self.decide_below is not None:
             while self.t < self.horizon and self.rul_estimate > self.decide_below:
                 cost += self._apply(RUN)
-        truncated = self.t >= self.horizon
-        if truncated:
+        # the production horizon is the end of the task (its clock is in the observation), hence
+        # ``terminated``: the agent must not bootstrap value beyond it
+        terminated = self.t >= self.horizon
+        if terminated:
             self.idx = min(self.idx, len(self.rul) - 1)
-        return self._obs(), -cost / REWARD_SCALE, False, truncated, self._info()
+        return self._obs(), -cost / REWARD_SCALE, terminated, False, self._info()
 
     def _apply(self, action: int) -> float:
         cost = 0.0

@@ -1,4 +1,14 @@
-"""The RUL model: a small 1D-CNN over a sensor window, trained as a seed ensemble.
+"""The RUL model: a 1D-CNN over a sensor window, trained as a seed ensemble.
+
+Two architectures share one interface (``ARCHS``):
+
+* ``dcnn`` (default): the deep CNN of Li, Ding and Sun (2018), four tanh conv
+  layers of 10 filters with kernel 10 along time, a one-filter conv, dropout and
+  a 100-unit dense layer. Few weights (about 8k), so it does not overfit the ~85
+  training engines of C-MAPSS FD001; chosen on held-out *training* engines
+  (validation RMSE about 13.3 against 15.2 for ``cnn`` on the same split).
+* ``cnn``: the earlier, wider ReLU CNN; kept so that versions saved before
+  ``dcnn`` still load, and for the simulator estimator of the RL policy.
 
 Each member is trained through the shared ``Trainer`` (early stopping on the
 validation RMSE of held-out machines). The ensemble mean is the estimate; the
@@ -41,6 +51,40 @@ class RulCNN(nn.Module):
         return self.head(self.conv(x.transpose(1, 2))).squeeze(-1)
 
 
+class RulDCNN(nn.Module):
+    """Li et al. (2018) DCNN: small kernels-along-time conv stack; tanh keeps the z-scored inputs in range."""
+
+    def __init__(self, n_features: int, window: int, width: int = 10, kernel: int = 10, layers: int = 4,
+                 dropout: float = 0.5) -> None:
+        super().__init__()
+        same = (kernel - 1) // 2, kernel - 1 - (kernel - 1) // 2  # zero "same" padding, even kernel included
+        mods: list[nn.Module] = []
+        channels = n_features
+        for _ in range(layers):
+            mods += [nn.ConstantPad1d(same, 0.0), nn.Conv1d(channels, width, kernel), nn.Tanh()]
+            channels = width
+        mods += [nn.Conv1d(channels, 1, 3, padding=1), nn.Tanh()]
+        self.conv = nn.Sequential(*mods)
+        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(window, 100), nn.Tanh(),
+                                  nn.Linear(100, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (N, W, F) -> (N,) in units of the cap
+        return self.head(self.conv(x.transpose(1, 2))).squeeze(-1)
+
+
+ARCHS: dict[str, type[nn.Module]] = {"dcnn": RulDCNN, "cnn": RulCNN}
+DEFAULT_ARCH = "dcnn"
+DEFAULT_WIDTH = {"dcnn": 10, "cnn": 32}
+
+
+def build_net(arch: str, n_features: int, window: int, width: int | None = None) -> nn.Module:
+    """One ensemble member of architecture ``arch`` (a key of ``ARCHS``)."""
+    if arch not in ARCHS:
+        raise ValueError(f"unknown RUL architecture {arch!r}; choose one of {', '.join(ARCHS)}")
+    net: nn.Module = ARCHS[arch](n_features, window, width or DEFAULT_WIDTH[arch])
+    return net
+
+
 def _loss(model: nn.Module, batch: Any) -> torch.Tensor:
     x, y = batch
     return nn.functional.mse_loss(model(x), y)
@@ -48,13 +92,14 @@ def _loss(model: nn.Module, batch: Any) -> torch.Tensor:
 
 class RulEnsemble:
     def __init__(self, spec: FeatureSpec, states: list[dict[str, torch.Tensor]], residual_sd: float = 0.0,
-                 width: int = 32) -> None:
+                 width: int | None = None, arch: str = DEFAULT_ARCH) -> None:
         self.spec = spec
-        self.width = width
+        self.arch = arch
+        self.width = width or DEFAULT_WIDTH[arch]
         self.residual_sd = residual_sd
-        self.members: list[RulCNN] = []
+        self.members: list[nn.Module] = []
         for state in states:
-            net = RulCNN(len(spec.columns), spec.window, width)
+            net = build_net(arch, len(spec.columns), spec.window, self.width)
             net.load_state_dict(state)
             net.eval()
             self.members.append(net)
@@ -97,19 +142,25 @@ class RulEnsemble:
         folder.mkdir(parents=True, exist_ok=True)
         torch.save([m.state_dict() for m in self.members], folder / "members.pt")
         (folder / "spec.json").write_text(json.dumps({"spec": self.spec.as_dict(), "residual_sd": self.residual_sd,
-                                                      "width": self.width}, indent=1))
+                                                      "width": self.width, "arch": self.arch}, indent=1))
 
     @classmethod
     def load(cls, folder: Path) -> RulEnsemble:
         meta = json.loads((folder / "spec.json").read_text())
         states = torch.load(folder / "members.pt", map_location="cpu", weights_only=True)
-        return cls(FeatureSpec(**meta["spec"]), states, meta["residual_sd"], meta["width"])
+        # versions saved before ``arch`` existed are the wide ReLU CNN
+        return cls(FeatureSpec(**meta["spec"]), states, meta["residual_sd"], meta["width"], meta.get("arch", "cnn"))
 
 
 def train_ensemble(train: pd.DataFrame, val: pd.DataFrame, spec: FeatureSpec, members: int = 3, epochs: int = 30,
                    seed: int = 42, device: str = "auto", batch_size: int = 256, lr: float = 1e-3,
-                   show_progress: bool = True) -> tuple[RulEnsemble, list[dict[str, Any]]]:
-    """Train ``members`` CNNs with different seeds; returns the ensemble and each member's fit summary."""
+                   show_progress: bool = True, arch: str = DEFAULT_ARCH, patience: int | None = None
+                   ) -> tuple[RulEnsemble, list[dict[str, Any]]]:
+    """Train ``members`` nets with different seeds; returns the ensemble and each member's fit summary.
+
+    ``patience`` (epochs without a better validation RMSE before stopping) defaults to a quarter of
+    ``epochs``: the cosine schedule keeps improving late, so stopping too eagerly costs accuracy.
+    """
     from apps.maintenance.features import make_windows
 
     xtr, ytr, _ = make_windows(train, spec)
@@ -126,15 +177,16 @@ def train_ensemble(train: pd.DataFrame, val: pd.DataFrame, spec: FeatureSpec, me
 
     states, summaries = [], []
     for m in range(members):
-        net = RulCNN(len(spec.columns), spec.window)
+        net = build_net(arch, len(spec.columns), spec.window)
         cfg = TrainerConfig(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=1e-4, device=device,
-                            seed=seed + m, monitor="val_rmse", mode="min", patience=max(3, epochs // 4),
+                            seed=seed + m, monitor="val_rmse", mode="min",
+                            patience=patience if patience is not None else max(3, epochs // 4),
                             app="maintenance", scheduler="cosine", show_progress=show_progress)
         result = Trainer(net, cfg, loss_fn=_loss, eval_fn=val_rmse).fit(train_ds, val_ds)
         states.append({k: v.detach().cpu() for k, v in net.state_dict().items()})
         summaries.append({"member": m, "val_rmse": result.best_metrics.get("val_rmse"),
                           "epochs_run": result.epochs_run, "seconds": round(result.seconds, 1)})
-    ensemble = RulEnsemble(spec, states)
+    ensemble = RulEnsemble(spec, states, arch=arch)
     mean = ensemble.predict_windows(xva)[0]
     ensemble.residual_sd = float(np.std(mean - yva))
     return ensemble, summaries

@@ -152,7 +152,7 @@ def test_short_ppo_run_beats_random() -> None:
     from apps.maintenance.rl import train_ppo
 
     model, info = train_ppo(lambda: MaintenanceEnv(horizon=300, decide_below=40), 4096, n_envs=8,
-                            eval_episodes=2, progress=False)
+                            eval_seeds=range(2), progress=False)
     make = lambda: MaintenanceEnv(horizon=300)  # noqa: E731
     rl = score_policy(SB3Policy(model, 40), make, range(100, 104))
     rnd = score_policy(RandomPolicy(), make, range(100, 104))
@@ -162,3 +162,44 @@ def test_short_ppo_run_beats_random() -> None:
 
 def test_pandas_frame_fixture_sane() -> None:
     assert isinstance(simulate_fleet(2, seed=0), pd.DataFrame)
+
+
+def test_episode_ends_as_terminated_at_the_horizon() -> None:
+    env = MaintenanceEnv(horizon=50, decide_below=40)
+    env.reset(seed=1)
+    terminated = truncated = False
+    while not (terminated or truncated):
+        _, _, terminated, truncated, info = env.step(SERVICE if env.rul_estimate < 20 else RUN)
+    assert terminated and not truncated and info["t"] >= 50
+
+
+def test_policies_blind_to_the_estimate_skip_it_with_identical_lives() -> None:
+    calls: list[int] = []
+
+    def estimator(rows: np.ndarray) -> np.ndarray:  # draws no random numbers, like the CNN
+        calls.append(len(rows))
+        return np.full(len(rows), 60.0)
+
+    make = lambda: MaintenanceEnv(estimator=estimator, horizon=300)  # noqa: E731
+    scored = score_policy(FixedInterval(50, SERVICE), make, range(3))
+    assert not calls  # the estimator was not run
+    env = make()
+    manual = 0.0
+    for seed in range(3):
+        env.reset(seed=seed)
+        done = False
+        while not done:
+            _, _, term, trunc, _ = env.step(FixedInterval(50, SERVICE)(np.zeros(1), env))
+            done = term or trunc
+        manual += env.stats["cost"]
+    assert calls and scored["total_cost"] == pytest.approx(manual)
+
+
+def test_seed_cycle_repeats_the_same_evaluation_episodes() -> None:
+    from apps.maintenance.rl import SeedCycle
+
+    env = SeedCycle(MaintenanceEnv(horizon=100), seeds=[5, 6])
+    first = [env.reset()[0] for _ in range(4)]
+    np.testing.assert_array_equal(first[0], first[2])
+    np.testing.assert_array_equal(first[1], first[3])
+    assert not np.array_equal(first[0], first[1])

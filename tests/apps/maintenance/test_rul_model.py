@@ -1,0 +1,66 @@
+"""The RUL network: shapes, architecture choice, save/load round trip, and that it learns."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from apps.maintenance.features import FeatureSpec, make_windows
+from apps.maintenance.model import RulDCNN, RulEnsemble, build_net, train_ensemble
+from apps.maintenance.pipeline import split_units
+from apps.maintenance.simulator import simulate_fleet
+
+
+def test_dcnn_keeps_the_window_length_and_is_small() -> None:
+    net = build_net("dcnn", n_features=14, window=30)
+    assert isinstance(net, RulDCNN)
+    assert net(torch.zeros(4, 30, 14)).shape == (4,)
+    # Li et al.'s DCNN has ~8k weights; a much bigger net overfits the ~85 FD001 training engines
+    assert sum(p.numel() for p in net.parameters()) < 10_000
+    with pytest.raises(ValueError, match="unknown RUL architecture"):
+        build_net("transformer-xl", 14, 30)
+
+
+@pytest.mark.parametrize("arch", ["dcnn", "cnn"])
+def test_ensemble_round_trip_keeps_architecture_and_estimates(tmp_path: Path, arch: str) -> None:
+    fleet = simulate_fleet(6, seed=4)
+    spec = FeatureSpec.fit(fleet)
+    states = [build_net(arch, len(spec.columns), spec.window).state_dict() for _ in range(2)]
+    ens = RulEnsemble(spec, states, residual_sd=3.0, arch=arch)
+    x, _, _ = make_windows(fleet, spec)
+    ens.save(tmp_path / "rul")
+    back = RulEnsemble.load(tmp_path / "rul")
+    assert back.arch == arch and back.width == ens.width
+    np.testing.assert_allclose(back.predict_windows(x)[0], ens.predict_windows(x)[0], rtol=1e-5, atol=1e-4)
+    mean, lo, hi = back.predict_windows(x)
+    assert np.all(lo <= mean) and np.all(mean <= hi)
+    assert np.all(hi - mean >= 1.645 * 3.0 - 1e-3)  # at least the residual spread (the low end is clipped at 0)
+
+
+def test_versions_saved_before_arch_load_as_the_old_cnn(tmp_path: Path) -> None:
+    fleet = simulate_fleet(4, seed=5)
+    spec = FeatureSpec.fit(fleet)
+    RulEnsemble(spec, [build_net("cnn", len(spec.columns), spec.window).state_dict()], arch="cnn").save(tmp_path)
+    meta = json.loads((tmp_path / "spec.json").read_text())
+    del meta["arch"]  # what older versions wrote
+    (tmp_path / "spec.json").write_text(json.dumps(meta))
+    assert RulEnsemble.load(tmp_path).arch == "cnn"
+
+
+def test_dcnn_ensemble_learns_rul_on_held_out_machines() -> None:
+    fleet = simulate_fleet(30, seed=11)
+    train, val = split_units(fleet, 0.2, seed=0)
+    spec = FeatureSpec.fit(train)
+    ens, summaries = train_ensemble(train, val, spec, members=2, epochs=6, seed=0, device="cpu",
+                                    show_progress=False)
+    x, y, _ = make_windows(val, spec)
+    mean, lo, hi = ens.predict_windows(x)
+    rmse = float(np.sqrt(np.mean((mean - y) ** 2)))
+    constant = float(np.sqrt(np.mean((y.mean() - y) ** 2)))
+    assert len(summaries) == 2 and ens.arch == "dcnn"
+    assert rmse < 0.8 * constant  # it uses the sensors, not just the average RUL
+    assert ens.residual_sd > 0 and np.mean((y >= lo) & (y <= hi)) > 0.6
