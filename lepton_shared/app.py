@@ -31,6 +31,9 @@ class LeptonApp(ABC):
     summary: ClassVar[str]
     key_metric: ClassVar[str]
     default_epochs: ClassVar[int] = 5
+    #: Extra ``train`` options for ``make demo``'s first run. The demo must train all five apps in
+    #: minutes on a laptop; an app whose full default is heavier names a lighter setting here.
+    demo_train_args: ClassVar[tuple[str, ...]] = ()
 
     def add_arguments(self, command: str, parser: argparse.ArgumentParser) -> None:
         """Add app-specific options to ``train`` / ``evaluate`` (the common ones exist already)."""

@@ -179,11 +179,20 @@ def apps_without_model(apps: Sequence[str]) -> list[str]:
     return missing
 
 
+def train_command(app: str) -> list[str]:
+    """``lepton <app> train`` on built-in data, with the app's lighter demo options if it declares any."""
+    from lepton_shared.app import get_app
+
+    return [sys.executable, "-m", "lepton_shared.cli.main", app, "train", *get_app(app).demo_train_args]
+
+
 def train_app(app: str, env: dict[str, str]) -> bool:
-    """``lepton <app> train`` on built-in data; its progress bars go straight to this terminal."""
-    log(f"training {app} on its built-in data (first run only) ...")
+    """Train one app; its progress bars go straight to this terminal."""
+    cmd = train_command(app)
+    options = " ".join(cmd[5:])
+    log(f"training {app} on its built-in data (first run only{', ' + options if options else ''}) ...")
     started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "lepton_shared.cli.main", app, "train"], cwd=ROOT, env=env,
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env,
                             stdin=subprocess.DEVNULL, stdout=sys.stderr, preexec_fn=_die_with_parent)
     try:
         code = proc.wait()

@@ -147,3 +147,18 @@ def test_sigterm_stops_every_child(tmp_path: Path) -> None:
             proc.kill()
     for url in urls:
         assert not _answers(url), f"{url} still answers after SIGTERM"
+
+
+def test_demo_trains_with_each_apps_lighter_options() -> None:
+    from lepton_shared.app import APP_NAMES, app_installed, get_app
+
+    for app in APP_NAMES:
+        if not app_installed(app):
+            continue
+        cmd = demo.train_command(app)
+        assert cmd[3:5] == [app, "train"]
+        assert cmd[5:] == list(get_app(app).demo_train_args)
+        if cmd[5:]:  # the options must be ones the app's train command accepts
+            from lepton_shared.cli.main import build_parser
+
+            build_parser(app).parse_args(cmd[3:])
