@@ -87,6 +87,7 @@ class ChatbotApp(LeptonApp):
 
     # -- evaluation ------------------------------------------------------------
     def evaluate(self, args: argparse.Namespace) -> dict[str, Any]:
+        from apps.chatbot.baselines import BASELINE_NAME, baseline_metrics, load_baseline
         from apps.chatbot.data import builtin_intents, builtin_off_topic, load_intents, split
         from apps.chatbot.model import load_model
         from apps.chatbot.neighbours import stored_vote
@@ -106,6 +107,9 @@ class ChatbotApp(LeptonApp):
         tokenizer, model, config = load_model(info.path)
         vote, weight = stored_vote(info.path, config)
         metrics, _, _ = score(model, tokenizer, config["labels"], frame, float(config["oos_threshold"]), vote, weight)
+        baseline = load_baseline(info.path)
+        if baseline is not None:
+            metrics["baselines"] = {BASELINE_NAME: baseline_metrics(baseline, frame)}
         return {"model_version": info.version, **metrics}
 
     # -- serving ----------------------------------------------------------------

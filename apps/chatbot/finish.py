@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -61,6 +62,7 @@ def fit_vote(run: FittedRun) -> tuple[NeighbourVote, float, np.ndarray, np.ndarr
 
 def finish(run: FittedRun, args: argparse.Namespace, promote: bool = True) -> ModelInfo:
     """Blend in the neighbour vote and choose the threshold on validation data, write the artifact, register it."""
+    from apps.chatbot.baselines import BASELINE_NAME, baseline_metrics, fit_baseline, save_baseline
     from apps.chatbot.calibration import choose_threshold
     from apps.chatbot.faq import DEFAULT_FAQ_THRESHOLD
     from apps.chatbot.neighbours import blend
@@ -78,9 +80,16 @@ def finish(run: FittedRun, args: argparse.Namespace, promote: bool = True) -> Mo
                     "best_epoch": result.best_epoch, "samples_per_second": round(result.samples_per_second, 1),
                     "train_rows": len(run.train), "intents": len(run.labels), "neighbour_weight": weight,
                     "head_only_accuracy": metrics_for(head, y, threshold).get("accuracy", 0.0)})
+    baseline = fit_baseline(run.train, args.seed)
+    metrics["baselines"] = {BASELINE_NAME: baseline_metrics(baseline, run.val)}
     faq_threshold = args.faq_threshold if args.faq_threshold is not None else DEFAULT_FAQ_THRESHOLD
-    write = build_artifact_writer(run.model, run.tokenizer, run.labels, threshold, run.faq, faq_threshold, metrics,
-                                  figures(proba, y, run.labels, threshold, result.history), vote, weight)
+    write_model = build_artifact_writer(run.model, run.tokenizer, run.labels, threshold, run.faq, faq_threshold,
+                                        metrics, figures(proba, y, run.labels, threshold, result.history), vote,
+                                        weight)
+
+    def write(folder: Path) -> None:
+        write_model(folder)
+        save_baseline(baseline, folder)
     params = {"source": run.source, "tiny": bool(args.tiny), "val_fraction": args.val_fraction, "seed": args.seed,
               **dict(vars(run.settings)), "max_drop": args.max_drop, "faq_rows": len(run.faq),
               "device": str(run.settings.device)}

@@ -1,0 +1,42 @@
+"""The TF-IDF + logistic-regression baseline stored and scored beside the intent model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from apps.chatbot.baselines import BASELINE_NAME, baseline_metrics, fit_baseline, load_baseline, save_baseline
+from apps.chatbot.data import builtin_intents, split
+
+
+def test_baseline_learns_the_demo_bank_and_round_trips(tmp_path: Path) -> None:
+    train, val = split(builtin_intents(12), 0.25, 0)
+    pipeline = fit_baseline(train)
+    scores = baseline_metrics(pipeline, val)
+    assert scores["accuracy"] > 0.6  # 28 intents: chance is under 0.04
+    assert 0.0 <= scores["f1_macro"] <= 1.0
+    save_baseline(pipeline, tmp_path)
+    assert baseline_metrics(load_baseline(tmp_path), val) == scores
+    assert load_baseline(tmp_path / "missing") is None
+
+
+def test_out_of_scope_rows_are_not_scored() -> None:
+    train, _ = split(builtin_intents(8), 0.25, 0)
+    only_oos = pd.DataFrame({"text": ["what is the weather like"], "label": ["oos"]})
+    assert baseline_metrics(fit_baseline(train), only_oos) == {}
+
+
+def test_trained_model_reports_its_baseline_in_train_and_evaluate(tiny_home: Path) -> None:
+    from apps.chatbot.app import APP
+    from lepton_shared.cli.main import build_parser
+    from lepton_shared.registry import Registry
+    from lepton_shared.testing.env import lepton_env
+
+    with lepton_env(tiny_home):
+        info = Registry().get("chatbot")
+        assert 0.0 <= info.metrics["baselines"][BASELINE_NAME]["accuracy"] <= 1.0
+        out = APP.evaluate(build_parser("chatbot").parse_args(["chatbot", "evaluate", "--json"]))
+    assert set(out["baselines"][BASELINE_NAME]) == {"accuracy", "f1_macro"}
+    json.dumps(out)  # evaluate --json prints it as one object
