@@ -26,7 +26,7 @@ PYTEST_ARGS ?=
 
 TRAIN_FLAGS = $(if $(DATA),--data $(DATA)) $(if $(EPOCHS),--epochs $(EPOCHS)) --device $(DEVICE) --seed $(SEED)
 EVAL_FLAGS  = $(if $(DATA),--data $(DATA)) $(if $(MODEL),--model $(MODEL)) --device $(DEVICE) --seed $(SEED)
-LAUNCH      = $(if $(filter 1,$(NPROC) $(NNODES)),$(BIN)/lepton,$(BIN)/torchrun --nnodes $(NNODES) --nproc_per_node $(NPROC) -m lepton_shared.cli.main)
+LAUNCH      = $(if $(filter-out 1,$(NPROC) $(NNODES)),$(BIN)/torchrun --nnodes $(NNODES) --nproc_per_node $(NPROC) -m lepton_shared.cli.main,$(BIN)/lepton)
 
 .PHONY: setup demo test test-fast lint type bench ui clean $(addprefix train-,$(APPS)) \
         $(addprefix evaluate-,$(APPS)) $(addprefix serve-,$(APPS)) $(addprefix ui-,$(APPS)) $(addprefix bench-,$(APPS))

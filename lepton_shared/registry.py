@@ -25,6 +25,17 @@ from lepton_shared.settings import get_settings
 from lepton_shared.storage import ModelVersion, Promotion, session_scope
 
 
+def _distributed_rank() -> tuple[int, int]:
+    """(rank, world size) of a ``torchrun`` job that joined its process group, else (0, 1)."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return 0, 1  # not under torchrun: no need to import torch at all
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()):
+        return 0, 1
+    return dist.get_rank(), dist.get_world_size()
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     app: str
@@ -96,7 +107,25 @@ class Registry:
         data_fingerprint: str = "",
         promote: bool = True,
     ) -> ModelInfo:
-        """Write an artifact with ``write(folder)`` and record it as the next version."""
+        """Write an artifact with ``write(folder)`` and record it as the next version.
+
+        Under ``torchrun`` every rank reaches this call with the same model; only rank 0
+        writes it, and the other ranks get the version rank 0 registered.
+        """
+        rank, world = _distributed_rank()
+        if world == 1:
+            return self._register(app, write, metrics, params, data_fingerprint, promote)
+        import torch.distributed as dist
+
+        box: list[Any] = [None]
+        if rank == 0:
+            info = self._register(app, write, metrics, params, data_fingerprint, promote)
+            box = [info.version]
+        dist.broadcast_object_list(box, src=0)
+        return info if rank == 0 else self.get(app, box[0])
+
+    def _register(self, app: str, write: Callable[[Path], None], metrics: dict[str, Any] | None,
+                  params: dict[str, Any] | None, data_fingerprint: str, promote: bool) -> ModelInfo:
         app_dir = self.root / app
         app_dir.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".incomplete-", dir=app_dir))

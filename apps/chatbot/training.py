@@ -88,6 +88,9 @@ def fit(train: pd.DataFrame, val: pd.DataFrame, settings: FitSettings,
     index = {name: i for i, name in enumerate(labels)}
     tokenizer, model = new_model(len(labels))
     freeze(model.encoder.embeddings)  # type: ignore[arg-type]
+    pooler = getattr(model.encoder, "pooler", None)
+    if isinstance(pooler, nn.Module):  # unused by mean pooling; trainable unused weights break DDP under torchrun
+        freeze(pooler)
     val_in = val[val["label"].isin(index)]
     train_ds = LengthBatches(list(train["text"]), [index[y] for y in train["label"]], settings.batch_size,
                              seed=settings.seed)

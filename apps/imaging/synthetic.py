@@ -107,8 +107,13 @@ def generate(root: Path, n: int = 400, size: int = 64, seed: int = 0) -> Path:
     done = root / "manifest.json"
     if done.exists():
         return root
+    import os
+    import tempfile
+
     rng = np.random.default_rng(seed)
-    tmp = root.with_name(root.name + ".partial")
+    root.parent.mkdir(parents=True, exist_ok=True)
+    # a private folder per writer: several processes (torchrun ranks) may generate at once
+    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}-", dir=root.parent))
     for name in CLASS_NAMES:
         (tmp / name).mkdir(parents=True, exist_ok=True)
     for i in tqdm(range(n), desc="generating built-in images", leave=False, dynamic_ncols=True):
@@ -123,11 +128,14 @@ def generate(root: Path, n: int = 400, size: int = 64, seed: int = 0) -> Path:
         else:
             write_nifti(pixels, path)
     (tmp / "manifest.json").write_text(json.dumps({"n": n, "size": size, "seed": seed, "classes": CLASS_NAMES}))
-    if root.exists():
-        import shutil
+    import shutil
 
-        shutil.rmtree(root)
-    tmp.replace(root)
+    if root.exists() and not done.exists():  # left over from an interrupted older run
+        shutil.rmtree(root, ignore_errors=True)
+    try:
+        os.rename(tmp, root)
+    except OSError:  # another process finished first with the same (seeded, identical) images
+        shutil.rmtree(tmp, ignore_errors=True)
     return root
 
 

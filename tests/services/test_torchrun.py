@@ -38,9 +38,6 @@ def test_make_nproc_launches_torchrun() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="found while writing this test: the Trainer wraps models in DDP without "
-                          "find_unused_parameters (chatbot fails), imaging generates its built-in data on every "
-                          "rank into one folder, and apps register a version on every rank", strict=False)
 @pytest.mark.parametrize("app", sorted(TORCH_APPS))
 def test_two_process_training_registers_one_version(app: str, tmp_path: Path) -> None:
     if not app_installed(app):
