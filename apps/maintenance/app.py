@@ -20,8 +20,9 @@ class MaintenanceApp(LeptonApp):
     summary: ClassVar[str] = "remaining-useful-life estimates and an RL maintenance policy"
     key_metric: ClassVar[str] = "rmse"
     default_epochs: ClassVar[int] = 60
-    # the full default (60 DCNN epochs, 60k PPO steps) takes ~10 CPU-minutes; the demo's first run uses less
-    demo_train_args: ClassVar[tuple[str, ...]] = ("--epochs", "15", "--rl-steps", "30000")
+    # make demo trains with the full default: with fewer PPO steps (e.g. --rl-steps 30000) the agent measured
+    # 21.6 % worse than the tuned RUL threshold, and the demo should show what the app really does
+    demo_train_args: ClassVar[tuple[str, ...]] = ()
 
     def add_arguments(self, command: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--tiny", action="store_true",
