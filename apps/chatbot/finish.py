@@ -90,6 +90,7 @@ def finish(run: FittedRun, args: argparse.Namespace, promote: bool = True) -> Mo
     def write(folder: Path) -> None:
         write_model(folder)
         save_baseline(baseline, folder)
+
     params = {"source": run.source, "tiny": bool(args.tiny), "val_fraction": args.val_fraction, "seed": args.seed,
               **dict(vars(run.settings)), "max_drop": args.max_drop, "faq_rows": len(run.faq),
               "device": str(run.settings.device)}

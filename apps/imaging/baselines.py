@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from apps.imaging.datasets import Split
+from lepton_shared.evaluation import classification_metrics
 
 BASELINE_NAME = "pixel_logistic_regression"
 
@@ -24,7 +25,6 @@ def _flat(split: Split) -> np.ndarray:
 def pixel_baseline(train: Split, held_out: Split, seed: int = 42) -> dict[str, dict[str, Any]]:
     """``{"pixel_logistic_regression": {roc_auc, average_precision, accuracy}}`` on ``held_out``."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import accuracy_score, average_precision_score, roc_auc_score
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
@@ -33,9 +33,5 @@ def pixel_baseline(train: Split, held_out: Split, seed: int = 42) -> dict[str, d
     model = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000, class_weight="balanced",
                                                                random_state=seed))
     model.fit(_flat(train), train.labels)
-    proba = model.predict_proba(_flat(held_out))[:, 1]
-    return {BASELINE_NAME: {
-        "roc_auc": float(roc_auc_score(held_out.labels, proba)),
-        "average_precision": float(average_precision_score(held_out.labels, proba)),
-        "accuracy": float(accuracy_score(held_out.labels, (proba >= 0.5).astype(int))),
-    }}
+    scores = classification_metrics(held_out.labels, model.predict_proba(_flat(held_out))[:, 1])
+    return {BASELINE_NAME: {key: scores[key] for key in ("roc_auc", "average_precision", "accuracy")}}

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -107,9 +110,6 @@ def generate(root: Path, n: int = 400, size: int = 64, seed: int = 0) -> Path:
     done = root / "manifest.json"
     if done.exists():
         return root
-    import os
-    import tempfile
-
     rng = np.random.default_rng(seed)
     root.parent.mkdir(parents=True, exist_ok=True)
     # a private folder per writer: several processes (torchrun ranks) may generate at once
@@ -128,8 +128,6 @@ def generate(root: Path, n: int = 400, size: int = 64, seed: int = 0) -> Path:
         else:
             write_nifti(pixels, path)
     (tmp / "manifest.json").write_text(json.dumps({"n": n, "size": size, "seed": seed, "classes": CLASS_NAMES}))
-    import shutil
-
     if root.exists() and not done.exists():  # left over from an interrupted older run
         shutil.rmtree(root, ignore_errors=True)
     try:
