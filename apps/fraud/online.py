@@ -9,13 +9,14 @@ which the delayed terminal-risk windows read ``delay`` days later.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import case, func, select, text, update
+from sqlalchemy import bindparam, case, func, select, text, update
 from sqlalchemy.orm import Session
 
 from apps.fraud import features as F
@@ -30,17 +31,24 @@ def naive_utc(when: datetime) -> datetime:
     return when
 
 
+# Built once: constructing a SQLAlchemy statement costs more than running it on a small index lookup.
+_CUSTOMER_DAYS = (select(CustomerDay.day, CustomerDay.n, CustomerDay.amount_sum, CustomerDay.amount_sq_sum,
+                         CustomerDay.amount_max, CustomerDay.n_fraud)
+                  .where(CustomerDay.customer_id == bindparam("key"), CustomerDay.day >= bindparam("first"),
+                         CustomerDay.day <= bindparam("last")))
+_TERMINAL_DAYS = (select(TerminalDay.day, TerminalDay.n, TerminalDay.n_fraud)
+                  .where(TerminalDay.terminal_id == bindparam("key"), TerminalDay.day >= bindparam("first"),
+                         TerminalDay.day <= bindparam("last")))
+_SEEN = select(Transaction.transaction_id).where(Transaction.transaction_id.in_(bindparam("ids", expanding=True)))
+
+
 def history(session: Session, customer_id: int, terminal_id: int, day: int,
             config: F.FeatureConfig) -> tuple[list[F.CustomerDay], list[F.TerminalDay]]:
     """The buckets the features of a transaction on ``day`` may read."""
-    first = day - config.lookback
-    cust = session.execute(select(CustomerDay.day, CustomerDay.n, CustomerDay.amount_sum, CustomerDay.amount_sq_sum,
-                                  CustomerDay.amount_max, CustomerDay.n_fraud)
-                           .where(CustomerDay.customer_id == customer_id, CustomerDay.day >= first,
-                                  CustomerDay.day <= day)).all()
-    term = session.execute(select(TerminalDay.day, TerminalDay.n, TerminalDay.n_fraud)
-                           .where(TerminalDay.terminal_id == terminal_id, TerminalDay.day >= first,
-                                  TerminalDay.day <= day)).all()
+    window = {"first": day - config.lookback, "last": day}
+    conn = session.connection()  # Core, not ORM: these are plain rows, and the ORM layer doubles the cost
+    cust = conn.execute(_CUSTOMER_DAYS, {"key": customer_id, **window}).all()
+    term = conn.execute(_TERMINAL_DAYS, {"key": terminal_id, **window}).all()
     return ([F.CustomerDay(*row) for row in cust], [F.TerminalDay(*row) for row in term])
 
 
@@ -59,22 +67,29 @@ def fast_commits(session: Session) -> None:
         session.execute(text("PRAGMA synchronous=NORMAL"))
 
 
-def _upsert(session: Session, table: Any, keys: dict[str, Any], values: dict[str, float],
-            maxima: tuple[str, ...] = ()) -> None:
-    """Add ``values`` to a bucket row (created when missing) in one statement, on SQLite and PostgreSQL."""
+@functools.cache
+def _upsert_statement(dialect: str, table: Any, keys: tuple[str, ...], columns: tuple[str, ...],
+                      maxima: tuple[str, ...]) -> Any:
+    """``INSERT .. ON CONFLICT DO UPDATE`` adding to the bucket's columns (keeping the maximum of ``maxima``)."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    dialect = session.get_bind().dialect.name
     insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(table).values(**keys, **values)
+    stmt = insert(table).values({c: bindparam(c) for c in (*keys, *columns)})
     updates: dict[str, Any] = {}
-    for col, _value in values.items():
+    for col in columns:
         column = getattr(table, col)
         if col in maxima:
             updates[col] = case((stmt.excluded[col] > column, stmt.excluded[col]), else_=column)
         else:
             updates[col] = column + stmt.excluded[col]
-    session.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=updates))
+    return stmt.on_conflict_do_update(index_elements=list(keys), set_=updates)
+
+
+def _upsert(session: Session, table: Any, keys: dict[str, Any], values: dict[str, float],
+            maxima: tuple[str, ...] = ()) -> None:
+    """Add ``values`` to a bucket row (created when missing) in one statement, on SQLite and PostgreSQL."""
+    stmt = _upsert_statement(session.get_bind().dialect.name, table, tuple(keys), tuple(values), maxima)
+    session.connection().execute(stmt, {**keys, **values})
 
 
 def check_new(session: Session, items: list[Any]) -> list[str]:
@@ -82,7 +97,7 @@ def check_new(session: Session, items: list[Any]) -> list[str]:
     ids = [str(i.transaction_id) if i.transaction_id is not None else uuid.uuid4().hex for i in items]
     if len(set(ids)) != len(ids):
         raise UserError("the batch holds the same transaction_id twice; send each transaction once")
-    seen = session.scalars(select(Transaction.transaction_id).where(Transaction.transaction_id.in_(ids))).first()
+    seen = session.connection().scalars(_SEEN, {"ids": ids}).first()
     if seen is not None:
         raise UserError(f"transaction {seen} was already scored; send each transaction once "
                         "(use /v1/predict to score without recording)")

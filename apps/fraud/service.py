@@ -51,7 +51,8 @@ def score(request: Request, item: TransactionIn, predictor: Predictor = Depends(
     start = time.perf_counter()
     with session_scope() as session:
         answer = _fraud(predictor).score_and_record(session, [item])[0]
-    log_prediction(request, answer, item.model_dump(mode="json"), (time.perf_counter() - start) * 1000)
+        log_prediction(request, answer, item.model_dump(mode="json"), (time.perf_counter() - start) * 1000,
+                       session=session)
     return answer
 
 
@@ -61,9 +62,9 @@ def score_batch(request: Request, body: BatchIn, predictor: Predictor = Depends(
     start = time.perf_counter()
     with session_scope() as session:
         answers = _fraud(predictor).score_and_record(session, body.transactions)
-    elapsed = (time.perf_counter() - start) * 1000
-    log_prediction(request, {"model_version": predictor.version, "n": len(answers)},
-                   [t.model_dump(mode="json") for t in body.transactions], elapsed)
+        log_prediction(request, {"model_version": predictor.version, "n": len(answers)},
+                       [t.model_dump(mode="json") for t in body.transactions], (time.perf_counter() - start) * 1000,
+                       session=session)
     return {"results": answers, "model_version": predictor.version}
 
 

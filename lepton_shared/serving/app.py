@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Body, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -30,6 +30,9 @@ from lepton_shared.serving.batching import MicroBatcher
 from lepton_shared.serving.logs import json_logger, request_id_var
 from lepton_shared.serving.predictor import Predictor
 from lepton_shared.settings import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/docs", "/openapi.json", "/docs/oauth2-redirect", "/redoc"})
 
@@ -145,21 +148,28 @@ def _hash_input(value: Any) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def log_prediction(request: Request, output: dict[str, Any], inputs: Any, latency_ms: float = 0.0) -> None:
-    """Store one answer in ``prediction_log`` (the input only as a hash)."""
+def log_prediction(request: Request, output: dict[str, Any], inputs: Any, latency_ms: float = 0.0,
+                   session: Session | None = None) -> None:
+    """Store one answer in ``prediction_log`` (the input only as a hash).
+
+    Pass the request's own ``session`` to write the log in the same transaction as the answer's other rows:
+    one commit instead of two, which is most of a small request's time on SQLite."""
     if not get_settings().log_predictions:
         return
     from lepton_shared.storage import PredictionLog, session_scope
 
     state: ServiceState = request.app.state.lepton
+    row = PredictionLog(
+        app=state.app_name, model_version=str(output.get("model_version", "")),
+        request_id=getattr(request.state, "request_id", "-"), endpoint=request.url.path,
+        input_hash=_hash_input(inputs), output=json.loads(json.dumps(output, default=str)), latency_ms=latency_ms,
+    )
+    if session is not None:
+        session.add(row)
+        return
     try:
-        with session_scope() as session:
-            session.add(PredictionLog(
-                app=state.app_name, model_version=str(output.get("model_version", "")),
-                request_id=getattr(request.state, "request_id", "-"), endpoint=request.url.path,
-                input_hash=_hash_input(inputs), output=json.loads(json.dumps(output, default=str)),
-                latency_ms=latency_ms,
-            ))
+        with session_scope() as own:
+            own.add(row)
     except Exception:
         json_logger("lepton.serving").exception("could not log prediction")
 
