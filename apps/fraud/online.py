@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import bindparam, case, func, select, text, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
 from apps.fraud import features as F
@@ -58,13 +58,6 @@ def features_for(session: Session, customer_id: int, terminal_id: int, amount: f
     when = naive_utc(when)
     cust, term = history(session, customer_id, terminal_id, F.online_day(when), config)
     return F.online_features(amount, when, cust, term, config)
-
-
-def fast_commits(session: Session) -> None:
-    """On SQLite, commit without waiting for the disk on every write (WAL + synchronous=NORMAL keeps the
-    database consistent; a power cut may lose the last few commits). Scoring latency is mostly commits."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("PRAGMA synchronous=NORMAL"))
 
 
 @functools.cache
