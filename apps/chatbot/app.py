@@ -89,8 +89,8 @@ class ChatbotApp(LeptonApp):
     def evaluate(self, args: argparse.Namespace) -> dict[str, Any]:
         from apps.chatbot.baselines import BASELINE_NAME, baseline_metrics, load_baseline
         from apps.chatbot.data import builtin_intents, builtin_off_topic, load_intents, split
+        from apps.chatbot.ensemble import IntentScorer
         from apps.chatbot.model import load_model
-        from apps.chatbot.neighbours import stored_vote
         from apps.chatbot.scoring import score
         from lepton_shared.registry import Registry
 
@@ -105,9 +105,9 @@ class ChatbotApp(LeptonApp):
             full = pd.concat([builtin_intents(per_intent), builtin_off_topic()], ignore_index=True)
             frame = split(full, float(params.get("val_fraction", 0.1)), int(params.get("seed", 42)))[1]
         tokenizer, model, config = load_model(info.path)
-        vote, weight = stored_vote(info.path, config)
-        metrics, _, _ = score(model, tokenizer, config["labels"], frame, float(config["oos_threshold"]), vote, weight)
-        baseline = load_baseline(info.path)
+        scorer = IntentScorer.load(info.path, config)
+        metrics, _, _ = score(model, tokenizer, frame, float(config["oos_threshold"]), scorer)
+        baseline = scorer.text_model if scorer.text_model is not None else load_baseline(info.path)
         if baseline is not None:
             metrics["baselines"] = {BASELINE_NAME: baseline_metrics(baseline, frame)}
         return {"model_version": info.version, **metrics}

@@ -1,5 +1,6 @@
-"""Out-of-scope detection: a threshold on the top probability (chosen by
-:func:`apps.chatbot.calibration.choose_threshold`) and what it does to a mix of
+"""Out-of-scope detection: a threshold on an out-of-scope score (the similarity to
+the nearest training message, see ``ensemble.py``; the top probability for older
+models), chosen by :mod:`apps.chatbot.calibration`, and what it does to a mix of
 in-scope and off-topic messages."""
 
 from __future__ import annotations
@@ -11,14 +12,17 @@ from apps.chatbot.calibration import choose_threshold
 __all__ = ["choose_threshold", "oos_metrics"]
 
 
-def oos_metrics(proba: np.ndarray, y_true: np.ndarray, threshold: float) -> dict[str, float]:
+def oos_metrics(proba: np.ndarray, y_true: np.ndarray, threshold: float,
+                scores: np.ndarray | None = None) -> dict[str, float]:
     """Metrics on a mix of in-scope rows (label >= 0) and out-of-scope rows (label -1).
+
+    ``scores``: the out-of-scope score compared with ``threshold`` (default: the top probability).
 
     ``in_scope_accuracy``: in-scope rows answered with the right intent (not sent to the fallback);
     ``oos_recall``: out-of-scope rows sent to the fallback; ``fallback_rate``: all rows sent there.
     """
     y = np.asarray(y_true)
-    flagged = proba.max(axis=1) < threshold
+    flagged = (proba.max(axis=1) if scores is None else np.asarray(scores)) < threshold
     pred = proba.argmax(axis=1)
     in_scope, oos = y >= 0, y < 0
     out = {"fallback_rate": float(flagged.mean()) if len(y) else 0.0}

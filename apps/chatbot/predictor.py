@@ -8,9 +8,9 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
+from apps.chatbot.ensemble import IntentScorer
 from apps.chatbot.faq import FaqIndex
-from apps.chatbot.model import infer, load_model, softmax
-from apps.chatbot.neighbours import blend, stored_vote
+from apps.chatbot.model import infer, load_model
 from lepton_shared.registry import ModelInfo
 from lepton_shared.serving import Predictor
 
@@ -52,7 +52,7 @@ class ChatbotPredictor(Predictor):
         self.tokenizer, self.model, config = load_model(info.path)
         self.labels: list[str] = list(config["labels"])
         self.threshold = float(config["oos_threshold"])
-        self.vote, self.vote_weight = stored_vote(info.path, config)
+        self.scorer = IntentScorer.load(info.path, config)
         self.faq = FaqIndex.load(info.path, float(config.get("faq_threshold", 0.8)))
         policies_path = info.path / "policies.json"
         self.policies: dict[str, dict[str, Any]] = (json.loads(policies_path.read_text())
@@ -64,14 +64,12 @@ class ChatbotPredictor(Predictor):
             torch.set_num_threads(self.threads)
         with torch.inference_mode():
             logits, embeddings = infer(self.model, self.tokenizer, texts, device=torch.device("cpu"))
-        proba = blend(softmax(logits), self.vote.proba(embeddings) if self.vote is not None else None,
-                      self.vote_weight)
+        proba, oos_scores = self.scorer.score(logits, embeddings, texts)
         out = []
-        for row in proba:
+        for row, oos_score in zip(proba, oos_scores, strict=True):
             i = int(row.argmax())
-            confidence = float(row[i])
-            out.append({"intent": self.labels[i], "confidence": round(confidence, 6),
-                        "out_of_scope": confidence < self.threshold, "model_version": self.version})
+            out.append({"intent": self.labels[i], "confidence": round(float(row[i]), 6),
+                        "out_of_scope": bool(oos_score < self.threshold), "model_version": self.version})
         return out, embeddings
 
     def predict_batch(self, items: list[Any]) -> list[dict[str, Any]]:

@@ -1,8 +1,9 @@
 """Metrics, report figures and the artifact of a fine-tuned intent model.
 
 Kept apart from ``training.py`` (the slow fine-tuning) so evaluation, the
-post-fit steps and the service share one scoring path: head probabilities
-blended with the neighbour vote, then the out-of-scope threshold.
+post-fit steps and the service share one scoring path (``IntentScorer``): head
+probabilities blended with the neighbour vote and the TF-IDF model, then the
+out-of-scope threshold on the out-of-scope score.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import numpy as np
 import pandas as pd
 
 from apps.chatbot.data import OOS_LABEL
+from apps.chatbot.ensemble import IntentScorer
 from apps.chatbot.faq import FaqIndex
 from apps.chatbot.intents import BANK_INTENTS
-from apps.chatbot.model import IntentModel, infer, save_model, softmax
-from apps.chatbot.neighbours import NeighbourVote, blend
+from apps.chatbot.model import IntentModel, infer, save_model
 from apps.chatbot.oos import oos_metrics
 from lepton_shared.errors import UserError
 from lepton_shared.evaluation import classification_metrics
@@ -34,7 +35,8 @@ def label_ids(labels: list[str], frame: pd.DataFrame) -> np.ndarray:
     return np.array([index.get(label, -1) for label in frame["label"]], dtype=np.int64)
 
 
-def metrics_for(proba: np.ndarray, y: np.ndarray, threshold: float) -> dict[str, Any]:
+def metrics_for(proba: np.ndarray, y: np.ndarray, threshold: float,
+                oos_scores: np.ndarray | None = None) -> dict[str, Any]:
     """Metrics of probabilities ``proba`` against ``y`` (-1: out-of-scope rows).
 
     ``accuracy``/``f1_macro`` are over in-scope rows without the threshold;
@@ -45,7 +47,7 @@ def metrics_for(proba: np.ndarray, y: np.ndarray, threshold: float) -> dict[str,
     if in_scope.any():
         cls = classification_metrics(y[in_scope], proba[in_scope])
         metrics.update({k: cls[k] for k in ("accuracy", "f1_macro", "ece") if k in cls})
-    extra = oos_metrics(proba, y, threshold)
+    extra = oos_metrics(proba, y, threshold, oos_scores)
     if not (y < 0).any():
         metrics["accuracy_with_threshold"] = extra.pop("in_scope_accuracy", 0.0)
     metrics.update(extra)
@@ -53,31 +55,33 @@ def metrics_for(proba: np.ndarray, y: np.ndarray, threshold: float) -> dict[str,
     return metrics
 
 
-def score(model: IntentModel, tokenizer: Any, labels: list[str], frame: pd.DataFrame,
-          threshold: float, vote: NeighbourVote | None = None,
-          weight: float = 0.0) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
-    """(metrics, probabilities, label ids) of the model (head blended with the neighbour ``vote`` at
-    ``weight``) on ``frame``; rows labelled ``oos`` are out-of-scope messages."""
-    y = label_ids(labels, frame)
-    logits, embeddings = infer(model, tokenizer, list(frame["text"]))
-    proba = blend(softmax(logits), vote.proba(embeddings) if vote is not None else None, weight)
-    return metrics_for(proba, y, threshold), proba, y
+def score(model: IntentModel, tokenizer: Any, frame: pd.DataFrame, threshold: float,
+          scorer: IntentScorer) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    """(metrics, probabilities, label ids) of the model and its ``scorer`` on ``frame``; rows labelled
+    ``oos`` are out-of-scope messages."""
+    y = label_ids(scorer.labels, frame)
+    texts = list(frame["text"])
+    logits, embeddings = infer(model, tokenizer, texts)
+    proba, oos_scores = scorer.score(logits, embeddings, texts)
+    return metrics_for(proba, y, threshold, oos_scores), proba, y
 
 
 def figures(proba: np.ndarray, y: np.ndarray, labels: list[str], threshold: float,
-            history: list[dict[str, float]]) -> dict[str, Any]:
-    """Plots for the HTML report: confidence histogram with the threshold, per-intent accuracy, learning curve."""
+            history: list[dict[str, float]], oos_scores: np.ndarray | None = None,
+            score_name: str = "top probability") -> dict[str, Any]:
+    """Plots for the HTML report: out-of-scope score histogram with the threshold, per-intent accuracy,
+    learning curve."""
     from matplotlib.figure import Figure
 
     figs: dict[str, Any] = {}
-    conf = proba.max(axis=1)
+    conf = proba.max(axis=1) if oos_scores is None else np.asarray(oos_scores)
     fig = Figure(figsize=(6, 3.5))
     ax = fig.subplots()
     ax.hist(conf[y >= 0], bins=30, alpha=0.7, label="in-scope")
     if (y < 0).any():
         ax.hist(conf[y < 0], bins=30, alpha=0.7, label="out-of-scope")
     ax.axvline(threshold, color="k", linestyle="--", label=f"threshold {threshold:.2f}")
-    ax.set_xlabel("top softmax probability")
+    ax.set_xlabel(score_name)
     ax.set_ylabel("messages")
     ax.legend()
     figs["Confidence and the out-of-scope threshold"] = fig
@@ -117,23 +121,21 @@ def policies_for(labels: list[str]) -> dict[str, dict[str, Any]]:
 
 def build_artifact_writer(model: IntentModel, tokenizer: Any, labels: list[str], threshold: float,
                           faq: pd.DataFrame, faq_threshold: float, metrics: dict[str, Any],
-                          report_figures: dict[str, Any], vote: NeighbourVote | None = None,
-                          vote_weight: float = 0.0) -> Any:
+                          report_figures: dict[str, Any], scorer: IntentScorer) -> Any:
     from lepton_shared.evaluation import write_report
 
     _, faq_emb = infer(model, tokenizer, list(faq["question"])) if len(faq) else (None, np.zeros((0, 384)))
     index = FaqIndex(list(faq["question"]), list(faq["answer"]), faq_emb, faq_threshold)
 
     def write(folder: Path) -> None:
-        weight = vote_weight if vote is not None else 0.0
         save_model(folder, model, tokenizer, labels, {"oos_threshold": threshold, "faq_threshold": faq_threshold,
-                                                      "neighbour_weight": weight})
-        if vote is not None and weight > 0:
-            vote.save(folder)
+                                                      **scorer.config()})
+        if scorer.vote is not None:  # also the out-of-scope score when its weight is 0
+            scorer.vote.save(folder)
         index.save(folder)
         (folder / "policies.json").write_text(json.dumps(policies_for(labels), indent=2))
         write_report(folder / "report.html", "Chatbot intent model", metrics, report_figures,
                      notes="all-MiniLM-L6-v2 fine-tuned with a linear head, blended with a nearest-neighbour vote "
-                     f"(weight {vote_weight if vote is not None else 0.0}); metrics on the validation part.")
+                     f"and a TF-IDF model ({json.dumps(scorer.config())}); metrics on the validation part.")
 
     return write

@@ -1,6 +1,6 @@
 """Fine-tune the intent model through the shared ``Trainer`` (``scoring.py``
-measures and stores it; ``finish.py`` adds the neighbour vote and the
-out-of-scope threshold, both chosen on validation data, and registers it all).
+measures and stores it; ``finish.py`` adds the neighbour vote, the TF-IDF blend and the
+out-of-scope threshold, all chosen on validation data, and registers it all).
 
 Speed on a 2-core CPU comes from: frozen word embeddings (no update of the 12M
 embedding rows), length-grouped batches with dynamic padding, and few epochs

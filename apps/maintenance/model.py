@@ -10,10 +10,13 @@ Two architectures share one interface (``ARCHS``):
 * ``cnn``: the earlier, wider ReLU CNN; kept so that versions saved before
   ``dcnn`` still load, and for the simulator estimator of the RL policy.
 
-Each member is trained through the shared ``Trainer`` (early stopping on the
-validation RMSE of held-out machines). The ensemble mean is the estimate; the
-band combines the members' disagreement with the residual spread measured on the
-validation machines, so it is honest even when the members agree.
+Each member is trained through the shared ``Trainer``: on simulator data with early
+stopping on the validation RMSE of held-out machines; on recorded run-to-failure data
+(C-MAPSS) for a fixed number of epochs on *all* machines, the recipe having been chosen on
+held-out machines beforehand, with ``cross_fit`` supplying out-of-fold estimates for the
+honest error, the band and the policy replay. The ensemble mean is the estimate; the
+band combines the members' disagreement with the residual spread measured on held-out
+machines, so it is honest even when the members agree.
 """
 
 from __future__ import annotations
@@ -152,7 +155,8 @@ class RulEnsemble:
         return cls(FeatureSpec(**meta["spec"]), states, meta["residual_sd"], meta["width"], meta.get("arch", "cnn"))
 
 
-def train_ensemble(train: pd.DataFrame, val: pd.DataFrame, spec: FeatureSpec, members: int = 3, epochs: int = 30,
+def train_ensemble(train: pd.DataFrame, val: pd.DataFrame | None, spec: FeatureSpec, members: int = 3,
+                   epochs: int = 30,
                    seed: int = 42, device: str = "auto", batch_size: int = 256, lr: float = 1e-3,
                    show_progress: bool = True, arch: str = DEFAULT_ARCH, patience: int | None = None
                    ) -> tuple[RulEnsemble, list[dict[str, Any]]]:
@@ -160,13 +164,17 @@ def train_ensemble(train: pd.DataFrame, val: pd.DataFrame, spec: FeatureSpec, me
 
     ``patience`` (epochs without a better validation RMSE before stopping) defaults to a quarter of
     ``epochs``: the cosine schedule keeps improving late, so stopping too eagerly costs accuracy.
+    With ``val=None`` every member runs exactly ``epochs`` epochs (the recipe chosen beforehand on
+    held-out machines) and ``residual_sd`` is left at 0 for the caller to set (e.g. from ``cross_fit``).
     """
     from apps.maintenance.features import make_windows
 
     xtr, ytr, _ = make_windows(train, spec)
-    xva, yva, _ = make_windows(val, spec)
     train_ds = TensorDataset(torch.from_numpy(xtr), torch.from_numpy(ytr / spec.cap))
-    val_ds = TensorDataset(torch.from_numpy(xva), torch.from_numpy(yva / spec.cap))
+    val_ds = None
+    if val is not None:
+        xva, yva, _ = make_windows(val, spec)
+        val_ds = TensorDataset(torch.from_numpy(xva), torch.from_numpy(yva / spec.cap))
 
     def val_rmse(model: nn.Module, loader: Any) -> dict[str, float]:
         sq, n = 0.0, 0
@@ -180,13 +188,42 @@ def train_ensemble(train: pd.DataFrame, val: pd.DataFrame, spec: FeatureSpec, me
         net = build_net(arch, len(spec.columns), spec.window)
         cfg = TrainerConfig(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=1e-4, device=device,
                             seed=seed + m, monitor="val_rmse", mode="min",
-                            patience=patience if patience is not None else max(3, epochs // 4),
+                            patience=None if val_ds is None else patience if patience is not None
+                            else max(3, epochs // 4),
                             app="maintenance", scheduler="cosine", show_progress=show_progress)
         result = Trainer(net, cfg, loss_fn=_loss, eval_fn=val_rmse).fit(train_ds, val_ds)
         states.append({k: v.detach().cpu() for k, v in net.state_dict().items()})
         summaries.append({"member": m, "val_rmse": result.best_metrics.get("val_rmse"),
                           "epochs_run": result.epochs_run, "seconds": round(result.seconds, 1)})
     ensemble = RulEnsemble(spec, states, arch=arch)
-    mean = ensemble.predict_windows(xva)[0]
-    ensemble.residual_sd = float(np.std(mean - yva))
+    if val is not None:
+        ensemble.residual_sd = float(np.std(ensemble.predict_windows(xva)[0] - yva))
     return ensemble, summaries
+
+
+def fold_ids(frame: pd.DataFrame, folds: int, seed: int) -> np.ndarray:
+    """The fold (0..folds-1) of every row; whole machines go to one fold, chosen by a seeded shuffle."""
+    units = np.sort(frame["unit"].unique())
+    if len(units) < folds:
+        raise ValueError(f"need at least {folds} machines for {folds}-fold cross-fitting")
+    fold_of = dict(zip(np.random.default_rng(seed).permutation(units), np.arange(len(units)) % folds, strict=True))
+    return frame["unit"].map(fold_of).to_numpy()
+
+
+def cross_fit(frame: pd.DataFrame, make_spec: Any, folds: int = 5, members: int = 1, epochs: int = 40,
+              seed: int = 42, device: str = "auto", arch: str = DEFAULT_ARCH, show_progress: bool = True
+              ) -> np.ndarray:
+    """Out-of-fold RUL estimates at every row: each machine scored by a model that never saw it.
+
+    Why: the final ensemble trains on *all* machines (more data, no early-stopping split), so its
+    honest error, its band width and a replay of the policies all need estimates from models that
+    held each machine out. ``make_spec(train_frame)`` fits the features on each fold's training part.
+    """
+    fold = fold_ids(frame, folds, seed)
+    out = np.full(len(frame), np.nan)
+    for k in range(folds):
+        held = fold == k
+        model, _ = train_ensemble(frame[~held], None, make_spec(frame[~held]), members=members, epochs=epochs,
+                                  seed=seed + 100 * (k + 1), device=device, arch=arch, show_progress=show_progress)
+        out[held] = model.predict_frame(frame[held])
+    return out

@@ -326,8 +326,12 @@ def _add_predict_route(app: FastAPI, state: ServiceState, micro_batch: bool, max
             if state.batcher is None:
                 state.batcher = MicroBatcher(lambda items: state.load().predict_batch(items), max_batch, max_wait_ms)
             result = await state.batcher.submit(item)
-        else:
-            result = await run_in_threadpool(predictor.predict, item)
-        elapsed_ms = (time.perf_counter() - start) * 1000
-        await run_in_threadpool(log_prediction, request, result, body, elapsed_ms)
-        return result
+            await run_in_threadpool(log_prediction, request, result, body, (time.perf_counter() - start) * 1000)
+            return result
+
+        def answer_and_log() -> dict[str, Any]:  # one trip to the thread pool for both
+            out = predictor.predict(item)
+            log_prediction(request, out, body, (time.perf_counter() - start) * 1000)
+            return out
+
+        return await run_in_threadpool(answer_and_log)

@@ -1,5 +1,5 @@
-"""The nearest-neighbour vote: per-intent nearest training message, blending, the
-validation-chosen weight, save/load, and the predictor's serving thread count."""
+"""The nearest-neighbour vote: per-intent nearest training message, the similarity to the
+nearest one, save/load, and the predictor's serving thread count."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from apps.chatbot.neighbours import NeighbourVote, blend, choose_weight, stored_vote
+from apps.chatbot.neighbours import NeighbourVote
 
 
 def _vote() -> NeighbourVote:
@@ -27,25 +27,15 @@ def test_every_intent_needs_a_training_message() -> None:
         NeighbourVote(np.eye(2), np.array([0, 0]), num_labels=2)
 
 
-def test_blend_and_weight_choice() -> None:
-    head = np.array([[0.6, 0.4], [0.6, 0.4], [0.2, 0.8]])
-    vote = np.array([[0.9, 0.1], [0.1, 0.9], [0.1, 0.9]])
-    assert blend(head, None, 0.5) is head
-    np.testing.assert_allclose(blend(head, vote, 0.5)[1], [0.35, 0.65])
-    # the head gets row 1 wrong; weights 0.4 and 0.6 fix it, and 0.6 has the lower log-loss
-    assert choose_weight(head, vote, np.array([0, 1, 1])) == 0.6
-    # when the vote does not help, the head stays alone
-    assert choose_weight(head, vote, np.array([0, 0, 1])) == 0.0
-
-
 def test_save_and_load_give_the_same_answers(tmp_path: Path) -> None:
     vote = _vote()
     vote.save(tmp_path)
-    loaded, weight = stored_vote(tmp_path, {"labels": ["a", "b", "c"], "neighbour_weight": 0.4})
-    assert loaded is not None and weight == 0.4
+    loaded = NeighbourVote.load(tmp_path, 3)
+    assert loaded is not None
     query = np.array([[0.6, 0.8]])
     np.testing.assert_allclose(loaded.proba(query), vote.proba(query), rtol=1e-6)
-    assert stored_vote(tmp_path, {"labels": ["a", "b", "c"]}) == (None, 0.0)  # older models: head alone
+    np.testing.assert_allclose(loaded.analyse(query)[1], [0.8], rtol=1e-3)  # nearest: the message (0, 1)
+    assert NeighbourVote.load(tmp_path / "missing", 3) is None  # older models
 
 
 def test_serving_threads(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -48,3 +48,16 @@ def test_oos_metrics_counts_fallbacks() -> None:
     assert m["in_scope_accuracy"] == 1.0
     assert m["oos_recall"] == 2 / 3
     assert m["fallback_rate"] == 0.5
+
+
+def test_confident_budget_flags_fewer_validation_rows() -> None:
+    from apps.chatbot.calibration import allowed_rejections, choose_score_threshold
+
+    # 1 % of 500 is 5 rows, but only 1 keeps the 95 % upper bound of the rejection rate within 1 %
+    assert allowed_rejections(500, 0.01, confidence=None) == 5
+    assert allowed_rejections(500, 0.01) == 1
+    assert allowed_rejections(70, 0.01) == 0  # too few rows for any rejection to be safe
+    assert allowed_rejections(3000, 0.01) == 20
+    scores = np.linspace(0.0, 1.0, 500)
+    assert choose_score_threshold(scores, 0.01) == scores[1]
+    assert choose_score_threshold(scores, 0.01, confidence=None) == scores[5]

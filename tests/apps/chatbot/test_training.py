@@ -24,11 +24,14 @@ def test_artifact_holds_model_threshold_faq_and_report(trained_env: Path) -> Non
     assert {"accuracy", "f1_macro", "in_scope_accuracy", "oos_recall", "train_seconds"} <= set(info.metrics)
     # the threshold may cost at most 1 point of validation accuracy
     assert info.metrics["in_scope_accuracy"] >= info.metrics["accuracy"] - 0.01 - 1e-9
-    # the neighbour vote's weight was chosen on validation data and is stored with the model
-    from apps.chatbot.neighbours import WEIGHTS
+    # the blend weights were chosen on validation data and are stored with the model, with the neighbours
+    # (they also give the out-of-scope score) and the TF-IDF model
+    from apps.chatbot.ensemble import SIMILARITY, TEXT_WEIGHTS, VOTE_WEIGHTS
 
-    assert config["neighbour_weight"] == info.metrics["neighbour_weight"] in WEIGHTS
-    assert (config["neighbour_weight"] > 0) == ("neighbours.npz" in names)
+    assert config["neighbour_weight"] == info.metrics["neighbour_weight"] in VOTE_WEIGHTS
+    assert config["text_weight"] == info.metrics["text_weight"] in TEXT_WEIGHTS
+    assert config["oos_score"] == info.metrics["oos_score"] == SIMILARITY
+    assert {"neighbours.npz", "baseline.joblib"} <= names
     assert "<img" in (info.path / "report.html").read_text()
 
 
