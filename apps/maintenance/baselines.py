@@ -63,15 +63,13 @@ def fit_frame(frame: pd.DataFrame, spec: FeatureSpec) -> RidgeRul:
 
 def ridge_cross_fit(frame: pd.DataFrame, make_spec: Any, folds: int, seed: int) -> np.ndarray:
     """Out-of-fold ridge estimates on the same machine folds as ``model.cross_fit``."""
-    from apps.maintenance.model import fold_ids
+    from apps.maintenance.model import out_of_fold
 
-    fold = fold_ids(frame, folds, seed)
-    out = np.full(len(frame), np.nan)
-    for k in range(folds):
-        held = fold == k
-        spec = make_spec(frame[~held])
-        out[held] = fit_frame(frame[~held], spec).predict_frame(frame[held], spec)
-    return out
+    def fit_predict(train: pd.DataFrame, held: pd.DataFrame, _fold: int) -> np.ndarray:
+        spec = make_spec(train)
+        return fit_frame(train, spec).predict_frame(held, spec)
+
+    return out_of_fold(frame, folds, seed, fit_predict)
 
 
 def baseline_metrics(y: np.ndarray, pred: np.ndarray) -> dict[str, dict[str, Any]]:

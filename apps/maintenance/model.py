@@ -22,6 +22,7 @@ machines, so it is honest even when the members agree.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -210,6 +211,18 @@ def fold_ids(frame: pd.DataFrame, folds: int, seed: int) -> np.ndarray:
     return frame["unit"].map(fold_of).to_numpy()
 
 
+def out_of_fold(frame: pd.DataFrame, folds: int, seed: int,
+                fit_predict: Callable[[pd.DataFrame, pd.DataFrame, int], np.ndarray]) -> np.ndarray:
+    """Estimates at every row from ``fit_predict(train_part, held_part, fold)``, each machine held out once
+    (the same folds for every model given the same ``seed``, so their out-of-fold figures compare)."""
+    fold = fold_ids(frame, folds, seed)
+    out = np.full(len(frame), np.nan)
+    for k in range(folds):
+        held = fold == k
+        out[held] = fit_predict(frame[~held], frame[held], k)
+    return out
+
+
 def cross_fit(frame: pd.DataFrame, make_spec: Any, folds: int = 5, members: int = 1, epochs: int = 40,
               seed: int = 42, device: str = "auto", arch: str = DEFAULT_ARCH, show_progress: bool = True
               ) -> np.ndarray:
@@ -219,11 +232,9 @@ def cross_fit(frame: pd.DataFrame, make_spec: Any, folds: int = 5, members: int 
     honest error, its band width and a replay of the policies all need estimates from models that
     held each machine out. ``make_spec(train_frame)`` fits the features on each fold's training part.
     """
-    fold = fold_ids(frame, folds, seed)
-    out = np.full(len(frame), np.nan)
-    for k in range(folds):
-        held = fold == k
-        model, _ = train_ensemble(frame[~held], None, make_spec(frame[~held]), members=members, epochs=epochs,
+    def fit_predict(train: pd.DataFrame, held: pd.DataFrame, k: int) -> np.ndarray:
+        model, _ = train_ensemble(train, None, make_spec(train), members=members, epochs=epochs,
                                   seed=seed + 100 * (k + 1), device=device, arch=arch, show_progress=show_progress)
-        out[held] = model.predict_frame(frame[held])
-    return out
+        return model.predict_frame(held)
+
+    return out_of_fold(frame, folds, seed, fit_predict)

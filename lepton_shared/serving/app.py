@@ -193,7 +193,7 @@ def log_prediction(request: Request, output: dict[str, Any], inputs: Any, latenc
     """Store one answer in ``prediction_log`` (the input only as a hash).
 
     Pass the request's own ``session`` to write the log in the same transaction as the answer's other rows:
-    one commit instead of two, which is most of a small request's time on SQLite."""
+    one commit instead of two, and the log is kept exactly when the answer's rows are."""
     if not get_settings().log_predictions:
         return
     from lepton_shared.storage import PredictionLog, session_scope

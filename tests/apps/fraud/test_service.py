@@ -46,6 +46,24 @@ def test_predict_has_no_side_effects_and_score_records(service: str) -> None:
     assert dup.status_code == 400 and "already scored" in dup.json()["detail"]
 
 
+def test_score_logs_with_its_transaction_and_not_on_error(service: str) -> None:
+    """The prediction log is written in the scoring transaction: one row per recorded score, none when
+    the score is rejected (its rows are rolled back, so must its log be)."""
+    from sqlalchemy import func, select
+
+    from lepton_shared.storage import PredictionLog, session_scope
+
+    def logged() -> int:
+        with session_scope() as session:
+            return int(session.scalar(select(func.count()).select_from(PredictionLog)
+                                      .where(PredictionLog.endpoint == "/v1/score")) or 0)
+
+    assert post(service, "/v1/score", {**TX, "transaction_id": "log-1"}).status_code == 200
+    assert logged() == 1
+    assert post(service, "/v1/score", {**TX, "transaction_id": "log-1"}).status_code == 400
+    assert logged() == 1
+
+
 def test_alerts_queue_labels_and_dashboard(service: str) -> None:
     big = {**TX, "transaction_id": "big", "tx_amount": 5000.0}
     answer = post(service, "/v1/score", big).json()
