@@ -36,7 +36,8 @@ class MaintenanceApp(LeptonApp):
             parser.add_argument("--members", type=int, default=None,
                                 help="CNN ensemble members (default 3; more: steadier estimates and band)")
             parser.add_argument("--rl-steps", type=int, default=None,
-                                help="PPO environment steps (default 60000; the benchmark uses more)")
+                                help="PPO environment steps on the simulator (default 150000; fewer is faster but "
+                                     "less steady from run to run)")
 
     def train(self, args: argparse.Namespace) -> ModelInfo:
         from apps.maintenance.pipeline import train

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from apps.maintenance.features import FeatureSpec, make_windows, nasa_score
+from apps.maintenance.features import FeatureSpec, estimate_rows, make_windows, nasa_score
 from lepton_shared.evaluation import regression_metrics
 
 BASELINE_NAME = "ridge_last_window"
@@ -44,11 +44,7 @@ class RidgeRul:
 
     def predict_frame(self, frame: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
         """Estimate at every row of a canonical table (windows per unit, as ``RulEnsemble.predict_frame``)."""
-        values = spec.normalise(frame)
-        out = np.zeros(len(frame))
-        for _, idx in frame.groupby("unit", sort=False).indices.items():
-            out[idx] = self.predict(spec.windows_of(values[idx]))
-        return out
+        return estimate_rows(frame, spec, self.predict)
 
     @classmethod
     def load(cls, path: Path) -> RidgeRul:

@@ -12,6 +12,7 @@ is unknowable from sensors, so it is clipped).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -33,10 +34,12 @@ class FeatureSpec:
     window: int = WINDOW
     cap: float = RUL_CAP
     smooth: float = 0.0  # versions saved before smoothing existed had none
+    baseline: int = 0  # >0: add each sensor's drift from the machine's own first ``baseline`` readings
+    age: bool = False  # add the readings seen so far (in units of ``cap``) as a channel
 
     @classmethod
-    def fit(cls, frame: pd.DataFrame, window: int = WINDOW, cap: float = RUL_CAP, smooth: float = SMOOTH
-            ) -> FeatureSpec:
+    def fit(cls, frame: pd.DataFrame, window: int = WINDOW, cap: float = RUL_CAP, smooth: float = SMOOTH,
+            baseline: int = 0, age: bool = False) -> FeatureSpec:
         """Keep operating settings that really vary (std > 0.05) and sensors that are not flat."""
         cols = []
         for c in frame.columns:
@@ -50,7 +53,18 @@ class FeatureSpec:
         if not 0.0 <= smooth < 1.0:
             raise UserError(f"smoothing weight must be in [0, 1), got {smooth}")
         return cls(cols, values.mean(axis=0).tolist(), np.maximum(values.std(axis=0), 1e-6).tolist(), window, cap,
-                   smooth)
+                   smooth, baseline, age)
+
+    @property
+    def n_channels(self) -> int:
+        """Channels of a window: the sensors, then the age, then the sensors' drifts."""
+        return self.net_channels + (len(self.columns) if self.baseline > 0 else 0)
+
+    @property
+    def net_channels(self) -> int:
+        """The leading channels the neural network reads (sensors and age): the drift channels are for the
+        trees only, because as network inputs they made it worse (docs/benchmarks/maintenance.md)."""
+        return len(self.columns) + int(self.age)
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -67,11 +81,44 @@ class FeatureSpec:
         Smoothing happens here because it must run along one machine's time axis; it is causal (a row
         only sees earlier rows), so the estimate at a cycle never uses later readings.
         """
+        start = start_level(values, self.baseline) if self.baseline > 0 else None  # before smoothing: less lag
         if self.smooth > 0:
             values = pd.DataFrame(values).ewm(alpha=self.smooth).mean().to_numpy(dtype=np.float32)
+        extra = []
+        if self.age:
+            extra.append(np.arange(1, len(values) + 1, dtype=np.float32)[:, None] / np.float32(self.cap))
+        if start is not None:
+            extra.append(values - start)
+        if extra:
+            values = np.concatenate([values, *extra], axis=1)
         pad = np.repeat(values[:1], self.window - 1, axis=0)
         padded = np.concatenate([pad, values], axis=0)
         return sliding_window_view(padded, self.window, axis=0).transpose(0, 2, 1)  # (T, W, F)
+
+
+def start_level(values: np.ndarray, first: int) -> np.ndarray:
+    """Each row's estimate of the machine's level when new: the mean of its first ``first`` rows.
+
+    Why: engines leave the factory with different sensor levels (manufacturing spread), so the
+    drift from a machine's own start says more about wear than the level itself. Causal: before
+    row ``first`` the mean covers the rows seen so far.
+    """
+    seen = np.minimum(np.arange(1, len(values) + 1), first)[:, None]
+    running = np.cumsum(values, axis=0)
+    level = running / seen
+    if len(values) > first:
+        level[first:] = running[first - 1] / first
+    return level.astype(np.float32)
+
+
+def estimate_rows(frame: pd.DataFrame, spec: FeatureSpec, predict: Callable[[np.ndarray], np.ndarray]
+                  ) -> np.ndarray:
+    """``predict(windows)`` at every row of a canonical table, one machine's windows at a time (any RUL model)."""
+    values = spec.normalise(frame)
+    out = np.zeros(len(frame))
+    for _, idx in frame.groupby("unit", sort=False).indices.items():
+        out[idx] = predict(spec.windows_of(values[idx]))
+    return out
 
 
 def make_windows(frame: pd.DataFrame, spec: FeatureSpec, last_only: bool = False

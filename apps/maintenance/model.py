@@ -32,10 +32,12 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from apps.maintenance.features import FeatureSpec
+from apps.maintenance.features import FeatureSpec, estimate_rows
+from apps.maintenance.trees import TreeRul
 from lepton_shared.training import Trainer, TrainerConfig
 
 BAND_Z = 1.645  # 90 % two-sided normal band
+TREES_FILE = "trees.txt"
 
 
 class RulCNN(nn.Module):
@@ -95,42 +97,50 @@ def _loss(model: nn.Module, batch: Any) -> torch.Tensor:
 
 
 class RulEnsemble:
+    """The seed ensemble of nets, optionally blended with boosted trees (``trees``, weight ``tree_weight``)."""
+
     def __init__(self, spec: FeatureSpec, states: list[dict[str, torch.Tensor]], residual_sd: float = 0.0,
-                 width: int | None = None, arch: str = DEFAULT_ARCH) -> None:
+                 width: int | None = None, arch: str = DEFAULT_ARCH, trees: TreeRul | None = None,
+                 tree_weight: float = 0.0) -> None:
         self.spec = spec
         self.arch = arch
         self.width = width or DEFAULT_WIDTH[arch]
         self.residual_sd = residual_sd
+        self.trees = trees
+        self.tree_weight = tree_weight if trees is not None else 0.0
         self.members: list[nn.Module] = []
         for state in states:
-            net = build_net(arch, len(spec.columns), spec.window, self.width)
+            net = build_net(arch, spec.net_channels, spec.window, self.width)
             net.load_state_dict(state)
             net.eval()
             self.members.append(net)
 
     # -- inference ----------------------------------------------------------------
     def predict_windows(self, x: np.ndarray, batch: int = 4096) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Mean RUL and the 90 % band for windows (N, W, F)."""
+        """Mean RUL and the 90 % band for windows (N, W, C).
+
+        The band's width is the members' disagreement (scaled by their weight in the blend) plus the
+        residual spread measured out of fold; the trees add no spread of their own.
+        """
         if len(x) == 0:
             empty = np.zeros(0)
             return empty, empty, empty
         outs = []
         with torch.no_grad():
-            tx = torch.from_numpy(np.array(x, dtype=np.float32))
+            tx = torch.from_numpy(np.array(x[..., :self.spec.net_channels], dtype=np.float32))
             for net in self.members:
                 outs.append(torch.cat([net(tx[i:i + batch]) for i in range(0, len(tx), batch)]).numpy())
         preds = np.clip(np.stack(outs) * self.spec.cap, 0, self.spec.cap)
+        w = self.tree_weight
         mean = preds.mean(axis=0)
-        spread = np.sqrt(preds.var(axis=0) + self.residual_sd**2)
+        if self.trees is not None and w > 0:
+            mean = (1 - w) * mean + w * self.trees.predict(x)
+        spread = np.sqrt((1 - w) ** 2 * preds.var(axis=0) + self.residual_sd**2)
         return mean, np.clip(mean - BAND_Z * spread, 0, None), mean + BAND_Z * spread
 
     def predict_frame(self, frame: pd.DataFrame) -> np.ndarray:
         """RUL estimate at every row of a canonical table (windows per unit)."""
-        values = self.spec.normalise(frame)
-        out = np.zeros(len(frame))
-        for _, idx in frame.groupby("unit", sort=False).indices.items():
-            out[idx] = self.predict_windows(self.spec.windows_of(values[idx]))[0]
-        return out
+        return estimate_rows(frame, self.spec, lambda x: self.predict_windows(x)[0])
 
     def life_estimator(self, columns: list[str]) -> Any:
         """A ``RulEstimator`` for ``MaintenanceEnv``: raw rows with ``columns`` -> RUL per row."""
@@ -145,15 +155,21 @@ class RulEnsemble:
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         torch.save([m.state_dict() for m in self.members], folder / "members.pt")
+        if self.trees is not None:
+            self.trees.save(folder / TREES_FILE)
         (folder / "spec.json").write_text(json.dumps({"spec": self.spec.as_dict(), "residual_sd": self.residual_sd,
-                                                      "width": self.width, "arch": self.arch}, indent=1))
+                                                      "width": self.width, "arch": self.arch,
+                                                      "tree_weight": self.tree_weight}, indent=1))
 
     @classmethod
     def load(cls, folder: Path) -> RulEnsemble:
         meta = json.loads((folder / "spec.json").read_text())
         states = torch.load(folder / "members.pt", map_location="cpu", weights_only=True)
-        # versions saved before ``arch`` existed are the wide ReLU CNN
-        return cls(FeatureSpec(**meta["spec"]), states, meta["residual_sd"], meta["width"], meta.get("arch", "cnn"))
+        spec = FeatureSpec(**meta["spec"])
+        trees = TreeRul.load(folder / TREES_FILE, spec) if (folder / TREES_FILE).exists() else None
+        # versions saved before ``arch`` existed are the wide ReLU CNN; before the trees, a net ensemble only
+        return cls(spec, states, meta["residual_sd"], meta["width"], meta.get("arch", "cnn"), trees,
+                   meta.get("tree_weight", 0.0))
 
 
 def train_ensemble(train: pd.DataFrame, val: pd.DataFrame | None, spec: FeatureSpec, members: int = 3,
@@ -170,12 +186,15 @@ def train_ensemble(train: pd.DataFrame, val: pd.DataFrame | None, spec: FeatureS
     """
     from apps.maintenance.features import make_windows
 
+    net_in = spec.net_channels
     xtr, ytr, _ = make_windows(train, spec)
-    train_ds = TensorDataset(torch.from_numpy(xtr), torch.from_numpy(ytr / spec.cap))
+    train_ds = TensorDataset(torch.from_numpy(np.ascontiguousarray(xtr[..., :net_in])),
+                             torch.from_numpy(ytr / spec.cap))
     val_ds = None
     if val is not None:
         xva, yva, _ = make_windows(val, spec)
-        val_ds = TensorDataset(torch.from_numpy(xva), torch.from_numpy(yva / spec.cap))
+        val_ds = TensorDataset(torch.from_numpy(np.ascontiguousarray(xva[..., :net_in])),
+                               torch.from_numpy(yva / spec.cap))
 
     def val_rmse(model: nn.Module, loader: Any) -> dict[str, float]:
         sq, n = 0.0, 0
@@ -186,7 +205,7 @@ def train_ensemble(train: pd.DataFrame, val: pd.DataFrame | None, spec: FeatureS
 
     states, summaries = [], []
     for m in range(members):
-        net = build_net(arch, len(spec.columns), spec.window)
+        net = build_net(arch, net_in, spec.window)
         cfg = TrainerConfig(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=1e-4, device=device,
                             seed=seed + m, monitor="val_rmse", mode="min",
                             patience=None if val_ds is None else patience if patience is not None

@@ -113,6 +113,11 @@ def test_recorded_training_file_gets_cross_fit_and_a_replay_in_evaluate(tmp_path
                                         cost=None, episodes=2, members=1, rl_steps=512))
         assert info.metrics["validation"].startswith("5-fold")
         assert np.isfinite(info.metrics["test_like_rmse"])
+        # recorded data gets the net + trees blend, its weight chosen out of fold and saved with the version
+        blend = info.metrics["blend"]
+        assert blend["test_like_rmse_by_tree_weight"][f"{blend['tree_weight']:.1f}"] == min(
+            blend["test_like_rmse_by_tree_weight"].values())
+        assert (info.path / "rul" / "trees.txt").exists()
         out = evaluate(argparse.Namespace(data=data, model=None, seed=1, tiny=True, cost=None, episodes=2))
     replay = out["policies_cmapss_replay"]
     for name in ("rl", "rl_simulator_agent", "run_to_failure", "fixed_interval", "rul_threshold"):

@@ -1,0 +1,89 @@
+"""The boosted-trees member of the RUL blend, its inputs (age, drift from the machine's start) and the blend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from apps.maintenance.features import FeatureSpec, make_windows, start_level
+from apps.maintenance.model import RulEnsemble, build_net
+from apps.maintenance.pipeline import choose_tree_weight
+from apps.maintenance.simulator import simulate_fleet
+from apps.maintenance.trees import TreeRul, fit_frame, summary_features, trees_cross_fit
+
+
+def test_start_level_is_causal_and_freezes_after_the_first_readings() -> None:
+    values = np.arange(10, dtype=np.float32)[:, None] * np.array([[1.0, -2.0]], dtype=np.float32)
+    level = start_level(values, 4)
+    np.testing.assert_allclose(level[:4, 0], [0.0, 0.5, 1.0, 1.5])  # the mean of the readings seen so far
+    np.testing.assert_allclose(level[4:], np.tile(values[:4].mean(axis=0), (6, 1)))  # then the first 4 only
+    # a later reading never changes an earlier row's level
+    changed = values.copy()
+    changed[6:] += 100
+    np.testing.assert_allclose(start_level(changed, 4), level)
+
+
+def test_windows_carry_sensors_then_age_then_drift() -> None:
+    fleet = simulate_fleet(3, seed=1)
+    spec = FeatureSpec.fit(fleet, window=5, smooth=0.0, baseline=3, age=True)
+    n = len(spec.columns)
+    assert spec.net_channels == n + 1 and spec.n_channels == 2 * n + 1
+    one = fleet[fleet["unit"] == fleet["unit"].iloc[0]]
+    values = spec.normalise(one)
+    x = spec.windows_of(values)
+    assert x.shape == (len(one), 5, 2 * n + 1)
+    np.testing.assert_allclose(x[:, -1, :n], values, rtol=1e-6)  # unsmoothed sensors, newest row last
+    np.testing.assert_allclose(x[:, -1, n] * spec.cap, np.arange(1, len(one) + 1), rtol=1e-5)  # readings seen
+    np.testing.assert_allclose(x[-1, -1, n + 1:], values[-1] - values[:3].mean(axis=0), rtol=1e-4, atol=1e-5)
+
+
+def test_summary_features_read_levels_and_trends() -> None:
+    spec = FeatureSpec(["a"], [0.0], [1.0], window=10)
+    rising = np.arange(10, dtype=np.float32).reshape(1, 10, 1)
+    feats = summary_features(np.concatenate([rising, -rising]), spec)
+    # newest value, 4 means, 3 slopes for one channel
+    assert feats.shape == (2, 8)
+    np.testing.assert_allclose(feats[0, 0], 9.0)
+    np.testing.assert_allclose(feats[0, 1], np.mean([5, 6, 7, 8, 9]))
+    np.testing.assert_allclose(feats[:, 5:], [[1.0] * 3, [-1.0] * 3], rtol=1e-5)  # slope per step
+
+
+def test_trees_learn_rul_and_round_trip(tmp_path: Path) -> None:
+    train, held = simulate_fleet(30, seed=7), simulate_fleet(6, seed=8)
+    spec = FeatureSpec.fit(train, smooth=0.1, baseline=10, age=True)
+    trees = fit_frame(train, spec, seed=0)
+    x, y, _ = make_windows(held, spec)
+    rmse = float(np.sqrt(np.mean((trees.predict(x) - y) ** 2)))
+    assert rmse < 0.8 * float(np.std(y))  # far better than predicting the mean
+    trees.save(tmp_path / "trees.txt")
+    np.testing.assert_allclose(TreeRul.load(tmp_path / "trees.txt", spec).predict(x), trees.predict(x))
+
+
+def test_blend_weighs_trees_and_nets_and_saves_both(tmp_path: Path) -> None:
+    fleet = simulate_fleet(10, seed=3)
+    spec = FeatureSpec.fit(fleet, smooth=0.1, baseline=10, age=True)
+    trees = fit_frame(fleet, spec)
+    ens = RulEnsemble(spec, [build_net("dcnn", spec.net_channels, spec.window).state_dict()], residual_sd=2.0,
+                      trees=trees, tree_weight=0.7)
+    x, _, _ = make_windows(fleet, spec)
+    nets_only = RulEnsemble(spec, [m.state_dict() for m in ens.members])
+    np.testing.assert_allclose(ens.predict_windows(x)[0],
+                               0.3 * nets_only.predict_windows(x)[0] + 0.7 * trees.predict(x), rtol=1e-5, atol=1e-4)
+    ens.save(tmp_path / "rul")
+    back = RulEnsemble.load(tmp_path / "rul")
+    assert back.tree_weight == 0.7 and back.trees is not None
+    np.testing.assert_allclose(back.predict_windows(x)[0], ens.predict_windows(x)[0], rtol=1e-5, atol=1e-4)
+
+
+def test_tree_weight_is_chosen_on_out_of_fold_estimates() -> None:
+    frame = simulate_fleet(10, seed=4)
+    truth = np.minimum(frame["rul"].to_numpy(dtype=float), 125.0)
+    noise = np.random.default_rng(0).normal(0, 20, len(truth))
+    weight, scores = choose_tree_weight(frame, truth + noise, truth, 125.0)
+    assert weight == 1.0 and scores["1.0"] == 0.0  # exact trees win
+    weight, _ = choose_tree_weight(frame, truth, truth + noise, 125.0)
+    assert weight == 0.0
+    oof = trees_cross_fit(frame, lambda f: FeatureSpec.fit(f, baseline=5, age=True), folds=5, seed=0)
+    assert isinstance(frame, pd.DataFrame) and np.isfinite(oof).all() and len(oof) == len(frame)
