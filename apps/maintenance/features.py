@@ -8,6 +8,12 @@ RMSE 13.3 without smoothing, 12.7 with 0.3 and 12.5 with 0.15; on a second split
 15.1 without and 14.4 with 0.3), feed the last ``window`` cycles,
 and learn a piecewise-linear target capped at ``cap`` (early in life the exact RUL
 is unknowable from sensors, so it is clipped).
+
+Two optional channels (used for recorded run-to-failure data): the machine's age and each
+sensor's drift from the machine's own first readings. Both assume the history starts when
+the machine was new (true of C-MAPSS and of a machine whose readings are sent from its
+installation on); a history that starts mid-life makes the machine look younger and less
+drifted than it is.
 """
 
 from __future__ import annotations

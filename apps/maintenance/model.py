@@ -17,6 +17,10 @@ held-out machines beforehand, with ``cross_fit`` supplying out-of-fold estimates
 honest error, the band and the policy replay. The ensemble mean is the estimate; the
 band combines the members' disagreement with the residual spread measured on held-out
 machines, so it is honest even when the members agree.
+
+On recorded data the nets also read the machine's age, and the ensemble is blended with
+boosted trees (``trees.py``) whose weight is chosen on the out-of-fold estimates: on FD001
+the trees carry most of the accuracy (out-of-fold test-like RMSE 9.6 against the nets' 12.0).
 """
 
 from __future__ import annotations

@@ -322,7 +322,9 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {"rmse": regression_metrics(y, mean)["rmse"], "nasa_score": nasa_score(y, mean),
                            "mae": regression_metrics(y, mean)["mae"],
                            "band_coverage": float(np.mean((y >= lo) & (y <= hi))), "n": len(y),
-                           "evaluated_at": "last cycle per machine" if last_only else "every cycle"}
+                           "evaluated_at": "last cycle per machine" if last_only else "every cycle",
+                           "rul_model": {"arch": bundle.rul.arch, "nets": len(bundle.rul.members),
+                                         "tree_weight": bundle.rul.tree_weight}}
     costs = parse_costs(args.cost) if args.cost else bundle.costs
     episodes = args.episodes or (4 if args.tiny else 40)
     out["policies"] = compare_policies(bundle.policy_rul, bundle.ppo, bundle.policy["baselines"], costs, episodes,

@@ -80,6 +80,13 @@ def in_process() -> None:
     st.success(f"{choice}: RUL {current['rul']:.0f} cycles ({current['rul_low']:.0f}–{current['rul_high']:.0f}); "
                f"recommended: **{current['recommended_action']}**")
     policy_comparison(info.metrics.get("policies", {}), predictor)
+    from apps.maintenance.replay import replay_table
+
+    replay = replay_table(info.metrics)
+    if replay is not None:
+        st.subheader("Policy comparison (held-out recorded engines, replayed)")
+        st.caption(info.metrics["policies_cmapss_replay"].get("setup", ""))
+        st.dataframe(replay)
 
 
 def policy_comparison(saved: dict[str, Any], predictor: Any) -> None:

@@ -15,7 +15,13 @@ from apps.maintenance.features import FeatureSpec
 from apps.maintenance.model import cross_fit
 from apps.maintenance.pipeline import recorded_lives, truncation_rmse
 from apps.maintenance.policies import FixedInterval, RulThreshold, RunToFailure, score_policy
-from apps.maintenance.replay import ReplayEnv, compare_on_replay, split_engines, tune_replay_baselines
+from apps.maintenance.replay import (
+    ReplayEnv,
+    compare_on_replay,
+    replay_table,
+    split_engines,
+    tune_replay_baselines,
+)
 from apps.maintenance.simulator import simulate_fleet
 from lepton_shared.testing.env import lepton_env
 
@@ -119,11 +125,15 @@ def test_recorded_training_file_gets_cross_fit_and_a_replay_in_evaluate(tmp_path
             blend["test_like_rmse_by_tree_weight"].values())
         assert (info.path / "rul" / "trees.txt").exists()
         out = evaluate(argparse.Namespace(data=data, model=None, seed=1, tiny=True, cost=None, episodes=2))
+    assert out["rul_model"]["tree_weight"] == info.metrics["blend"]["tree_weight"]
     replay = out["policies_cmapss_replay"]
     for name in ("rl", "rl_simulator_agent", "run_to_failure", "fixed_interval", "rul_threshold"):
         assert {"cost_per_1000_cycles", "failures"} <= set(replay[name])
         assert replay[name]["episodes"] == 4  # 40 % of the 10 engines, never the tuning ones
     assert replay["run_to_failure"]["failures"] == 4
+    table = replay_table(info.metrics)  # what the Streamlit page shows for such a version
+    assert table is not None and {"rl", "rul_threshold"} <= set(table.index)
+    assert replay_table({"policies": {}}) is None
     # the simple RUL baseline is reported beside the network, with the same metric names
     assert set(info.metrics["baselines"]["ridge_last_window"]) >= {"rmse", "nasa_score", "test_like_rmse"}
     assert out["baselines"]["ridge_last_window"]["rmse"] >= 0
