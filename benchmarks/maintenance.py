@@ -43,8 +43,8 @@ def run(shared: Path) -> str:
 RUL on NASA C-MAPSS FD001 (100 test engines, RUL capped at 125, scored at each engine's last cycle):
 **RMSE {m['rmse']:.2f}**, NASA score {m['nasa_score']:.0f}, 90 % band coverage {m['band_coverage']:.2f}
 (published: DCNN 12.61, LSTM 16.14; target <= 12.0); simple baseline (ridge on the last window): RMSE
-{ridge.get('rmse', float('nan')):.2f}. Model: {m['rul_model']['nets']} {m['rul_model']['arch'].upper()} nets blended with
-boosted trees (trees' weight {m['rul_model']['tree_weight']:.1f}, chosen out of fold).
+{ridge.get('rmse', float('nan')):.2f}. Model: {m['rul_model']['nets']} {m['rul_model']['arch'].upper()} nets
+blended with boosted trees (trees' weight {m['rul_model']['tree_weight']:.1f}, chosen out of fold).
 
 Policies on {m['policies']['rl']['episodes']} held-out simulator episodes (seeds never used for tuning or training),
 cost per 1,000 operating cycles (RL saving vs best tuned baseline: {100 * m['rl_saving_vs_best_baseline']:.1f} %):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -11,12 +12,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from apps.maintenance.baselines import BASELINE_NAME, RidgeRul, baseline_metrics, fit_frame, ridge_cross_fit
+from apps.maintenance.baselines import BASELINE_NAME, RidgeRul, baseline_metrics, fit_frame
 from apps.maintenance.costs import CostModel
 from apps.maintenance.env import MaintenanceEnv
 from apps.maintenance.features import FeatureSpec, make_windows, nasa_score
 from apps.maintenance.loaders import load_history
-from apps.maintenance.model import BAND_Z, RulEnsemble, cross_fit, train_ensemble
+from apps.maintenance.model import RulEnsemble, train_ensemble
 from apps.maintenance.policies import (
     HELD_OUT_SEEDS,
     TRAIN_SEEDS,
@@ -25,10 +26,10 @@ from apps.maintenance.policies import (
     score_policy,
     tuned_baselines,
 )
+from apps.maintenance.recorded import CV_FOLDS, FIXED_EPOCHS, fit_recorded, truncation_rmse, uses_recorded_recipe
 from apps.maintenance.replay import compare_on_replay, split_engines, train_replay_agent, tune_replay_baselines
 from apps.maintenance.simulator import LOAD_COLUMN, SimConfig, simulate_fleet
-from apps.maintenance.trees import TREE_PARAMS, trees_cross_fit
-from apps.maintenance.trees import fit_frame as fit_trees
+from apps.maintenance.trees import TREE_PARAMS
 from lepton_shared.data import fingerprint
 from lepton_shared.errors import UserError
 from lepton_shared.evaluation import regression_metrics, write_report
@@ -36,21 +37,10 @@ from lepton_shared.registry import ModelInfo, Registry
 
 APP = "maintenance"
 DECIDE_BELOW = 40.0
-CV_FOLDS = 5
 # simulator PPO steps: 60,000 gave 4.8 %, 19.5 % and 27.6 % savings over the best baseline in three runs, 150,000
 # gave 32.1 % (docs/benchmarks/maintenance.md); the evaluation callback keeps the best checkpoint on training seeds
 SIM_RL_STEPS = 150_000
 REPLAY_RL_STEPS = 100_000  # replay PPO steps: cheap (no simulation); chosen on an inner split of the tuning engines
-# recipe for recorded run-to-failure data, chosen on held-out FD001 *training* engines (3 splits of 15 engines,
-# test-like truncation RMSE of one DCNN: 40 fixed epochs 12.66 vs 25 epochs 13.30; window 40 12.42, 50 12.41,
-# 30 12.66; smoothing 0.1 with window 40 12.04; see docs/benchmarks/maintenance.md)
-FIXED_EPOCHS = 40
-RECORDED_WINDOW = 40
-RECORDED_SMOOTH = 0.1
-# the blend's inputs, chosen on 5-fold out-of-fold FD001 training estimates (test-like RMSE): the machine's age
-# (net 12.5 -> 12.0, trees 11.1 -> 9.4 with it) and each sensor's drift from its first 20 readings (trees only)
-RECORDED_BASELINE = 20
-TREE_WEIGHTS = np.round(np.linspace(0, 1, 11), 2)
 
 
 def parse_costs(pairs: list[str] | None) -> CostModel:
@@ -110,43 +100,6 @@ def _load_data(args: argparse.Namespace) -> tuple[pd.DataFrame, str]:
     return load_history(args.data), str(args.data)
 
 
-def recorded_lives(frame: pd.DataFrame) -> bool:
-    """True when every machine's history is complete up to its failure (C-MAPSS training files)."""
-    return bool(frame["rul"].notna().all() and (frame.groupby("unit")["rul"].min() == 0).all())
-
-
-def truncation_points(frame: pd.DataFrame, cuts: int = 10, seed: int = 0) -> np.ndarray:
-    """Row positions of ``cuts`` random truncation points per machine (from cycle 31 on), as the C-MAPSS test
-    set is cut (its shortest engine has 31 cycles)."""
-    rng = np.random.default_rng(seed)
-    picks: list[int] = []
-    for _, rows in frame.groupby("unit", sort=True).indices.items():
-        idx = np.asarray(rows)
-        picks.extend(idx[rng.integers(min(31, len(idx) - 1), len(idx), cuts)].tolist())
-    return np.asarray(picks)
-
-
-def truncation_rmse(frame: pd.DataFrame, estimate: np.ndarray, cap: float, cuts: int = 10, seed: int = 0) -> float:
-    """RMSE at the test-like ``truncation_points``.
-
-    Every-cycle RMSE is optimistic (many early, capped cycles are easy). On FD001 this figure was
-    within 0.1 of the test RMSE for one recipe and 1.0 optimistic for another
-    (docs/benchmarks/maintenance.md): a guide for choosing, not a promise.
-    """
-    picks = truncation_points(frame, cuts, seed)
-    y = np.minimum(frame["rul"].to_numpy(dtype=float)[picks], cap)
-    return float(np.sqrt(np.mean((estimate[picks] - y) ** 2)))
-
-
-def choose_tree_weight(frame: pd.DataFrame, net: np.ndarray, trees: np.ndarray, cap: float
-                       ) -> tuple[float, dict[str, float]]:
-    """The trees' share of the blend with the lowest out-of-fold test-like RMSE (mean of 5 truncation draws)."""
-    scores = {f"{w:.1f}": float(np.mean([truncation_rmse(frame, (1 - w) * net + w * trees, cap, seed=s)
-                                         for s in range(5)])) for w in TREE_WEIGHTS}
-    best = min(scores, key=scores.__getitem__)
-    return float(best), {k: round(v, 3) for k, v in scores.items()}
-
-
 def train(args: argparse.Namespace) -> ModelInfo:
     started = time.perf_counter()
     tiny = bool(args.tiny)
@@ -155,39 +108,17 @@ def train(args: argparse.Namespace) -> ModelInfo:
     members = args.members or (1 if tiny else 3)
     replay_lives: list[np.ndarray] = []
     blend: dict[str, Any] = {}
-    if source != "simulator" and recorded_lives(frame) and frame["unit"].nunique() >= CV_FOLDS * 2:
-        # recorded run-to-failure data: the recipe (epochs, smoothing, ...) was chosen on held-out engines
-        # beforehand, so the final ensemble trains on every engine for a fixed number of epochs; out-of-fold
-        # estimates give the honest error, the band width and the policy replay
+    if source != "simulator" and uses_recorded_recipe(frame):
+        # recorded run-to-failure data: the final models train on every engine, and out-of-fold estimates give
+        # the honest error, the band width and the policy replay (recorded.py)
         epochs = args.epochs or (2 if tiny else FIXED_EPOCHS)
-
-        def make_spec(part: pd.DataFrame) -> FeatureSpec:
-            return FeatureSpec.fit(part, window=RECORDED_WINDOW, smooth=RECORDED_SMOOTH, baseline=RECORDED_BASELINE,
-                                   age=True)
-
-        spec = make_spec(frame)
-        net_oof = cross_fit(frame, make_spec, folds=CV_FOLDS, members=1, epochs=epochs, seed=args.seed,
-                            device=args.device)
-        tree_oof = trees_cross_fit(frame, make_spec, CV_FOLDS, args.seed)
-        weight, blend_scores = choose_tree_weight(frame, net_oof, tree_oof, spec.cap)
-        oof = (1 - weight) * net_oof + weight * tree_oof
-        rul, summaries = train_ensemble(frame, None, spec, members=members, epochs=epochs, seed=args.seed,
-                                        device=args.device)
-        rul.trees, rul.tree_weight = fit_trees(frame, spec, args.seed), weight
-        yva = np.minimum(frame["rul"].to_numpy(dtype=float), spec.cap)
-        ridge, ridge_val = fit_frame(frame, spec), ridge_cross_fit(frame, make_spec, CV_FOLDS, args.seed)
-        # the band's residual spread is measured where the estimate is used, at test-like points: over every
-        # cycle (many easy, capped early ones) it covered 0.86 of the out-of-fold test-like points, not 0.90
-        rul.residual_sd = float(np.std((oof - yva)[truncation_points(frame, seed=args.seed + 1)]))
-        mean = oof
-        blend = {"tree_weight": weight, "test_like_rmse_by_tree_weight": blend_scores,
-                 "net_only": {"rmse": regression_metrics(yva, net_oof)["rmse"],
-                              "test_like_rmse": truncation_rmse(frame, net_oof, spec.cap)},
-                 "trees_only": {"rmse": regression_metrics(yva, tree_oof)["rmse"],
-                                "test_like_rmse": truncation_rmse(frame, tree_oof, spec.cap)}}
-        lo, hi = np.clip(mean - BAND_Z * rul.residual_sd, 0, None), mean + BAND_Z * rul.residual_sd
+        fit = fit_recorded(frame, members, epochs, args.seed, args.device)
+        rul, summaries, ridge, spec = fit.rul, fit.summaries, fit.ridge, fit.rul.spec
+        yva, mean, ridge_val, blend = fit.target, fit.oof, fit.ridge_oof, fit.blend
+        half = rul.half_width(mean)
+        lo, hi = np.clip(mean - half, 0, None), mean + half
         validation = f"{CV_FOLDS}-fold out-of-fold estimates on all training machines"
-        replay_lives = [oof[idx] for _, idx in frame.groupby("unit", sort=True).indices.items()]
+        replay_lives = fit.lives(frame)
     else:
         train_df, val_df = split_units(frame, 0.15, args.seed)
         spec = FeatureSpec.fit(train_df)
@@ -224,8 +155,9 @@ def train(args: argparse.Namespace) -> ModelInfo:
 
     timesteps = args.rl_steps if args.rl_steps is not None else (2048 if tiny else SIM_RL_STEPS)
     # checkpoints are chosen on the baselines' tuning seeds: the same machines, never held-out ones
+    # the longest step of the default train (minutes): a progress bar where a person watches the terminal
     ppo, rl_info = train_ppo(sim_env_factory(estimator, costs, DECIDE_BELOW), timesteps, seed=args.seed,
-                             eval_seeds=seeds, progress=False)
+                             eval_seeds=seeds, progress=sys.stderr.isatty())
     episodes = args.episodes or (4 if tiny else 40)
     policies = compare_policies(policy_rul, ppo, {k: v.params() for k, v in baselines.items()}, costs, episodes)
     best = min(v["cost_per_1000_cycles"] for k, v in policies.items() if k != "rl")

@@ -13,8 +13,8 @@ from apps.maintenance.costs import CostModel
 from apps.maintenance.env import RUN, SERVICE
 from apps.maintenance.features import FeatureSpec
 from apps.maintenance.model import cross_fit
-from apps.maintenance.pipeline import recorded_lives, truncation_rmse
 from apps.maintenance.policies import FixedInterval, RulThreshold, RunToFailure, score_policy
+from apps.maintenance.recorded import recorded_lives, truncation_rmse
 from apps.maintenance.replay import (
     ReplayEnv,
     compare_on_replay,

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from apps.maintenance.features import FeatureSpec, make_windows
-from apps.maintenance.model import RulDCNN, RulEnsemble, build_net, train_ensemble
+from apps.maintenance.model import RulDCNN, RulEnsemble, band_profile, build_net, train_ensemble
 from apps.maintenance.pipeline import split_units
 from apps.maintenance.simulator import simulate_fleet
 
@@ -64,3 +64,40 @@ def test_dcnn_ensemble_learns_rul_on_held_out_machines() -> None:
     assert len(summaries) == 2 and ens.arch == "dcnn"
     assert rmse < 0.8 * constant  # it uses the sensors, not just the average RUL
     assert ens.residual_sd > 0 and np.mean((y >= lo) & (y <= hi)) > 0.6
+
+
+def test_band_profile_widens_with_the_estimate_and_covers_each_range() -> None:
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(0, 125, 20_000)
+    estimate = np.clip(truth + rng.normal(0, 0.5 + 0.1 * truth), 0, 125)  # errors grow with the remaining life
+    knots, half = band_profile(estimate, truth, 125.0)
+    assert len(knots) == 5 and half[:4] == sorted(half[:4]) and half[3] > 4 * half[0]
+    ens = RulEnsemble(FeatureSpec(["s_1"], [0.0], [1.0]), [], band=(knots, half))
+    fresh = rng.uniform(0, 125, 20_000)
+    fresh_estimate = np.clip(fresh + rng.normal(0, 0.5 + 0.1 * fresh), 0, 125)
+    covered = np.abs(fresh_estimate - fresh) <= ens.half_width(fresh_estimate)
+    for low in (0, 50, 100):  # about 90 % near failure and mid-life alike, not 100 % in one and 70 % in the other
+        in_range = (fresh_estimate >= low) & (fresh_estimate < low + 25)
+        assert 0.85 < covered[in_range].mean() < 0.95
+
+
+def test_band_profile_with_few_points_is_one_width() -> None:
+    knots, half = band_profile(np.array([10.0, 20.0, 30.0]), np.array([12.0, 20.0, 40.0]), 125.0)
+    assert len(knots) == 1 and 2.0 < half[0] <= 10.0
+
+
+def test_band_is_saved_and_older_versions_keep_the_normal_band(tmp_path: Path) -> None:
+    fleet = simulate_fleet(4, seed=6)
+    spec = FeatureSpec.fit(fleet)
+    band = ([12.5, 62.5, 112.5], [3.0, 10.0, 20.0])
+    ens = RulEnsemble(spec, [build_net("dcnn", spec.net_channels, spec.window).state_dict()], residual_sd=4.0,
+                      band=band)
+    ens.save(tmp_path / "new")
+    assert RulEnsemble.load(tmp_path / "new").band == band
+    np.testing.assert_allclose(ens.half_width(np.array([12.5, 37.5, 200.0])), [3.0, 6.5, 20.0])
+    meta = json.loads((tmp_path / "new" / "spec.json").read_text())
+    del meta["band"]  # what versions before band profiles wrote
+    (tmp_path / "new" / "spec.json").write_text(json.dumps(meta))
+    old = RulEnsemble.load(tmp_path / "new")
+    assert old.band is None
+    np.testing.assert_allclose(old.half_width(np.array([10.0, 100.0])), [1.645 * 4.0] * 2)

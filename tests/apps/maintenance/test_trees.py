@@ -9,7 +9,7 @@ import pandas as pd
 
 from apps.maintenance.features import FeatureSpec, make_windows, start_level
 from apps.maintenance.model import RulEnsemble, build_net
-from apps.maintenance.pipeline import choose_tree_weight
+from apps.maintenance.recorded import choose_tree_weight
 from apps.maintenance.simulator import simulate_fleet
 from apps.maintenance.trees import TreeRul, fit_frame, summary_features, trees_cross_fit
 
