@@ -21,7 +21,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from apps.chatbot.model import Collate, IntentModel, LengthBatches, new_model
-from lepton_shared.training import FitResult, Trainer, TrainerConfig
+from lepton_shared.training import FitResult, Trainer, TrainerConfig, seed_everything
 from lepton_shared.transfer import freeze, param_groups
 
 APP = "chatbot"
@@ -86,6 +86,7 @@ def fit(train: pd.DataFrame, val: pd.DataFrame, settings: FitSettings,
     """Fine-tune on ``train`` (in-scope rows), early-stop on validation accuracy."""
     labels = sorted(train["label"].unique())
     index = {name: i for i, name in enumerate(labels)}
+    seed_everything(settings.seed)  # the new head's weights too: torch seeds itself at random on start-up
     tokenizer, model = new_model(len(labels))
     freeze(model.encoder.embeddings)  # type: ignore[arg-type]
     pooler = getattr(model.encoder, "pooler", None)

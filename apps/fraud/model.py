@@ -134,7 +134,7 @@ def fit_mlp(x: np.ndarray, y: np.ndarray, features: list[str], x_val: np.ndarray
     import torch
     from torch.utils.data import TensorDataset
 
-    from lepton_shared.training import Trainer, TrainerConfig
+    from lepton_shared.training import Trainer, TrainerConfig, seed_everything
 
     logged = _signed_log(np.asarray(x, dtype=np.float64))
     mean, std = logged.mean(axis=0), logged.std(axis=0) + 1e-6
@@ -159,6 +159,7 @@ def fit_mlp(x: np.ndarray, y: np.ndarray, features: list[str], x_val: np.ndarray
             return {}
         return {"average_precision": float(skm.average_precision_score(labels_all, np.concatenate(scores)))}
 
+    seed_everything(seed)  # the initial weights too: torch seeds itself at random on start-up
     net = make_mlp(len(features), hidden)
     train_ds = TensorDataset(torch.from_numpy(model._scaled(x)), torch.from_numpy(y.astype(np.float32)))
     val_ds = TensorDataset(torch.from_numpy(model._scaled(x_val)), torch.from_numpy(y_val.astype(np.float32)))

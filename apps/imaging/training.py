@@ -72,13 +72,14 @@ def fit(image_set: ImageSet, cfg: ModelConfig, settings: TrainSettings) -> tuple
     from sklearn.metrics import roc_auc_score
 
     from lepton_shared.errors import UserError
-    from lepton_shared.training import Trainer, TrainerConfig
+    from lepton_shared.training import Trainer, TrainerConfig, seed_everything
 
     train, val = image_set.split("train"), image_set.splits.get("val")
     if len(np.unique(train.labels)) < 2:
         raise UserError(f"{image_set.source}: the training split holds only one class; both are needed")
     if val is None or len(val) == 0:
         raise UserError(f"{image_set.source}: a validation split is needed to calibrate the model")
+    seed_everything(settings.seed)  # the initial weights too: torch seeds itself at random on start-up
     model = build_network(cfg.arch, settings.weights_path, cfg.small_input)
     weights = class_weights(train.labels)
 

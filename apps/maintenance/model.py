@@ -38,7 +38,7 @@ from torch.utils.data import TensorDataset
 
 from apps.maintenance.features import FeatureSpec, estimate_rows
 from apps.maintenance.trees import TreeRul
-from lepton_shared.training import Trainer, TrainerConfig
+from lepton_shared.training import Trainer, TrainerConfig, seed_everything
 
 BAND_Z = 1.645  # 90 % two-sided normal band (the members' disagreement; versions saved before band profiles)
 BAND_LEVEL = 0.90
@@ -247,6 +247,7 @@ def train_ensemble(train: pd.DataFrame, val: pd.DataFrame | None, spec: FeatureS
 
     states, summaries = [], []
     for m in range(members):
+        seed_everything(seed + m)  # the initial weights too: torch seeds itself at random on start-up
         net = build_net(arch, net_in, spec.window)
         cfg = TrainerConfig(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=1e-4, device=device,
                             seed=seed + m, monitor="val_rmse", mode="min",

@@ -32,13 +32,16 @@ def test_tiny_training_registers_a_calibrated_model(trained_home: tuple[Path, An
 
 
 def test_builtin_data_is_learnable(tmp_path: Path) -> None:
-    """A few epochs on 160 synthetic images separate the classes well above chance."""
+    """Eight epochs on 160 synthetic images separate the classes well above chance.
+
+    With the seed now fixing the initial weights too, four epochs gave 0.76 for seed 42 (random starts
+    had given 0.76-0.85: the test was flaky); eight gave 0.84-0.875 for seeds 42, 1 and 2."""
     from apps.imaging.app import APP
     from lepton_shared.cli.main import build_parser
     from lepton_shared.testing.env import lepton_env
 
     with lepton_env(tmp_path / "home"):
-        args = build_parser("imaging").parse_args(["imaging", "train", "--builtin-images", "160", "--epochs", "4",
+        args = build_parser("imaging").parse_args(["imaging", "train", "--builtin-images", "160", "--epochs", "8",
                                                    "--no-promote"])
         info = APP.train(args)
     assert info.stage == "candidate"

@@ -101,3 +101,17 @@ def test_band_is_saved_and_older_versions_keep_the_normal_band(tmp_path: Path) -
     old = RulEnsemble.load(tmp_path / "new")
     assert old.band is None
     np.testing.assert_allclose(old.half_width(np.array([10.0, 100.0])), [1.645 * 4.0] * 2)
+
+
+def test_same_seed_trains_the_same_ensemble() -> None:
+    """``--seed`` fixes the initial weights too (torch seeds itself at random on start-up)."""
+    fleet = simulate_fleet(6, seed=7)
+    spec = FeatureSpec.fit(fleet)
+    torch.manual_seed(123)  # whatever state the process is in before training must not matter
+    first, _ = train_ensemble(fleet, None, spec, members=2, epochs=1, seed=5, device="cpu", show_progress=False)
+    torch.manual_seed(456)
+    again, _ = train_ensemble(fleet, None, spec, members=2, epochs=1, seed=5, device="cpu", show_progress=False)
+    other, _ = train_ensemble(fleet, None, spec, members=2, epochs=1, seed=6, device="cpu", show_progress=False)
+    x, _, _ = make_windows(fleet, spec)
+    np.testing.assert_array_equal(first.predict_windows(x)[0], again.predict_windows(x)[0])
+    assert not np.array_equal(first.predict_windows(x)[0], other.predict_windows(x)[0])
