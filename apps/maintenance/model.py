@@ -15,8 +15,8 @@ stopping on the validation RMSE of held-out machines; on recorded run-to-failure
 (C-MAPSS) for a fixed number of epochs on *all* machines, the recipe having been chosen on
 held-out machines beforehand, with ``cross_fit`` supplying out-of-fold estimates for the
 honest error, the band and the policy replay. The ensemble mean is the estimate; the
-band combines the members' disagreement with the residual spread measured on held-out
-machines, so it is honest even when the members agree.
+band combines the members' disagreement with the error measured on held-out machines at
+that level of the estimate (``band_profile``), so it is honest even when the members agree.
 
 On recorded data the nets also read the machine's age, and the ensemble is blended with
 boosted trees (``trees.py``) whose weight is chosen on the out-of-fold estimates: on FD001
