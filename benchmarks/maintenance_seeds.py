@@ -39,9 +39,7 @@ def one_seed(data: Path, subset: str, seed: int, members: int, epochs: int, devi
     x, y, _ = make_windows(load_history(data / f"test_{subset}.txt"), fit.rul.spec, last_only=True)
     mean, lo, hi = fit.rul.predict_windows(x)
     w = fit.rul.tree_weight
-    fit.rul.tree_weight = 0.0  # the nets alone, to see what each part of the blend does on test
-    net_mean = fit.rul.predict_windows(x)[0]
-    fit.rul.tree_weight = w
+    net_mean = fit.rul.net_predictions(x).mean(axis=0)  # each part of the blend alone, to see what it does on test
     trees = fit.rul.trees.predict(x) if fit.rul.trees is not None else net_mean
 
     def rmse(pred: np.ndarray) -> float:
@@ -65,6 +63,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=None, help="seeds trained at once (default: all)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per seed")
     args = parser.parse_args(argv)
+    missing = [n for n in (f"train_{args.subset}.txt", f"test_{args.subset}.txt", f"RUL_{args.subset}.txt")
+               if not (args.data / n).is_file()]
+    if missing:
+        parser.error(f"{args.data} lacks {', '.join(missing)} (the C-MAPSS files of {args.subset})")
     from apps.maintenance.recorded import FIXED_EPOCHS
 
     epochs = args.epochs or FIXED_EPOCHS

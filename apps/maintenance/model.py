@@ -134,18 +134,22 @@ class RulEnsemble:
         if len(x) == 0:
             empty = np.zeros(0)
             return empty, empty, empty
-        outs = []
-        with torch.no_grad():
-            tx = torch.from_numpy(np.array(x[..., :self.spec.net_channels], dtype=np.float32))
-            for net in self.members:
-                outs.append(torch.cat([net(tx[i:i + batch]) for i in range(0, len(tx), batch)]).numpy())
-        preds = np.clip(np.stack(outs) * self.spec.cap, 0, self.spec.cap)
+        preds = self.net_predictions(x, batch)
         w = self.tree_weight
         mean = preds.mean(axis=0)
         if self.trees is not None and w > 0:
             mean = (1 - w) * mean + w * self.trees.predict(x)
         half = self.half_width(mean, (1 - w) * preds.std(axis=0))
         return mean, np.clip(mean - half, 0, None), mean + half
+
+    def net_predictions(self, x: np.ndarray, batch: int = 4096) -> np.ndarray:
+        """Each net's RUL for windows (N, W, C): an array (members, N), before any blending with the trees."""
+        outs = []
+        with torch.no_grad():
+            tx = torch.from_numpy(np.array(x[..., :self.spec.net_channels], dtype=np.float32))
+            for net in self.members:
+                outs.append(torch.cat([net(tx[i:i + batch]) for i in range(0, len(tx), batch)]).numpy())
+        return np.clip(np.stack(outs) * self.spec.cap, 0, self.spec.cap)
 
     def half_width(self, mean: np.ndarray, member_sd: np.ndarray | float = 0.0) -> np.ndarray:
         """Half-width of the 90 % band around estimates ``mean`` (see ``band_profile`` for why it varies)."""
