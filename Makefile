@@ -5,17 +5,18 @@
 #   make test                       set up and run the whole test suite
 #   make train-<app> DATA=path      retrain one app (EPOCHS=, DEVICE=, SEED=, NPROC= for torchrun)
 #   make evaluate-<app> DATA=path   metrics as JSON
+
 #   make serve-<app> / ui-<app> / ui
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-APPS   := chatbot imaging recommender fraud maintenance
+# The apps come from their manifests (`lepton apps --names`), so per-app targets are patterns.
 
 DATA   ?=
 EPOCHS ?=
-DEVICE ?= auto
+DEVICE ?= $(or $(LEPTON_DEVICE),auto)
 SEED   ?= 42
 MODEL  ?=
 NPROC  ?= 1
@@ -28,8 +29,7 @@ TRAIN_FLAGS = $(if $(DATA),--data $(DATA)) $(if $(EPOCHS),--epochs $(EPOCHS)) --
 EVAL_FLAGS  = $(if $(DATA),--data $(DATA)) $(if $(MODEL),--model $(MODEL)) --device $(DEVICE) --seed $(SEED)
 LAUNCH      = $(if $(filter-out 1,$(NPROC) $(NNODES)),$(BIN)/torchrun --nnodes $(NNODES) --nproc_per_node $(NPROC) -m lepton_shared.cli.main,$(BIN)/lepton)
 
-.PHONY: setup demo test test-fast lint type bench ui clean $(addprefix train-,$(APPS)) \
-        $(addprefix evaluate-,$(APPS)) $(addprefix serve-,$(APPS)) $(addprefix ui-,$(APPS)) $(addprefix bench-,$(APPS))
+.PHONY: setup demo test test-fast lint type bench ui clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,21 +55,21 @@ type: $(STAMP)
 	$(BIN)/mypy lepton_shared apps services
 
 bench: $(STAMP) ## measure every app on ../shared data; writes docs/BENCHMARKS.md
-	$(BIN)/python -m benchmarks.run $(APPS)
+	$(BIN)/python -m benchmarks.run $$($(BIN)/lepton apps --names)
 
-$(addprefix bench-,$(APPS)): bench-%: $(STAMP)
+bench-%: $(STAMP)
 	$(BIN)/python -m benchmarks.run $*
 
-$(addprefix train-,$(APPS)): train-%: $(STAMP)
+train-%: $(STAMP)
 	$(LAUNCH) $* train $(TRAIN_FLAGS)
 
-$(addprefix evaluate-,$(APPS)): evaluate-%: $(STAMP)
+evaluate-%: $(STAMP)
 	$(BIN)/lepton $* evaluate --json $(EVAL_FLAGS)
 
-$(addprefix serve-,$(APPS)): serve-%: $(STAMP)
+serve-%: $(STAMP)
 	$(BIN)/lepton $* serve --workers $(WORKERS) $(if $(PORT),--port $(PORT))
 
-$(addprefix ui-,$(APPS)): ui-%: $(STAMP)
+ui-%: $(STAMP)
 	$(BIN)/lepton $* ui $(if $(PORT),--port $(PORT))
 
 ui: $(STAMP) ## the whole Streamlit suite (home page + one page per app)

@@ -59,10 +59,10 @@ def _latency(data: Path) -> dict[str, Any]:
                "customer_id": int(r.CUSTOMER_ID), "terminal_id": int(r.TERMINAL_ID), "tx_amount": float(r.TX_AMOUNT)}
               for r in stream.itertuples()]
     port, token = free_port(), "bench-token"
-    env = {**os.environ, "LEPTON_HOME": str(HOME), "LEPTON_API_TOKEN": token}
+    env = {**os.environ, "LEPTON_HOME": str(HOME), "LEPTON_API_TOKEN": token, "LEPTON_APP": "fraud"}
     env.pop("LEPTON_DATABASE_URL", None)
     log = (HOME / "service.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "services.fraud:app", "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "services.asgi:app", "--port", str(port),
                              "--log-level", "warning"], env=env, cwd=ROOT, stdout=log, stderr=log)
     base, headers = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {token}"}
     try:
@@ -190,7 +190,8 @@ def run(shared: Path) -> str:
     lines += [
         "### Scoring speed through the service",
         "",
-        f"Service `uvicorn services.fraud:app` (1 worker, SQLite, bearer token, prediction logging on), feature "
+        f"Service `LEPTON_APP=fraud uvicorn services.asgi:app` (1 worker, SQLite, bearer token, prediction logging "
+        f"on), feature "
         f"buckets bootstrapped from the {lat['bootstrap_rows']:,} customer-day and terminal-day aggregates "
         f"before 2018-05-22 ({lat['bootstrap_s']:.1f} s). Then the test week's transactions in time order:",
         "",

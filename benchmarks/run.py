@@ -23,7 +23,9 @@ def shared_dir() -> Path:
 
 
 def collect() -> None:
-    order = ["chatbot", "imaging", "recommender", "fraud", "maintenance"]
+    from lepton_shared.manifest import app_names
+
+    order = app_names()
     parts = [
         "# Benchmarks\n",
         "Produced by `make bench` (or `make bench-<app>`), which runs `python -m benchmarks.run <app>`; each "

@@ -1,8 +1,8 @@
 """``LeptonApp``: the base class each app implements once, in ``apps/<app>/app.py``.
 
 The CLI, the services, the Streamlit suite and the contract tests all talk to
-an app only through this class, so a new app is added by copying the shape of
-an existing one and listing its name in :data:`APP_NAMES`.
+an app only through this class. An app's identity (title, port, key metric…)
+is its ``apps/<app>/manifest.py``; the class reads it from there.
 """
 
 from __future__ import annotations
@@ -20,32 +20,42 @@ if TYPE_CHECKING:
     from lepton_shared.registry import ModelInfo
     from lepton_shared.serving import Predictor
 
-APP_NAMES: tuple[str, ...] = ("chatbot", "imaging", "recommender", "fraud", "maintenance")
+from lepton_shared.config import EvaluateConfig, TrainConfig
+from lepton_shared.manifest import AppManifest, app_names, get_manifest
 
 
 class LeptonApp(ABC):
     """One vertical app. Keep module-level imports light: heavy ones go inside methods."""
 
     name: ClassVar[str]
-    title: ClassVar[str]
-    summary: ClassVar[str]
-    key_metric: ClassVar[str]
     default_epochs: ClassVar[int] = 5
-    #: Extra ``train`` options for ``make demo``'s first run. The demo must train all five apps in
-    #: minutes on a laptop; an app whose full default is heavier names a lighter setting here.
-    demo_train_args: ClassVar[tuple[str, ...]] = ()
+    #: The typed configurations ``train`` and ``evaluate`` take (subclasses of ``lepton_shared.config``'s);
+    #: the CLI builds them from the options of the same names.
+    train_config: ClassVar[type[TrainConfig] | None] = None
+    evaluate_config: ClassVar[type[EvaluateConfig] | None] = None
+
+    @property
+    def manifest(self) -> AppManifest:
+        return get_manifest(self.name)
+
+    @property
+    def key_metric(self) -> str:
+        return self.manifest.key_metric
 
     def add_arguments(self, command: str, parser: argparse.ArgumentParser) -> None:
         """Add app-specific options to ``train`` / ``evaluate`` (the common ones exist already)."""
         return None
 
     @abstractmethod
-    def train(self, args: argparse.Namespace) -> ModelInfo:
-        """Train on ``args.data`` (built-in data when None), evaluate on held-out data, register."""
+    def train(self, config: Any) -> ModelInfo:
+        """Train on ``config.data`` (built-in data when None), evaluate on held-out data, register.
+
+        ``config`` is an instance of :attr:`train_config`.
+        """
 
     @abstractmethod
-    def evaluate(self, args: argparse.Namespace) -> dict[str, Any]:
-        """Metrics of model ``args.model`` (production when None) on ``args.data``; JSON-able."""
+    def evaluate(self, config: Any) -> dict[str, Any]:
+        """Metrics of model ``config.model`` (production when None) on ``config.data``; JSON-able."""
 
     @abstractmethod
     def load_predictor(self, version: str | None = None) -> Predictor:
@@ -62,15 +72,12 @@ class LeptonApp(ABC):
 
     @property
     def service_module(self) -> str:
-        """Import string uvicorn uses to start the service with several workers."""
-        return f"services.{self.name}:app"
+        """Import string uvicorn uses to start the service with several workers (``LEPTON_APP`` names the app)."""
+        return "services.asgi:app"
 
 
 def get_app(name: str) -> LeptonApp:
-    from lepton_shared.errors import UserError
-
-    if name not in APP_NAMES:
-        raise UserError(f"unknown app {name!r}; choose one of: {', '.join(APP_NAMES)}")
+    get_manifest(name)  # a clear error for an unknown name
     module = importlib.import_module(f"apps.{name}.app")
     app: LeptonApp = module.APP
     return app
@@ -78,7 +85,7 @@ def get_app(name: str) -> LeptonApp:
 
 def available_apps() -> list[str]:
     """Apps whose package is present (lets the suite run while an app is still being built)."""
-    return [n for n in APP_NAMES if app_installed(n)]
+    return [n for n in app_names() if app_installed(n)]
 
 
 def app_installed(name: str) -> bool:

@@ -183,7 +183,7 @@ def train_command(app: str) -> list[str]:
     """``lepton <app> train`` on built-in data, with the app's lighter demo options if it declares any."""
     from lepton_shared.app import get_app
 
-    return [sys.executable, "-m", "lepton_shared.cli.main", app, "train", *get_app(app).demo_train_args]
+    return [sys.executable, "-m", "lepton_shared.cli.main", app, "train", *get_app(app).manifest.demo_train_args]
 
 
 def train_app(app: str, env: dict[str, str]) -> bool:
@@ -251,19 +251,24 @@ def child_env(home: Path) -> dict[str, str]:
 
 
 def has_entry_point(app: str) -> bool:
-    """Whether ``services/<app>.py`` exists (an app being built may not have its service yet)."""
-    return (ROOT / "services" / f"{app}.py").is_file()
+    """Whether the app has a service (``services.asgi`` serves any app whose ``create_service`` exists)."""
+    from lepton_shared.app import get_app
+
+    try:
+        return callable(getattr(get_app(app), "create_service", None))
+    except Exception:  # an app being built may not import yet
+        return False
 
 
 def service_specs(apps: Sequence[str], host: str) -> list[ServiceSpec]:
-    from lepton_shared.cli.main import DEFAULT_PORTS
+    from lepton_shared.manifest import get_manifest
 
     taken: set[int] = set()
     specs = []
     for app in apps:
-        port = choose_port(DEFAULT_PORTS[app], host, taken)
+        port = choose_port(get_manifest(app).port, host, taken)
         taken.add(port)
-        specs.append(ServiceSpec(app, f"services.{app}:app", port, host))
+        specs.append(ServiceSpec(app, "services.asgi:app", port, host))
     return specs
 
 
@@ -272,7 +277,7 @@ def start_all(supervisor: Supervisor, specs: Sequence[ServiceSpec], ui_port: int
     """Start the services, wait until each answers, then the UI pointed at them; returns the UI URL."""
     for spec in specs:
         log(f"starting {spec.name} service on {spec.url}")
-        supervisor.start(spec.name, spec.command())
+        supervisor.start(spec.name, spec.command(), extra_env={"LEPTON_APP": spec.name})
     for spec in specs:
         try:
             wait_live(f"{spec.url}/healthz", supervisor.procs[spec.name], timeout)
@@ -330,16 +335,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def resolve_apps(requested: str | None) -> list[str]:
-    from lepton_shared.app import APP_NAMES, available_apps
+    from lepton_shared.app import available_apps
     from lepton_shared.errors import UserError
+    from lepton_shared.manifest import app_names
 
     present = available_apps()
     if requested is None:
         return present
     names = [n.strip() for n in requested.split(",") if n.strip()]
     for name in names:
-        if name not in APP_NAMES:
-            raise UserError(f"unknown app {name!r} in --apps; choose from: {', '.join(APP_NAMES)}")
+        if name not in app_names():
+            raise UserError(f"unknown app {name!r} in --apps; choose from: {', '.join(app_names())}")
         if name not in present:
             raise UserError(f"the {name} app is not part of this build (present: {', '.join(present) or 'none'})")
     return names

@@ -22,9 +22,6 @@ BUILTIN_PER_INTENT = 24
 
 class ChatbotApp(LeptonApp):
     name: ClassVar[str] = "chatbot"
-    title: ClassVar[str] = "Customer-service chatbot"
-    summary: ClassVar[str] = "intent detection, FAQ answers, out-of-scope fallback and human handoff"
-    key_metric: ClassVar[str] = "accuracy"
     default_epochs: ClassVar[int] = 3
 
     def add_arguments(self, command: str, parser: argparse.ArgumentParser) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from apps.chatbot.manifest import MANIFEST
 from lepton_shared.ui import call_service, service_url
 
 APP_NAME = "chatbot"
@@ -197,7 +198,7 @@ def analytics_tab(backend: Backend) -> None:
 
 def main() -> None:
     st.set_page_config(page_title="Lepton chatbot", page_icon="💬", layout="wide")
-    st.title("💬 Customer-service chatbot")
+    st.title(f"💬 {MANIFEST.title}")
     backend = Backend()
     try:
         info = backend.info()

@@ -17,10 +17,6 @@ if TYPE_CHECKING:
 
 class FraudApp(LeptonApp):
     name: ClassVar[str] = "fraud"
-    title: ClassVar[str] = "Payment fraud"
-    summary: ClassVar[str] = ("real-time payment fraud scoring with reason codes, cost-based decisions "
-                              "and a review queue")
-    key_metric: ClassVar[str] = "average_precision"
     default_epochs: ClassVar[int] = 5
 
     def add_arguments(self, command: str, parser: argparse.ArgumentParser) -> None:

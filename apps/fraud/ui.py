@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from apps.fraud.manifest import MANIFEST
 from lepton_shared.errors import UserError
 from lepton_shared.ui import call_service, service_url
 
@@ -75,7 +76,7 @@ def train_small_model() -> str:
 
 # -- page ---------------------------------------------------------------------
 st.set_page_config(page_title="Lepton fraud", layout="wide")
-st.title("Payment fraud")
+st.title(MANIFEST.title)
 st.caption("Scores payments with a model trained on the card's and the terminal's history, decides by expected "
            "cost (approve / review / decline) and explains each score. "
            + ("Using the service at " + str(service_url(APP_NAME)) if service_url(APP_NAME) else "Running in-process."))

@@ -24,10 +24,6 @@ TINY_IMAGES = 60
 
 class ImagingApp(LeptonApp):
     name: ClassVar[str] = "imaging"
-    title: ClassVar[str] = "Medical imaging"
-    summary: ClassVar[str] = "Diagnosis from X-ray style images with calibrated probabilities, Grad-CAM heat maps " \
-                             "and an audit trail of every study and its review."
-    key_metric: ClassVar[str] = "roc_auc"
     default_epochs: ClassVar[int] = 8
 
     def add_arguments(self, command: str, parser: argparse.ArgumentParser) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from apps.imaging.manifest import MANIFEST
 from lepton_shared.ui import call_service, service_url
 
 APP_NAME = "imaging"
@@ -109,7 +110,7 @@ def show_result(result: dict[str, Any]) -> None:
 
 def main() -> None:
     st.set_page_config(page_title="Lepton · Imaging", layout="wide")
-    st.title("Imaging: diagnosis with heat maps")
+    st.title(f"{MANIFEST.title}: diagnosis with heat maps")
     st.caption("Upload a PNG/JPEG, DICOM or NIfTI image. The model gives calibrated probabilities, a decision at "
                "its operating threshold and a Grad-CAM heat map; every study lands on the worklist for review.")
     version = model_version()

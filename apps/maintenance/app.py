@@ -16,13 +16,9 @@ if TYPE_CHECKING:
 
 class MaintenanceApp(LeptonApp):
     name: ClassVar[str] = "maintenance"
-    title: ClassVar[str] = "Predictive maintenance"
-    summary: ClassVar[str] = "remaining-useful-life estimates and an RL maintenance policy"
-    key_metric: ClassVar[str] = "rmse"
     default_epochs: ClassVar[int] = 60
     # make demo trains with the full default: with fewer PPO steps (e.g. --rl-steps 30000) the agent measured
     # 21.6 % worse than the tuned RUL threshold, and the demo should show what the app really does
-    demo_train_args: ClassVar[tuple[str, ...]] = ()
 
     def add_arguments(self, command: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--tiny", action="store_true",

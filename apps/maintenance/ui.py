@@ -8,12 +8,13 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from apps.maintenance.manifest import MANIFEST
 from lepton_shared.errors import UserError
 from lepton_shared.ui import call_service, service_url
 
 APP = "maintenance"
 st.set_page_config(page_title="Lepton maintenance", layout="wide")
-st.title("Predictive maintenance")
+st.title(MANIFEST.title)
 st.caption("Remaining useful life (RUL) with a 90 % band, the recommended action, and how the RL policy compares "
            "with tuned rules.")
 

@@ -17,9 +17,6 @@ if TYPE_CHECKING:
 
 class RecommenderApp(LeptonApp):
     name = "recommender"
-    title = "Recommender"
-    summary = "product recommendations from implicit feedback, similar items, cold start"
-    key_metric = "ndcg_at_10"
     default_epochs = 15
 
     def add_arguments(self, command: str, parser: argparse.ArgumentParser) -> None:

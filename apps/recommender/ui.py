@@ -13,6 +13,7 @@ from urllib.parse import quote
 import pandas as pd
 import streamlit as st
 
+from apps.recommender.manifest import MANIFEST
 from lepton_shared.errors import UserError
 from lepton_shared.ui import call_service, service_url
 
@@ -105,7 +106,7 @@ def _metrics_chart(metrics: dict[str, Any], family: str) -> None:
 
 def main() -> None:
     st.set_page_config(page_title="Lepton recommender", layout="wide")
-    st.title("Recommender")
+    st.title(MANIFEST.title)
     st.caption("Product recommendations from implicit feedback, with the reason for each one.")
     client = Client()
     try:

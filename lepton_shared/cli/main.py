@@ -1,4 +1,7 @@
-"""``lepton <app> train|evaluate|serve|ui``, ``lepton models …``, ``lepton db upgrade``.
+"""``lepton <app> train|evaluate|serve|ui``, ``lepton models …``, ``lepton apps``,
+``lepton db upgrade``.
+
+The apps and their help texts come from the app manifests (``lepton_shared.manifest``).
 
 User mistakes become one line on stderr and exit code 2; ``evaluate --json``
 prints exactly one JSON object on stdout and nothing else.
@@ -15,18 +18,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from lepton_shared.app import APP_NAMES, app_installed, get_app
+from lepton_shared.app import app_installed, get_app
+from lepton_shared.config import from_args
 from lepton_shared.errors import UserError
+from lepton_shared.manifest import discover
 
 EXIT_USER_ERROR = 2
-
-APP_SUMMARIES = {
-    "chatbot": "customer-service assistant: intents, FAQ answers, out-of-scope fallback, handoff",
-    "imaging": "medical image diagnosis with calibrated probabilities, heat maps and an audit trail",
-    "recommender": "product recommendations from implicit feedback, similar items, cold start",
-    "fraud": "real-time payment fraud scoring with reason codes and a review queue",
-    "maintenance": "remaining-useful-life estimates and an RL maintenance policy",
-}
 
 
 def _add_common(command: str, parser: argparse.ArgumentParser) -> None:
@@ -34,8 +31,11 @@ def _add_common(command: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--data", type=Path, default=None,
                             help="data file or folder (default: the app's built-in data)")
         parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-        parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
-                            help="where to run torch code (default auto: CUDA when present)")
+        from lepton_shared.settings import get_settings
+
+        parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default=get_settings().device,
+                            help="where to run torch code (default: the LEPTON_DEVICE setting, else auto: CUDA "
+                                 "when present)")
     if command == "train":
         parser.add_argument("--epochs", type=int, default=None, help="training epochs (app default if omitted)")
         parser.add_argument("--no-promote", action="store_true",
@@ -45,25 +45,27 @@ def _add_common(command: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--json", action="store_true", help="print one JSON object of metrics on stdout")
     if command == "serve":
         parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
-        parser.add_argument("--port", type=int, default=None, help="port (default: the app's port)")
+        parser.add_argument("--port", type=int, default=None,
+                            help="port (default: the app's port from its manifest)")
         parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     if command == "ui":
         parser.add_argument("--port", type=int, default=8501, help="Streamlit port (default 8501)")
         parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
 
 
-DEFAULT_PORTS = {"chatbot": 8101, "imaging": 8102, "recommender": 8103, "fraud": 8104, "maintenance": 8105}
-
-
 def build_parser(app_name: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lepton",
-        description="Lepton Suite: five AI apps on one shared library. "
+        description="Lepton Suite: AI apps on one shared library. "
                     "Every app: train, evaluate --json, serve, ui.",
     )
+    parser.add_argument("--version", action="version", version=f"lepton {_version()}")
     sub = parser.add_subparsers(dest="group", metavar="COMMAND")
-    for name in APP_NAMES:
-        app_parser = sub.add_parser(name, help=APP_SUMMARIES[name], description=APP_SUMMARIES[name])
+    manifests = discover()
+    app_names = list(manifests)
+    for name, manifest in manifests.items():
+        app_parser = sub.add_parser(name, help=manifest.summary,
+                                    description=f"{manifest.title}: {manifest.summary}")
         commands = app_parser.add_subparsers(dest="command", metavar="ACTION")
         helps = {
             "train": "train on --data (or built-in data), evaluate on the held-out part, register a version",
@@ -76,24 +78,51 @@ def build_parser(app_name: str | None = None) -> argparse.ArgumentParser:
             _add_common(command, cmd_parser)
             if name == app_name and command in ("train", "evaluate"):
                 get_app(name).add_arguments(command, cmd_parser)
+    apps = sub.add_parser("apps", help="the installed apps, from their manifests")
+    apps.add_argument("--names", action="store_true", help="names only, space-separated (for the Makefile)")
+    apps.add_argument("--json", action="store_true", help="every manifest as JSON")
+
     models = sub.add_parser("models", help="list, show, promote or roll back model versions")
     mcmd = models.add_subparsers(dest="command", metavar="ACTION")
     p = mcmd.add_parser("list", help="all versions (optionally of one app)")
-    p.add_argument("app", nargs="?", choices=APP_NAMES)
+    p.add_argument("app", nargs="?", choices=app_names)
     p.add_argument("--json", action="store_true")
     p = mcmd.add_parser("show", help="one version's metadata")
-    p.add_argument("app", choices=APP_NAMES)
+    p.add_argument("app", choices=app_names)
     p.add_argument("version", nargs="?", default=None, help="default: production")
     p = mcmd.add_parser("promote", help="make a version the production model")
-    p.add_argument("app", choices=APP_NAMES)
+    p.add_argument("app", choices=app_names)
     p.add_argument("version")
     p = mcmd.add_parser("rollback", help="return to the previous production model")
-    p.add_argument("app", choices=APP_NAMES)
+    p.add_argument("app", choices=app_names)
     db = sub.add_parser("db", help="database schema")
     dcmd = db.add_subparsers(dest="command", metavar="ACTION")
     dcmd.add_parser("upgrade", help="apply all migrations (SQLite or PostgreSQL per LEPTON_DATABASE_URL)")
     sub.add_parser("data", help="download a public data set from data/manifest.json").add_argument("name")
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("lepton-suite")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _apps(args: argparse.Namespace) -> None:
+    from dataclasses import asdict
+
+    manifests = discover()
+    if args.names:
+        print(" ".join(manifests))
+    elif args.json:
+        _print_json({name: asdict(m) for name, m in manifests.items()})
+    else:
+        for name, m in manifests.items():
+            better = "higher" if m.higher_is_better else "lower"
+            print(f"{name:12} :{m.port}  {m.title} — key metric {m.key_metric} ({better} is better)")
 
 
 def _print_json(obj: Any) -> None:
@@ -131,10 +160,11 @@ def _serve(name: str, args: argparse.Namespace) -> None:
     import uvicorn
 
     app = get_app(name)
-    port = args.port or DEFAULT_PORTS[name]
+    port = args.port or app.manifest.port
     if args.workers < 1:
         raise UserError("--workers must be at least 1")
     print(f"{name} service on http://{args.host}:{port}  (docs: /docs)", file=sys.stderr)
+    os.environ["LEPTON_APP"] = name  # read by services.asgi in every worker
     uvicorn.run(app.service_module, host=args.host, port=port, workers=args.workers, log_level="warning")
 
 
@@ -147,18 +177,21 @@ def _ui(name: str, args: argparse.Namespace) -> None:
 
 def run(argv: Sequence[str]) -> int:
     argv = list(argv)
-    app_name = argv[0] if argv and argv[0] in APP_NAMES else None
+    app_name = argv[0] if argv and argv[0] in discover() else None
     if app_name and not app_installed(app_name):
         raise UserError(f"the {app_name} app is not installed in this build")
     parser = build_parser(app_name)
     args = parser.parse_args(argv)
-    if args.group is None or getattr(args, "command", None) is None:
+    if args.group is None or (args.group not in ("apps", "data") and getattr(args, "command", None) is None):
         if args.group is not None:
             parser.parse_args([args.group, "--help"])  # prints the group's help and exits 0
         parser.print_help(sys.stderr)
         return EXIT_USER_ERROR
     if args.group == "models":
         _models(args)
+    elif args.group == "apps":
+        _apps(args)
+
     elif args.group == "db":
         from lepton_shared.settings import get_settings
         from lepton_shared.storage import init_db
@@ -176,14 +209,15 @@ def run(argv: Sequence[str]) -> int:
                 raise UserError("--epochs must be at least 1")
             if args.data is not None and not args.data.exists():
                 raise UserError(f"data not found: {args.data}")
-            info = app.train(args)
+            args.promote = not args.no_promote
+            info = app.train(from_args(app.train_config, args) if app.train_config else args)
             print(f"{app.name} {info.version} registered ({info.stage}); metrics: "
                   + ", ".join(f"{k}={v:.4g}" for k, v in info.metrics.items() if isinstance(v, (int, float))),
                   file=sys.stderr)
         elif args.command == "evaluate":
             if args.data is not None and not args.data.exists():
                 raise UserError(f"data not found: {args.data}")
-            metrics = app.evaluate(args)
+            metrics = app.evaluate(from_args(app.evaluate_config, args) if app.evaluate_config else args)
             if args.json:
                 _print_json(metrics)
             else:

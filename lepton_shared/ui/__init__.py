@@ -1,18 +1,17 @@
-"""Helpers every Streamlit page uses: call the app's service when a URL is
-configured (``LEPTON_<APP>_URL``), otherwise run the app in-process."""
+"""What every Streamlit page uses to reach its app: :class:`AppClient` (the
+service at ``LEPTON_<APP>_URL``, or the same service in-process)."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import httpx
 
 from lepton_shared.settings import get_settings
+from lepton_shared.ui.client import AppClient, ServiceError, reset_local
+from lepton_shared.ui.urls import service_url
 
-
-def service_url(app: str) -> str | None:
-    return os.environ.get(f"LEPTON_{app.upper()}_URL") or None
+__all__ = ["AppClient", "ServiceError", "call_service", "reset_local", "service_is_up", "service_url"]
 
 
 def call_service(app: str, method: str, path: str, **kwargs: Any) -> Any:

@@ -13,25 +13,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lepton_shared.app import APP_NAMES, app_installed
-from lepton_shared.cli.main import APP_SUMMARIES
+from lepton_shared.app import app_installed
 from lepton_shared.errors import NotReadyError, UserError
+from lepton_shared.manifest import discover
 
 ROOT = Path(__file__).resolve().parents[2]
 
-#: Metrics where a smaller number is better (errors, calibration gaps, losses).
-LOWER_IS_BETTER = frozenset({"rmse", "mae", "mse", "ece", "brier", "log_loss", "loss"})
 
-TITLES = {
-    "chatbot": "Customer-service chatbot",
-    "imaging": "Medical imaging",
-    "recommender": "Recommender",
-    "fraud": "Fraud detection",
-    "maintenance": "Predictive maintenance",
-}
 
-ICONS = {"chatbot": ":material/chat:", "imaging": ":material/radiology:", "recommender": ":material/thumb_up:",
-         "fraud": ":material/credit_card:", "maintenance": ":material/build:"}
+def titles() -> dict[str, str]:
+    return {name: m.title for name, m in discover().items()}
+
+
+def icons() -> dict[str, str]:
+    return {name: m.icon for name, m in discover().items()}
 
 
 @dataclass(frozen=True)
@@ -45,6 +40,7 @@ class Card:
     has_page: bool
     model_version: str | None = None
     key_metric: str | None = None
+    higher_is_better: bool = True
     value: float | None = None
     baseline_name: str | None = None
     baseline_value: float | None = None
@@ -57,7 +53,7 @@ class Card:
         """Whether the model is better than its best baseline (None when either is unknown)."""
         if self.value is None or self.baseline_value is None or self.key_metric is None:
             return None
-        if self.key_metric in LOWER_IS_BETTER:
+        if not self.higher_is_better:
             return self.value < self.baseline_value
         return self.value > self.baseline_value
 
@@ -73,8 +69,13 @@ class Card:
 
 
 def page_script(app: str) -> Path:
-    """The app's Streamlit page, found on disk so nothing is imported."""
-    return ROOT / "apps" / app / "ui.py"
+    """The app's Streamlit page, found beside its manifest so the app itself is not imported."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(f"apps.{app}.manifest")
+    if spec is None or spec.origin is None:
+        return ROOT / "apps" / app / "ui.py"
+    return Path(spec.origin).parent / "ui.py"
 
 
 def _number(value: Any) -> float | None:
@@ -83,7 +84,8 @@ def _number(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def best_baseline(metrics: dict[str, Any], key: str) -> tuple[str | None, float | None]:
+def best_baseline(metrics: dict[str, Any], key: str, higher_is_better: bool = True) \
+        -> tuple[str | None, float | None]:
     """The strongest baseline on ``key`` from ``metrics["baselines"]`` (the one the model must beat)."""
     baselines = metrics.get("baselines")
     if not isinstance(baselines, dict):
@@ -92,19 +94,9 @@ def best_baseline(metrics: dict[str, Any], key: str) -> tuple[str | None, float 
     scored_known = [(name, v) for name, v in scored if v is not None]
     if not scored_known:
         return None, None
-    pick = min if key in LOWER_IS_BETTER else max
+    pick = max if higher_is_better else min
     name, value = pick(scored_known, key=lambda pair: pair[1])
     return name, value
-
-
-def key_metric_of(app: str, metrics: dict[str, Any]) -> str | None:
-    """The app's declared key metric, else the first numeric metric (so a card never stays empty)."""
-    try:
-        from lepton_shared.app import get_app
-
-        return get_app(app).key_metric
-    except Exception:  # an app being built may not import yet
-        return next((k for k, v in metrics.items() if _number(v) is not None), None)
 
 
 def service_state(app: str) -> str:
@@ -119,7 +111,8 @@ def service_state(app: str) -> str:
 def build_card(app: str, check_service: bool = True) -> Card:
     """Everything the home page says about one app; never raises."""
     installed = app_installed(app)
-    title, summary = TITLES.get(app, app), APP_SUMMARIES.get(app, "")
+    manifest = discover()[app]
+    title, summary = manifest.title, manifest.summary
     has_page = installed and page_script(app).is_file()
     service = service_state(app) if check_service else "in-process"
     try:
@@ -132,19 +125,21 @@ def build_card(app: str, check_service: bool = True) -> Card:
     except Exception as exc:  # a broken registry must grey out one card, not break the page
         problem = f"could not read the model registry ({type(exc).__name__}: {exc})"
         return Card(app, title, summary, installed, has_page, service=service, problem=problem[:300])
-    key = key_metric_of(app, info.metrics)
-    value = _number(info.metrics.get(key)) if key else None
-    baseline_name, baseline_value = best_baseline(info.metrics, key) if key else (None, None)
-    return Card(app, title, summary, installed, has_page, model_version=info.version, key_metric=key, value=value,
-                baseline_name=baseline_name, baseline_value=baseline_value, service=service)
+    key = manifest.key_metric
+    value = _number(info.metrics.get(key))
+    baseline_name, baseline_value = best_baseline(info.metrics, key, manifest.higher_is_better)
+    return Card(app, title, summary, installed, has_page, model_version=info.version, key_metric=key,
+                higher_is_better=manifest.higher_is_better, value=value, baseline_name=baseline_name,
+                baseline_value=baseline_value, service=service)
 
 
 def build_cards(check_service: bool = True) -> list[Card]:
-    """All five cards; services are probed concurrently so a down service costs one timeout, not five."""
+    """One card per app; services are probed concurrently so a down service costs one timeout, not five."""
     from concurrent.futures import ThreadPoolExecutor
 
     from lepton_shared.storage import init_db
 
     init_db()  # migrate once here: Alembic is not thread-safe, and the threads below would each try
-    with ThreadPoolExecutor(len(APP_NAMES)) as pool:
-        return list(pool.map(lambda app: build_card(app, check_service), APP_NAMES))
+    names = list(discover())
+    with ThreadPoolExecutor(max(1, len(names))) as pool:
+        return list(pool.map(lambda app: build_card(app, check_service), names))

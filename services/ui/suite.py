@@ -19,7 +19,7 @@ if str(ROOT) not in sys.path:  # `streamlit run` only puts this file's folder on
 
 import streamlit as st  # noqa: E402
 
-from services.ui.home import ICONS, LOWER_IS_BETTER, TITLES, Card, build_cards, page_script  # noqa: E402
+from services.ui.home import Card, build_cards, icons, page_script, titles  # noqa: E402
 
 SERVICE_BADGES = {
     "up": ":green-badge[:material/check_circle: service up]",
@@ -42,7 +42,7 @@ def _card(card: Card, pages: dict[str, st.Page]) -> None:
             if card.baseline_value is not None:
                 delta = f"{card.value - card.baseline_value:+.3f} vs {card.baseline_name}"
             st.metric(card.key_metric, f"{card.value:.3f}", delta=delta,
-                      delta_color="inverse" if card.key_metric in LOWER_IS_BETTER else "normal",
+                      delta_color="normal" if card.higher_is_better else "inverse",
                       help="the model's score on held-out data; the delta compares it with the strongest "
                            "simple baseline, which a useful model must beat")
         elif card.needs_training:
@@ -57,7 +57,7 @@ def _card(card: Card, pages: dict[str, st.Page]) -> None:
 def home() -> None:
     """The landing page: what each app is, which model it runs, and whether it is any good."""
     st.title("Lepton Suite", anchor=False)
-    st.write("Five AI apps on one platform. Each card shows the model in production, its key score on "
+    st.write("AI apps on one platform. Each card shows the model in production, its key score on "
              "held-out data against a simple baseline, and whether its service answers.")
     if st.button("Refresh status", icon=":material/refresh:", key="refresh"):
         st.rerun()
@@ -74,11 +74,12 @@ def home() -> None:
 
 def main() -> None:
     st.set_page_config(page_title="Lepton Suite", page_icon=":material/hub:", layout="wide")
-    from lepton_shared.app import APP_NAMES, app_installed
+    from lepton_shared.app import app_installed
 
     home_page = st.Page(home, title="Home", icon=":material/home:", url_path="home", default=True)
-    app_pages = {name: st.Page(str(page_script(name)), title=TITLES[name], icon=ICONS[name], url_path=name)
-                 for name in APP_NAMES if app_installed(name) and page_script(name).is_file()}
+    names, icon_of = titles(), icons()
+    app_pages = {name: st.Page(str(page_script(name)), title=title, icon=icon_of[name], url_path=name)
+                 for name, title in names.items() if app_installed(name) and page_script(name).is_file()}
     st.session_state["_lepton_pages"] = app_pages
     nav = st.navigation({"Suite": [home_page], "Apps": list(app_pages.values())} if app_pages
                         else [home_page])

@@ -150,14 +150,15 @@ def test_sigterm_stops_every_child(tmp_path: Path) -> None:
 
 
 def test_demo_trains_with_each_apps_lighter_options() -> None:
-    from lepton_shared.app import APP_NAMES, app_installed, get_app
+    from lepton_shared.app import app_installed, get_app
+    from lepton_shared.manifest import app_names
 
-    for app in APP_NAMES:
+    for app in app_names():
         if not app_installed(app):
             continue
         cmd = demo.train_command(app)
         assert cmd[3:5] == [app, "train"]
-        assert cmd[5:] == list(get_app(app).demo_train_args)
+        assert cmd[5:] == list(get_app(app).manifest.demo_train_args)
         if cmd[5:]:  # the options must be ones the app's train command accepts
             from lepton_shared.cli.main import build_parser
 

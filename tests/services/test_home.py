@@ -29,7 +29,7 @@ def test_best_baseline_picks_the_strongest_in_the_right_direction() -> None:
                "baselines": {"rule": {"roc_auc": 0.7, "rmse": 30.0}, "prior": {"roc_auc": 0.5, "rmse": 20.0},
                              "broken": {"roc_auc": float("nan")}, "other": "not a dict"}}
     assert best_baseline(metrics, "roc_auc") == ("rule", 0.7)
-    assert best_baseline(metrics, "rmse") == ("prior", 20.0)  # lower is better for errors
+    assert best_baseline(metrics, "rmse", higher_is_better=False) == ("prior", 20.0)
     assert best_baseline(metrics, "ndcg_at_10") == (None, None)
     assert best_baseline({"roc_auc": 0.9}, "roc_auc") == (None, None)
 
@@ -37,8 +37,10 @@ def test_best_baseline_picks_the_strongest_in_the_right_direction() -> None:
 def test_card_compares_with_baseline_in_the_metric_direction() -> None:
     assert _card(key_metric="roc_auc", value=0.9, baseline_name="rule", baseline_value=0.7).beats_baseline is True
     assert _card(key_metric="roc_auc", value=0.6, baseline_name="rule", baseline_value=0.7).beats_baseline is False
-    assert _card(key_metric="rmse", value=12.0, baseline_name="mean", baseline_value=20.0).beats_baseline is True
-    assert _card(key_metric="rmse", value=25.0, baseline_name="mean", baseline_value=20.0).beats_baseline is False
+    assert _card(key_metric="rmse", higher_is_better=False, value=12.0, baseline_name="mean",
+                 baseline_value=20.0).beats_baseline is True
+    assert _card(key_metric="rmse", higher_is_better=False, value=25.0, baseline_name="mean",
+                 baseline_value=20.0).beats_baseline is False
     assert _card(key_metric="rmse", value=25.0).beats_baseline is None
     line = _card(key_metric="roc_auc", value=0.91234, baseline_name="rule", baseline_value=0.7).metric_line
     assert line == "roc_auc 0.912 vs 0.700 (rule)"
@@ -53,7 +55,6 @@ def test_card_without_model_says_how_to_get_one(lepton_home: Path) -> None:
 
 
 def test_card_shows_production_model_and_baseline(lepton_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(home, "key_metric_of", lambda app, metrics: "average_precision")
     _register("fraud", {"average_precision": 0.5})
     version = _register("fraud", {"average_precision": 0.81, "roc_auc": 0.97,
                                   "baselines": {"amount_rule": {"average_precision": 0.32}}})
@@ -77,25 +78,22 @@ def test_card_with_missing_model_files_says_so(lepton_home: Path) -> None:
 
 
 def test_cards_read_the_registry_from_many_threads(lepton_home: Path) -> None:
-    from lepton_shared.app import APP_NAMES
+    from lepton_shared.manifest import app_names
     from lepton_shared.storage import reset_engine
 
-    for app in APP_NAMES:
+    for app in app_names():
         _register(app, {"accuracy": 0.5})
     reset_engine()  # as in a fresh Streamlit process: the schema check has not run yet
     cards = build_cards(check_service=False)
     assert all(c.model_version == "v1" and c.problem is None for c in cards), [c.problem for c in cards]
 
 
-def test_key_metric_falls_back_to_the_first_number_for_an_unknown_app() -> None:
-    assert home.key_metric_of("no_such_app", {"notes": "x", "accuracy": 0.8, "f1_macro": 0.7}) == "accuracy"
-
-
-def test_cards_cover_all_five_apps_and_mark_missing_ones(lepton_home: Path) -> None:
-    from lepton_shared.app import APP_NAMES, app_installed
+def test_cards_cover_every_app_and_mark_missing_ones(lepton_home: Path) -> None:
+    from lepton_shared.app import app_installed
+    from lepton_shared.manifest import app_names
 
     cards = build_cards(check_service=False)
-    assert [c.app for c in cards] == list(APP_NAMES)
+    assert [c.app for c in cards] == list(app_names())
     for card in cards:
         assert card.installed == app_installed(card.app)
         assert card.title and card.summary

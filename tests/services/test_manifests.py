@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from lepton_shared.app import APP_NAMES, app_installed
+from lepton_shared.manifest import app_names
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "services" / "k8s"
@@ -41,7 +41,7 @@ def test_every_manifest_parses_and_kustomization_lists_them() -> None:
     on_disk = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml", "secret.example.yaml"}
     assert listed == on_disk
     kinds = [d["kind"] for d in _all_docs()]
-    assert kinds.count("Deployment") == len(APP_NAMES) and kinds.count("Service") == len(APP_NAMES)
+    assert kinds.count("Deployment") == len(app_names()) and kinds.count("Service") == len(app_names())
 
 
 def test_shell_exposes_the_probe_paths() -> None:
@@ -57,7 +57,7 @@ def test_shell_exposes_the_probe_paths() -> None:
         assert client.get("/readyz").status_code == 503
 
 
-@pytest.mark.parametrize("app", APP_NAMES)
+@pytest.mark.parametrize("app", app_names())
 def test_deployment_and_service(app: str) -> None:
     deployment = _find("Deployment", f"lepton-{app}")
     spec = deployment["spec"]
@@ -70,7 +70,7 @@ def test_deployment_and_service(app: str) -> None:
     command = container["command"]
     assert command[:3] == ["python", "-m", "uvicorn"]
     module, attr = command[3].split(":")
-    assert (module, attr) == (f"services.{app}", "app")
+    assert (module, attr) == ("services.asgi", "app")  # LEPTON_APP (checked below) picks the app
     port = int(command[command.index("--port") + 1])
     named_ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert named_ports["http"] == port
@@ -102,15 +102,10 @@ def test_deployment_and_service(app: str) -> None:
     assert service["spec"]["ports"][0]["targetPort"] in named_ports
 
 
-@pytest.mark.parametrize("app", APP_NAMES)
-def test_entry_point_module_exists(app: str) -> None:
-    entry = ROOT / "services" / f"{app}.py"
-    if not app_installed(app) and not entry.exists():
-        pytest.skip(f"the {app} app is not part of this build yet")
-    assert entry.is_file(), f"services/k8s/{app}.yaml starts services.{app}:app but services/{app}.py is missing"
-    source = entry.read_text()
-    assert re.search(rf"^from apps\.{app}\.app import APP$", source, re.M)
-    assert re.search(r"^app = APP\.create_service\(\)$", source, re.M)
+def test_one_entry_point_serves_every_app() -> None:
+    source = (ROOT / "services" / "asgi.py").read_text()
+    assert re.search(r"^app = get_app\(APP_NAME\)\.create_service\(\)$", source, re.M)
+    assert not [app for app in app_names() if (ROOT / "services" / f"{app}.py").exists()]
 
 
 def test_migrate_job_runs_a_real_cli_command() -> None:
@@ -128,9 +123,9 @@ def test_dockerfile_runs_the_service_chosen_by_lepton_app() -> None:
     assert re.search(r"^FROM python:3\.11-slim$", text, re.M)
     cmd_line = next(line for line in text.splitlines() if line.startswith("CMD "))
     words = shlex.split(cmd_line[len("CMD "):])
-    assert words[:4] == ["exec", "python", "-m", "uvicorn"] and words[4] == "services.${LEPTON_APP}:app"
+    assert words[:4] == ["exec", "python", "-m", "uvicorn"] and words[4] == "services.asgi:app"
     assert re.search(r"^ENV .*LEPTON_APP=(\w+)", text, re.M | re.S)
     default = re.search(r"LEPTON_APP=(\w+)", text)
-    assert default and default.group(1) in APP_NAMES
+    assert default and default.group(1) in app_names()
     for folder in ("lepton_shared", "apps", "services"):
         assert re.search(rf"^COPY {folder} ", text, re.M), f"the image must contain {folder}/"

@@ -35,11 +35,13 @@ PER_THREAD = 10
 
 
 @contextmanager
-def replicas(count: int, module: str = "example_entry:app") -> Iterator[list[str]]:
+def replicas(count: int, module: str = "example_entry:app", app: str = "") -> Iterator[list[str]]:
     """``count`` uvicorn processes of the example service, started at the same moment (as pods of one
     Deployment are), sharing this test's environment and so its database."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(HERE.parents[1]), env.get("PYTHONPATH", "")])
+    if app:
+        env["LEPTON_APP"] = app
     ports = [free_port() for _ in range(count)]
     procs = [subprocess.Popen([sys.executable, "-m", "uvicorn", module, "--app-dir", str(HERE),
                                "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
@@ -152,7 +154,7 @@ def test_replicas_of_a_real_app_store_every_event_once(postgres_url: str, tmp_pa
     with lepton_env(tmp_path / "home", database_url=postgres_url, api_token=TOKEN):
         init_db()
         run = uuid.uuid4().hex[:8]
-        with replicas(2, "services.recommender:app") as bases:
+        with replicas(2, "services.asgi:app", app="recommender") as bases:
 
             def worker(thread: int) -> int:
                 with httpx.Client(timeout=30) as client:

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from lepton_shared.app import APP_NAMES, app_installed
+from lepton_shared.app import app_installed
+from lepton_shared.manifest import app_names
 from lepton_shared.testing.browser import browser_page, streamlit_server, wait_for_streamlit
 from lepton_shared.testing.env import lepton_env
-from services.ui.home import TITLES, page_script
+from services.ui.home import page_script, titles
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -46,20 +47,20 @@ def _shot(page: object, name: str) -> None:
 
 
 def _pages() -> list[str]:
-    return [app for app in APP_NAMES if app_installed(app) and page_script(app).is_file()]
+    return [app for app in app_names() if app_installed(app) and page_script(app).is_file()]
 
 
 @pytest.fixture(scope="module")
 def home_with_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A home where every installed app has a (stand-in) production model with a baseline."""
+    from lepton_shared.manifest import get_manifest
     from lepton_shared.registry import Registry
-    from services.ui.home import key_metric_of
 
     home = tmp_path_factory.mktemp("suite-ui-models")
     with lepton_env(home):
-        for app in APP_NAMES:
+        for app in app_names():
             if app_installed(app):
-                key = key_metric_of(app, {}) or "accuracy"
+                key = get_manifest(app).key_metric
                 Registry().register(app, _write_stub,
                                     metrics={key: 0.75, "baselines": {"simple_rule": {key: 0.5}}})
     return home
@@ -76,7 +77,7 @@ def test_home_page_lists_every_app_with_model_and_score(home_with_models: Path) 
     from lepton_shared.testing.example import example_service
     from lepton_shared.testing.server import free_port, serve_app
 
-    installed = [app for app in APP_NAMES if app_installed(app)]
+    installed = [app for app in app_names() if app_installed(app)]
     env = _env(home_with_models)
     if installed:  # one app's service is "up" (any service shell answers /healthz), one is configured but down
         env[f"LEPTON_{installed[0].upper()}_URL"] = "{up}"
@@ -95,7 +96,7 @@ def _check_home(env: dict[str, str], installed: list[str]) -> None:
         page.goto(base)
         wait_for_streamlit(page)
         page.get_by_role("heading", name="Lepton Suite").wait_for()
-        for app, title in TITLES.items():
+        for app, title in titles().items():
             card = page.locator(f".st-key-card-{app}")
             expect(card).to_contain_text(title)  # expect() retries while Streamlit is still rendering
             if not app_installed(app):
@@ -107,18 +108,18 @@ def _check_home(env: dict[str, str], installed: list[str]) -> None:
                 expect(card).to_contain_text(expected)
         page.get_by_role("button", name="Refresh status").click()
         wait_for_streamlit(page)
-        expect(page.locator(".st-key-card-fraud")).to_contain_text(TITLES["fraud"])
+        expect(page.locator(".st-key-card-fraud")).to_contain_text(titles()["fraud"])
         _shot(page, "suite-home")
 
 
-@pytest.mark.parametrize("app", APP_NAMES)
+@pytest.mark.parametrize("app", app_names())
 def test_app_page_opens_from_the_home_page(app: str, empty_suite: str) -> None:
     if app not in _pages():
         pytest.skip(f"the {app} app (or its page) is not part of this build yet")
     with browser_page(f"suite-{app}") as page:
         page.goto(empty_suite)
         wait_for_streamlit(page)
-        page.get_by_role("link", name=f"Open {TITLES[app]}").click()
+        page.get_by_role("link", name=f"Open {titles()[app]}").click()
         page.wait_for_url(re.compile(rf".*/{app}$"))
         page.wait_for_timeout(500)  # let the page's script run start before waiting for it to finish
         wait_for_streamlit(page)

@@ -1,3 +1,0 @@
-from apps.chatbot.app import APP
-
-app = APP.create_service()

@@ -1,3 +1,0 @@
-from apps.fraud.app import APP
-
-app = APP.create_service()

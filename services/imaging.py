@@ -1,3 +1,0 @@
-from apps.imaging.app import APP
-
-app = APP.create_service()

@@ -1,0 +1,120 @@
+"""Writes each app's Deployment + Service and the kustomization from the app manifests.
+
+``python -m services.k8s.render`` after adding an app or changing a manifest's
+resources; ``tests/services/test_manifests.py`` fails while the files on disk
+differ from what this renders.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lepton_shared.manifest import AppManifest, discover
+
+HERE = Path(__file__).resolve().parent
+SHARED = ("namespace.yaml", "storage.yaml", "migrate-job.yaml")
+
+TEMPLATE = """\
+# The {name} service ({title}): two replicas behind one ClusterIP Service. Rendered from
+# apps/{name}/manifest.py by `python -m services.k8s.render`; edit the manifest, not this file.
+# Replicas share the PostgreSQL database (LEPTON_DATABASE_URL) and the model store (the lepton-home volume),
+# so they load the same production model and every write lands in one place.
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: lepton-{name}
+  labels: {{app.kubernetes.io/name: lepton-{name}, app.kubernetes.io/part-of: lepton-suite}}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {{app.kubernetes.io/name: lepton-{name}}}
+  template:
+    metadata:
+      labels: {{app.kubernetes.io/name: lepton-{name}, app.kubernetes.io/part-of: lepton-suite}}
+    spec:
+      securityContext: {{runAsNonRoot: true, runAsUser: 10001, fsGroup: 10001}}
+      containers:
+        - name: {name}
+          image: lepton-suite:0.1.0
+          command: ["python", "-m", "uvicorn", "services.asgi:app", "--host", "0.0.0.0", "--port", "8000",
+                    "--workers", "1", "--no-access-log"]
+          ports:
+            - {{name: http, containerPort: 8000}}
+          env:
+            - {{name: LEPTON_APP, value: {name}}}
+            - {{name: LEPTON_HOME, value: /var/lepton}}
+            - name: LEPTON_DATABASE_URL
+              valueFrom: {{secretKeyRef: {{name: lepton-secrets, key: database-url}}}}
+            - name: LEPTON_API_TOKEN
+              valueFrom: {{secretKeyRef: {{name: lepton-secrets, key: api-token}}}}
+          resources:
+            requests: {{cpu: "{cpu_request}", memory: {memory_request}}}
+            limits: {{cpu: "{cpu_limit}", memory: {memory_limit}}}
+          startupProbe:  # loading a model can take a while on a cold node
+            httpGet: {{path: /healthz, port: http}}
+            periodSeconds: 5
+            failureThreshold: 60
+          readinessProbe:  # a model is loaded and the database answers
+            httpGet: {{path: /readyz, port: http}}
+            periodSeconds: 10
+            failureThreshold: 3
+          livenessProbe:  # the process answers at all
+            httpGet: {{path: /healthz, port: http}}
+            periodSeconds: 20
+            failureThreshold: 3
+          securityContext: {{allowPrivilegeEscalation: false}}
+          volumeMounts:
+            - {{name: lepton-home, mountPath: /var/lepton}}
+      volumes:
+        - name: lepton-home
+          persistentVolumeClaim: {{claimName: lepton-home}}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: lepton-{name}
+  labels: {{app.kubernetes.io/name: lepton-{name}, app.kubernetes.io/part-of: lepton-suite}}
+spec:
+  selector: {{app.kubernetes.io/name: lepton-{name}}}
+  ports:
+    - {{name: http, port: 80, targetPort: http}}
+"""
+
+KUSTOMIZATION = """\
+# kubectl apply -k services/k8s   (after creating the lepton-secrets Secret from secret.example.yaml)
+# Rendered by `python -m services.k8s.render` from the app manifests.
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: lepton
+resources:
+{resources}
+images:
+  - name: lepton-suite          # point newName at your registry, e.g. registry.example.com/lepton-suite
+    newName: lepton-suite
+    newTag: 0.1.0
+"""
+
+
+def deployment(manifest: AppManifest) -> str:
+    r = manifest.resources
+    return TEMPLATE.format(name=manifest.name, title=manifest.title.lower(), cpu_request=r.cpu_request,
+                           memory_request=r.memory_request, cpu_limit=r.cpu_limit, memory_limit=r.memory_limit)
+
+
+def rendered() -> dict[str, str]:
+    """File name -> content of every generated file."""
+    manifests = discover()
+    files = {f"{name}.yaml": deployment(m) for name, m in manifests.items()}
+    listed = [*SHARED, *files]
+    files["kustomization.yaml"] = KUSTOMIZATION.format(resources="\n".join(f"  - {n}" for n in listed))
+    return files
+
+
+def main() -> None:
+    for name, text in rendered().items():
+        (HERE / name).write_text(text)
+        print(f"wrote services/k8s/{name}")
+
+
+if __name__ == "__main__":
+    main()

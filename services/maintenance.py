@@ -1,3 +1,0 @@
-from apps.maintenance.app import APP
-
-app = APP.create_service()

@@ -1,3 +1,0 @@
-from apps.recommender.app import APP
-
-app = APP.create_service()
