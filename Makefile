@@ -5,7 +5,8 @@
 #   make test                       set up and run the whole test suite
 #   make train-<app> DATA=path      retrain one app (EPOCHS=, DEVICE=, SEED=, NPROC= for torchrun)
 #   make evaluate-<app> DATA=path   metrics as JSON
-
+#   make optimize-<app> METHOD=m    quantise/prune/export into a new measured version
+#   make bench / bench-perf         quality benchmarks / efficiency ratios (docs/)
 #   make serve-<app> / ui-<app> / ui
 
 PYTHON ?= python3
@@ -17,6 +18,7 @@ STAMP  := $(VENV)/.installed
 DATA   ?=
 EPOCHS ?=
 DEVICE ?= $(or $(LEPTON_DEVICE),auto)
+METHOD ?= int8
 SEED   ?= 42
 MODEL  ?=
 NPROC  ?= 1
@@ -29,7 +31,7 @@ TRAIN_FLAGS = $(if $(DATA),--data $(DATA)) $(if $(EPOCHS),--epochs $(EPOCHS)) --
 EVAL_FLAGS  = $(if $(DATA),--data $(DATA)) $(if $(MODEL),--model $(MODEL)) --device $(DEVICE) --seed $(SEED)
 LAUNCH      = $(if $(filter-out 1,$(NPROC) $(NNODES)),$(BIN)/torchrun --nnodes $(NNODES) --nproc_per_node $(NPROC) -m lepton_shared.cli.main,$(BIN)/lepton)
 
-.PHONY: setup demo test test-fast lint type bench ui clean
+.PHONY: setup demo test test-fast lint type bench bench-perf ui clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +59,9 @@ type: $(STAMP)
 bench: $(STAMP) ## measure every app on ../shared data; writes docs/BENCHMARKS.md
 	$(BIN)/python -m benchmarks.run $$($(BIN)/lepton apps --names)
 
+bench-perf: $(STAMP) ## efficiency ratios (Trainer, service, batching, optimised models); writes docs/PERFORMANCE.md
+	$(BIN)/python -m benchmarks.perf
+
 bench-%: $(STAMP)
 	$(BIN)/python -m benchmarks.run $*
 
@@ -65,6 +70,9 @@ train-%: $(STAMP)
 
 evaluate-%: $(STAMP)
 	$(BIN)/lepton $* evaluate --json $(EVAL_FLAGS)
+
+optimize-%: $(STAMP) ## METHOD=int8|prune|onnx|onnx-int8|bf16|fp16 DATA=path MODEL=version
+	$(BIN)/lepton $* optimize --json --method $(METHOD) $(if $(DATA),--data $(DATA)) $(if $(MODEL),--model $(MODEL))
 
 serve-%: $(STAMP)
 	$(BIN)/lepton $* serve --workers $(WORKERS) $(if $(PORT),--port $(PORT))

@@ -2,7 +2,7 @@
 
 Quality: `lepton fraud train` then `lepton fraud evaluate --json` with the training week starting
 2018-05-01 and 2018-05-08 (test weeks 05-15..05-21 and 05-22..05-28). Speed: the service
-(`uvicorn services.fraud:app`) with its feature buckets filled from the history before the test week,
+(`LEPTON_APP=fraud uvicorn services.asgi:app`) with its feature buckets filled from the history before the test week,
 scoring the test week's transactions one by one (`POST /v1/score`, feature update included) and in
 batches of 1000 (`POST /v1/score/batch`).
 """
@@ -41,8 +41,8 @@ def _cli(*args: str) -> tuple[str, float]:
 def _latency(data: Path) -> dict[str, Any]:
     import httpx
 
-    from apps.fraud import online
-    from apps.fraud.loaders import load_transactions
+    from apps.fraud.data import load_transactions
+    from apps.fraud.storage import bootstrap
     from lepton_shared.testing.env import lepton_env
     from lepton_shared.testing.server import free_port, wait_http
 
@@ -52,7 +52,7 @@ def _latency(data: Path) -> dict[str, Any]:
     test_start = pd.Timestamp("2018-05-22")
     with lepton_env(HOME):
         t0 = time.perf_counter()
-        rows = online.bootstrap(df, until=test_start)
+        rows = bootstrap(df, until=test_start)
         bootstrap_s = time.perf_counter() - t0
     stream = df[df["TX_DATETIME"] >= test_start].head(N_SINGLE + BATCH * N_BATCHES)
     bodies = [{"transaction_id": str(r.TRANSACTION_ID), "tx_datetime": r.TX_DATETIME.isoformat(),
@@ -100,8 +100,8 @@ def _ceilings(data: Path) -> dict[str, dict[str, float]]:
     import pandas as pd
     from sklearn import metrics as skm
 
+    from apps.fraud.data import load_transactions
     from apps.fraud.features import offline_features
-    from apps.fraud.loaders import load_transactions
     from apps.fraud.protocol import Periods, card_precision_at_k, split
 
     df = load_transactions(data)

@@ -83,9 +83,9 @@ def env_speed(rul_dir: str | None = None, steps: int = 8000) -> dict[str, float]
 
     from apps.maintenance.env import MaintenanceEnv, NoisyOracle
     from apps.maintenance.model import RulEnsemble
-    from apps.maintenance.pipeline import sim_columns
+    from apps.maintenance.simulator import SimConfig
 
-    est = RulEnsemble.load(Path(rul_dir)).life_estimator(sim_columns()) if rul_dir else NoisyOracle()
+    est = RulEnsemble.load(Path(rul_dir)).life_estimator(SimConfig().columns) if rul_dir else NoisyOracle()
     p = np.array([0.96, 0.03, 0.01])
     out: dict[str, float] = {}
     for mode, below in (("every_cycle", None), ("alert_40", 40.0)):

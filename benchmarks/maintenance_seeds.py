@@ -28,8 +28,8 @@ def one_seed(data: Path, subset: str, seed: int, members: int, epochs: int, devi
              ) -> dict[str, Any]:
     import torch
 
+    from apps.maintenance.data import load_history
     from apps.maintenance.features import make_windows, nasa_score
-    from apps.maintenance.loaders import load_history
     from apps.maintenance.recorded import fit_recorded
 
     torch.set_num_threads(threads)

@@ -26,7 +26,21 @@ class Settings(BaseSettings):
     api_token: str | None = Field(
         default=None, description="Bearer token the services require; unset disables auth (dev only)."
     )
-    device: str = Field(default="auto", description="auto | cpu | cuda")
+    device: str = Field(default="auto", description="Where torch code runs (training, evaluation and the services): "
+                        "auto (the GPU when present, else the CPU) | cpu | cuda. The CLI's --device overrides it.")
+    micro_batch: bool | None = Field(
+        default=None, description="Micro-batching of concurrent POST /v1/predict requests (and the chatbot's "
+        "/v1/chat): true | false; unset: each app's default from its manifest (on for chatbot and imaging).")
+    max_batch: int | None = Field(
+        default=None, ge=1, description="Most requests one micro-batch answers together; unset: the app's "
+        "default (32).")
+    max_wait_ms: float | None = Field(
+        default=None, ge=0.0, description="How long a micro-batch waits for more requests after its first one "
+        "arrived, in milliseconds, while requests keep arriving (a lone request never waits); unset: the app's "
+        "default (2).")
+    batch_workers: int | None = Field(
+        default=None, ge=1, description="Micro-batches answered at the same time, each in its own thread; unset: "
+        "the app's default (1).")
     max_request_bytes: int = Field(default=10 * 1024 * 1024, description="Largest accepted request body.")
     log_predictions: bool = Field(default=True, description="Store every prediction in the database.")
     id_salt: str = Field(default="lepton-default-salt", description="Salt for hashing personal identifiers.")

@@ -13,6 +13,7 @@ from collections import Counter
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
 
@@ -34,14 +35,21 @@ def _message_dict(m: ChatMessage) -> dict[str, Any]:
             "source": m.source, "created_at": m.created_at.isoformat() if m.created_at else None}
 
 
-def chat(predictor: ChatbotPredictor, message: str, session_id: str | None = None) -> dict[str, Any]:
-    """Answer one message in a session (a new one when ``session_id`` is None) and store the turn."""
+def chat(predictor: ChatbotPredictor, message: str, session_id: str | None = None,
+         analysis: tuple[dict[str, Any], np.ndarray] | None = None) -> dict[str, Any]:
+    """Answer one message in a session (a new one when ``session_id`` is None) and store the turn.
+
+    ``analysis``: the message's answer and embedding from ``predictor.analyse`` when the caller computed them
+    already (the service does, in micro-batches with other messages); None analyses the message here."""
     text = message.strip()
     if not text:
         raise UserError("the message is empty")
     started = time.perf_counter()
-    (result,), embeddings = predictor.analyse([text])
-    faq = predictor.faq.answer(embeddings[0])
+    if analysis is None:
+        (result,), embeddings = predictor.analyse([text])
+        analysis = result, embeddings[0]
+    result, embedding = analysis
+    faq = predictor.faq.answer(embedding)
     with session_scope() as db:
         if session_id is None:
             session = ChatSession(id=uuid.uuid4().hex, model_version=predictor.version)

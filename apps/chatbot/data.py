@@ -33,6 +33,14 @@ def builtin_off_topic() -> pd.DataFrame:
     return pd.DataFrame({"text": list(OFF_TOPIC), "label": OOS_LABEL})
 
 
+def builtin_frame(tiny: bool = False) -> pd.DataFrame:
+    """The built-in training data as ``lepton chatbot train`` uses it (``--tiny``: 8 examples per intent)."""
+    from apps.chatbot.app import BUILTIN_PER_INTENT, TINY_PER_INTENT
+
+    per_intent = TINY_PER_INTENT if tiny else BUILTIN_PER_INTENT
+    return pd.concat([builtin_intents(per_intent), builtin_off_topic()], ignore_index=True)
+
+
 def builtin_faq() -> pd.DataFrame:
     return pd.DataFrame(list(FAQ), columns=["question", "answer"])
 

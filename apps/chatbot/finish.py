@@ -86,6 +86,7 @@ def finish(run: FittedRun, args: argparse.Namespace, promote: bool = True) -> Mo
     from apps.chatbot.scoring import build_artifact_writer, figures, label_ids, metrics_for
     from lepton_shared.data import fingerprint
     from lepton_shared.registry import Registry
+    from lepton_shared.training.trainer import resolve_device
 
     scorer, head, proba, oos_scores = fit_scorer(run, args.seed)
     y = label_ids(run.labels, run.val)
@@ -111,6 +112,6 @@ def finish(run: FittedRun, args: argparse.Namespace, promote: bool = True) -> Mo
 
     params = {"source": run.source, "tiny": bool(args.tiny), "val_fraction": args.val_fraction, "seed": args.seed,
               **dict(vars(run.settings)), "max_drop": args.max_drop, "faq_rows": len(run.faq),
-              "device": str(run.settings.device)}
+              "device": str(resolve_device(run.settings.device))}
     return Registry().register("chatbot", write, metrics=metrics, params=params,
                                data_fingerprint=fingerprint(run.frame), promote=promote)

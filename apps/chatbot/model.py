@@ -14,7 +14,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -29,8 +29,25 @@ MAX_LENGTH = 64
 _TOKENIZER_LOCK = threading.Lock()
 
 
+class IntentNetwork(Protocol):
+    """What :func:`infer` needs: the fp32 :class:`IntentModel` and its optimised variants
+    (``apps/chatbot/variants.py``: int8, ONNX, pruned, bf16/fp16) all provide it."""
+
+    @property
+    def num_labels(self) -> int: ...
+
+    def scores(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(logits, mean-pooled sentence embeddings) of one tokenised batch."""
+        ...
+
+    def eval(self) -> Any: ...
+
+
 class IntentModel(nn.Module):
     """Sentence encoder + dropout + linear classifier over intents."""
+
+    #: set on variants that can only run on one device (int8 and ONNX: the CPU), whatever the caller asks
+    fixed_device: torch.device | None = None
 
     def __init__(self, encoder: nn.Module, num_labels: int, dropout: float = 0.1) -> None:
         super().__init__()
@@ -44,6 +61,15 @@ class IntentModel(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return self.head(self.dropout(self.embed(input_ids, attention_mask)))
+
+    @property
+    def num_labels(self) -> int:
+        return int(self.head.out_features)
+
+    def scores(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(logits, mean-pooled sentence embeddings); eval mode, so no dropout."""
+        emb = self.embed(input_ids, attention_mask)
+        return self.head(emb), emb
 
 
 def new_model(num_labels: int) -> tuple[Any, IntentModel]:
@@ -108,13 +134,13 @@ class Collate:
 
 
 @torch.no_grad()
-def infer(model: IntentModel, tokenizer: Any, texts: Sequence[str], batch_size: int = 64,
+def infer(model: IntentNetwork, tokenizer: Any, texts: Sequence[str], batch_size: int = 64,
           device: torch.device | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(logits, L2-normalised sentence embeddings) for ``texts``, in their order."""
-    device = device or next(model.parameters()).device
+    device = getattr(model, "fixed_device", None) or device or _device_of(model)
     model.eval()
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    logits = np.zeros((len(texts), model.head.out_features), dtype=np.float32)
+    logits = np.zeros((len(texts), model.num_labels), dtype=np.float32)
     embeds = np.zeros((len(texts), TEXT_DIM), dtype=np.float32)
     for s in range(0, len(order), batch_size):
         idx = order[s:s + batch_size]
@@ -122,10 +148,16 @@ def infer(model: IntentModel, tokenizer: Any, texts: Sequence[str], batch_size: 
             enc = tokenizer([texts[i] for i in idx], padding=True, truncation=True, max_length=MAX_LENGTH,
                             return_tensors="pt")
         enc = enc.to(device)
-        emb = model.embed(enc["input_ids"], enc["attention_mask"])
-        logits[idx] = model.head(emb).float().cpu().numpy()
-        embeds[idx] = nn.functional.normalize(emb, dim=1).float().cpu().numpy()
+        out, emb = model.scores(enc["input_ids"], enc["attention_mask"])
+        logits[idx] = out.float().cpu().numpy()
+        embeds[idx] = nn.functional.normalize(emb.float(), dim=1).cpu().numpy()
     return logits, embeds
+
+
+def _device_of(model: Any) -> torch.device:
+    params = model.parameters() if isinstance(model, nn.Module) else iter(())
+    first = next(params, None)
+    return first.device if first is not None else torch.device("cpu")
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -142,14 +174,26 @@ def save_model(folder: Path, model: IntentModel, tokenizer: Any, labels: list[st
     (folder / "intent_config.json").write_text(json.dumps({"labels": labels, **extra}, indent=2))
 
 
-def load_model(folder: Path) -> tuple[Any, IntentModel, dict[str, Any]]:
-    """(tokenizer, model in eval mode, config) from an artifact written by :func:`save_model`."""
+def load_model(folder: Path, device: str | torch.device | None = None) -> tuple[Any, IntentNetwork, dict[str, Any]]:
+    """(tokenizer, model in eval mode on ``device``, config) from an artifact written by :func:`save_model`.
+
+    ``device``: auto | cpu | cuda or a torch device; None means the ``LEPTON_DEVICE`` setting.
+    An optimised artifact (``lepton chatbot optimize``) loads as the variant its ``optimisation.json`` names."""
     from transformers import AutoModel, AutoTokenizer
+
+    from lepton_shared.optimize.base import read_optimisation
+    from lepton_shared.training.trainer import resolve_device
 
     config = json.loads((folder / "intent_config.json").read_text())
     tokenizer = AutoTokenizer.from_pretrained(folder / "encoder", local_files_only=True)
+    record = read_optimisation(folder)
+    if record is not None:
+        from apps.chatbot.variants import load_variant
+
+        target = device if isinstance(device, torch.device) else resolve_device(device)
+        return tokenizer, load_variant(folder, record, len(config["labels"]), target), config
     encoder = AutoModel.from_pretrained(folder / "encoder", local_files_only=True)
     model = IntentModel(encoder, len(config["labels"]))
     model.head.load_state_dict(torch.load(folder / "head.pt", map_location="cpu", weights_only=True))
-    model.eval()
+    model.to(device if isinstance(device, torch.device) else resolve_device(device)).eval()
     return tokenizer, model, config

@@ -13,6 +13,7 @@ from apps.chatbot.faq import FaqIndex
 from apps.chatbot.model import infer, load_model
 from lepton_shared.registry import ModelInfo
 from lepton_shared.serving import Predictor
+from lepton_shared.serving.threads import blas_threads
 
 MAX_MESSAGE_CHARS = 1000
 
@@ -44,12 +45,16 @@ class ChatbotPredictor(Predictor):
     app_name: ClassVar[str] = "chatbot"
     InputModel: ClassVar[type[BaseModel]] = MessageIn
 
-    def __init__(self, info: ModelInfo) -> None:
+    def __init__(self, info: ModelInfo, device: str | None = None) -> None:
+        """``device``: auto | cpu | cuda; None means the ``LEPTON_DEVICE`` setting (auto: the GPU when present)."""
         import json
+
+        from lepton_shared.serving.device import serving_device
 
         super().__init__(info.version)
         self.threads = serving_threads()
-        self.tokenizer, self.model, config = load_model(info.path)
+        self.device = serving_device(device)
+        self.tokenizer, self.model, config = load_model(info.path, self.device)
         self.labels: list[str] = list(config["labels"])
         self.threshold = float(config["oos_threshold"])
         self.scorer = IntentScorer.load(info.path, config)
@@ -63,8 +68,12 @@ class ChatbotPredictor(Predictor):
         if torch.get_num_threads() != self.threads:  # per worker thread: OpenMP settings are thread-local
             torch.set_num_threads(self.threads)
         with torch.inference_mode():
-            logits, embeddings = infer(self.model, self.tokenizer, texts, device=torch.device("cpu"))
-        proba, oos_scores = self.scorer.score(logits, embeddings, texts)
+            logits, embeddings = infer(self.model, self.tokenizer, texts, device=self.device)
+        if len(texts) > 1:  # a batch: numpy's BLAS would use every core for a tiny product, see blas_threads
+            with blas_threads(self.threads):
+                proba, oos_scores = self.scorer.score(logits, embeddings, texts)
+        else:
+            proba, oos_scores = self.scorer.score(logits, embeddings, texts)
         out = []
         for row, oos_score in zip(proba, oos_scores, strict=True):
             i = int(row.argmax())

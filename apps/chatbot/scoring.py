@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,10 +19,15 @@ from apps.chatbot.data import OOS_LABEL
 from apps.chatbot.ensemble import IntentScorer
 from apps.chatbot.faq import FaqIndex
 from apps.chatbot.intents import BANK_INTENTS
-from apps.chatbot.model import IntentModel, infer, save_model
+from apps.chatbot.model import IntentModel, IntentNetwork, infer, save_model
 from apps.chatbot.oos import oos_metrics
 from lepton_shared.errors import UserError
 from lepton_shared.evaluation import classification_metrics
+
+if TYPE_CHECKING:
+    import torch
+
+    from lepton_shared.registry import ModelInfo
 
 
 def label_ids(labels: list[str], frame: pd.DataFrame) -> np.ndarray:
@@ -55,7 +60,7 @@ def metrics_for(proba: np.ndarray, y: np.ndarray, threshold: float,
     return metrics
 
 
-def score(model: IntentModel, tokenizer: Any, frame: pd.DataFrame, threshold: float,
+def score(model: IntentNetwork, tokenizer: Any, frame: pd.DataFrame, threshold: float,
           scorer: IntentScorer) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
     """(metrics, probabilities, label ids) of the model and its ``scorer`` on ``frame``; rows labelled
     ``oos`` are out-of-scope messages."""
@@ -64,6 +69,36 @@ def score(model: IntentModel, tokenizer: Any, frame: pd.DataFrame, threshold: fl
     logits, embeddings = infer(model, tokenizer, texts)
     proba, oos_scores = scorer.score(logits, embeddings, texts)
     return metrics_for(proba, y, threshold, oos_scores), proba, y
+
+
+def evaluation_frame(info: ModelInfo, data: Path | None = None) -> pd.DataFrame:
+    """The rows ``lepton chatbot evaluate`` scores: the file ``data`` (text,label CSV or JSON; ``oos`` rows are
+    out-of-scope), else the held-out part of the built-in data, split exactly as at training time."""
+    from apps.chatbot.data import builtin_frame, load_intents, split
+
+    if data is not None:
+        return load_intents(data)
+    params = info.params
+    full = builtin_frame(bool(params.get("tiny")))
+    return split(full, float(params.get("val_fraction", 0.1)), int(params.get("seed", 42)))[1]
+
+
+def evaluate_version(info: ModelInfo, data: Path | None = None, device: str | torch.device | None = None,
+                     baselines: bool = True) -> dict[str, Any]:
+    """What ``lepton chatbot evaluate`` reports for registered model ``info`` (fp32 or optimised) on
+    :func:`evaluation_frame`: the blended scorer's metrics, plus the TF-IDF baseline's with ``baselines``."""
+    from apps.chatbot.baselines import BASELINE_NAME, baseline_metrics, load_baseline
+    from apps.chatbot.model import load_model
+
+    frame = evaluation_frame(info, data)
+    tokenizer, model, config = load_model(info.path, device)
+    scorer = IntentScorer.load(info.path, config)
+    metrics, _, _ = score(model, tokenizer, frame, float(config["oos_threshold"]), scorer)
+    if baselines:
+        baseline = scorer.text_model if scorer.text_model is not None else load_baseline(info.path)
+        if baseline is not None:
+            metrics["baselines"] = {BASELINE_NAME: baseline_metrics(baseline, frame)}
+    return metrics
 
 
 def figures(proba: np.ndarray, y: np.ndarray, labels: list[str], threshold: float,

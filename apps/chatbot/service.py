@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from apps.chatbot import conversation
 from apps.chatbot.predictor import MAX_MESSAGE_CHARS, ChatbotPredictor
 from lepton_shared.serving import Predictor, create_app, get_predictor, log_prediction
+from lepton_shared.serving.app import ServiceState
 
 router = APIRouter(prefix="/v1", tags=["chatbot"])
 
@@ -43,11 +44,21 @@ def _chatbot(predictor: Predictor) -> ChatbotPredictor:
     return predictor
 
 
+def _analyse_batch(predictor: Predictor, texts: list[str]) -> list[tuple[dict[str, Any], Any]]:
+    results, embeddings = _chatbot(predictor).analyse(texts)
+    return list(zip(results, embeddings, strict=True))
+
+
 @router.post("/chat")
 async def chat(body: ChatIn, request: Request, predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
     """Answer one message: reply, intent, confidence and source (intent | faq | fallback | handoff)."""
     start = time.perf_counter()
-    out = await run_in_threadpool(conversation.chat, _chatbot(predictor), body.message, body.session_id)
+    analysis = None
+    state: ServiceState = request.app.state.lepton
+    batcher = state.batcher_for("/v1/chat", _analyse_batch)  # None when micro-batching is off
+    if batcher is not None and body.message.strip():  # the model part in a batch, the turn's writes alone
+        analysis = await batcher.submit(body.message.strip())
+    out = await run_in_threadpool(conversation.chat, _chatbot(predictor), body.message, body.session_id, analysis)
     await run_in_threadpool(log_prediction, request, out, body.model_dump(), (time.perf_counter() - start) * 1000)
     return out
 
@@ -103,7 +114,10 @@ def intents(predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
 
 def create_service() -> FastAPI:
     from apps.chatbot.app import APP
+    from apps.chatbot.manifest import MANIFEST
 
+    # micro-batching of /v1/predict and /v1/chat on by default (LEPTON_MICRO_BATCH overrides)
     return create_app("chatbot", predictor_loader=APP.load_predictor, routers=[router],
-                      title="Lepton chatbot", description="Customer-service assistant: intents, FAQ answers, "
-                      "out-of-scope fallback and human handoff.")
+                      micro_batch=MANIFEST.micro_batch, title="Lepton chatbot",
+                      description="Customer-service assistant: intents, FAQ answers, out-of-scope fallback and "
+                                  "human handoff.")

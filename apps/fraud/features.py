@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pandas as pd
@@ -454,3 +454,10 @@ def online_features(amount: float, when: datetime, customer_days: list[CustomerD
 def online_day(when: datetime) -> int:
     """:func:`day_index` of one naive datetime, without pandas."""
     return (when.date() - EPOCH_DATE).days
+
+
+def naive_utc(when: datetime) -> datetime:
+    """``when`` as a naive UTC time: transactions are bucketed by the calendar day of their UTC time."""
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC).replace(tzinfo=None)
+    return when

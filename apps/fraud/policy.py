@@ -89,9 +89,8 @@ class CostPolicy:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CostPolicy:
-        return cls(chargeback_fee=float(data.get("chargeback_fee", 15.0)),
-                   review_cost=float(data.get("review_cost", 5.0)),
-                   decline_cost=float(data.get("decline_cost", 40.0)), rules=tuple(data.get("rules", ())))
+        return cls(chargeback_fee=float(data["chargeback_fee"]), review_cost=float(data["review_cost"]),
+                   decline_cost=float(data["decline_cost"]), rules=tuple(data["rules"]))
 
     def expected_costs(self, p: float, amount: float) -> dict[str, float]:
         return {"approve": p * (amount + self.chargeback_fee), "review": self.review_cost,

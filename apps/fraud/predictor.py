@@ -12,7 +12,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
 
-from apps.fraud import online
+from apps.fraud import storage
 from apps.fraud.features import DESCRIPTIONS, FEATURES, FeatureConfig
 from apps.fraud.model import FraudModel
 from apps.fraud.policy import CostPolicy, Rule, reason_codes
@@ -84,7 +84,7 @@ class FraudPredictor(Predictor):
 
     def _features(self, session: Session, item: TransactionIn) -> np.ndarray:
         """One row in the model's feature order."""
-        row = online.features_for(session, item.customer_id, item.terminal_id, float(item.tx_amount),
+        row = storage.features_for(session, item.customer_id, item.terminal_id, float(item.tx_amount),
                                    item.tx_datetime, self.config)
         return row[self._order][None, :]
 
@@ -102,21 +102,15 @@ class FraudPredictor(Predictor):
 
         Features are read one by one (each after the previous transaction joined the history); the
         model then scores the whole batch in one call, which is what makes batches fast."""
-        ids = online.check_new(session, items)
+        ids = storage.check_new(session, items)
         rows = []
         for item in items:
             rows.append(self._features(session, item))
-            online.add_to_history(session, item)
+            storage.add_to_history(session, item)
         answers = self._answer(items, np.concatenate(rows))
         for item, tx_id, answer in zip(items, ids, answers, strict=True):
             answer["transaction_id"] = tx_id
-            online.store(session, item, tx_id, answer)
+            storage.store(session, item, tx_id, answer)
         session.flush()
         return answers
 
-
-def explain_features(predictor: FraudPredictor, item: TransactionIn) -> dict[str, float]:
-    """The feature values of a transaction (for the UI)."""
-    with session_scope() as session:
-        row = predictor._features(session, item)[0]
-    return {k: float(v) for k, v in zip(predictor.model.features, row, strict=True)}

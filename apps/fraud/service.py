@@ -1,5 +1,8 @@
-"""The fraud service: ``/v1/score`` (records), ``/v1/score/batch``, ``/v1/labels``, ``/v1/review-queue``,
-``/v1/dashboard``; ``/v1/predict`` (scores without recording) comes from ``create_app``."""
+"""The fraud service's routes: ``/v1/score`` (records), ``/v1/score/batch``, ``/v1/labels``, ``/v1/review-queue``,
+``/v1/dashboard``, ``/v1/model``; ``/v1/predict`` (scores without recording) comes from ``create_app``.
+
+A route that reads or writes the database does it in one transaction (``session_scope``); the queries are in
+``storage.py``."""
 
 from __future__ import annotations
 
@@ -9,7 +12,8 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from apps.fraud import online
+from apps.fraud import storage
+from apps.fraud.manifest import MANIFEST
 from apps.fraud.predictor import FraudPredictor, TransactionIn
 from lepton_shared.serving import Predictor, create_app, get_predictor, log_prediction
 from lepton_shared.storage import session_scope
@@ -72,7 +76,7 @@ def score_batch(request: Request, body: BatchIn, predictor: Predictor = Depends(
 def labels(body: LabelsIn) -> dict[str, Any]:
     """Analyst decisions or chargebacks; they feed the delayed risk features and the next retrain."""
     with session_scope() as session:
-        stored = [online.apply_label(session, x.transaction_id, x.label, x.source) for x in body.labels]
+        stored = [storage.apply_label(session, x.transaction_id, x.label, x.source) for x in body.labels]
     return {"stored": stored}
 
 
@@ -80,19 +84,27 @@ def labels(body: LabelsIn) -> dict[str, Any]:
 def review_queue(limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
     """Unlabelled alerts, riskiest first, with their reason codes."""
     with session_scope() as session:
-        return {"items": online.review_queue(session, limit)}
+        return {"items": storage.review_queue(session, limit)}
 
 
 @router.get("/dashboard")
 def dashboard() -> dict[str, Any]:
     """Daily transactions, alerts, fraud rate, precision of labelled alerts and mean score (drift)."""
     with session_scope() as session:
-        return {"days": online.dashboard(session)}
+        return {"days": storage.dashboard(session)}
+
+
+@router.get("/model")
+def model(predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
+    """The serving model: version, kind, features and the cost policy its decisions follow."""
+    fraud = _fraud(predictor)
+    return {"model_version": fraud.version, "kind": fraud.model.kind, "features": fraud.model.features,
+            "policy": fraud.policy.as_dict()}
 
 
 def create_service() -> FastAPI:
     from apps.fraud.app import APP
 
-    return create_app("fraud", predictor_loader=lambda: APP.load_predictor(), routers=[router],
-                      title="Lepton fraud", description="Real-time payment fraud scoring with reason codes, "
-                      "cost-based decisions and a review queue.")
+    return create_app(MANIFEST.name, predictor_loader=lambda: APP.load_predictor(), routers=[router],
+                      micro_batch=MANIFEST.micro_batch, title=f"Lepton {MANIFEST.title.lower()}",
+                      description=f"{MANIFEST.title}: {MANIFEST.summary}.")

@@ -1,7 +1,7 @@
 """Streamlit page of the fraud app: score a payment by hand, work the review queue, watch the dashboard.
 
-Talks to the fraud service when ``LEPTON_FRAUD_URL`` is set, otherwise runs the app in-process.
-Run it with ``lepton fraud ui``.
+Everything goes through ``AppClient``: the fraud service at ``LEPTON_FRAUD_URL``, or the same service
+in this process, so the page offers the same features both ways. Run it with ``lepton fraud ui``.
 """
 
 from __future__ import annotations
@@ -9,97 +9,61 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
+import httpx
 import pandas as pd
 import streamlit as st
 
 from apps.fraud.manifest import MANIFEST
-from lepton_shared.errors import UserError
-from lepton_shared.ui import call_service, service_url
+from lepton_shared.ui import AppClient, ServiceError
 
-APP_NAME = "fraud"
+APP = MANIFEST.name
+#: what the page catches from a call: the service's refusal, or no answer at all
+FAILURES = (ServiceError, httpx.HTTPError)
 
-
-# -- backend: the service, or the same code in-process ---------------------------
-def _predictor() -> Any:
-    from apps.fraud.app import APP
-
-    return APP.load_predictor()
+client = AppClient(APP)
 
 
-def backend(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    """Call ``path`` on the service, or answer it in-process with the service's own functions."""
-    if service_url(APP_NAME):
-        return call_service(APP_NAME, method, path, json=body) if body is not None else \
-            call_service(APP_NAME, method, path)
-    from apps.fraud import online
-    from apps.fraud.predictor import TransactionIn
-    from lepton_shared.storage import session_scope
-
-    if path == "/readyz":
-        return {"status": "ready", "model_version": _predictor().version}
-    if path in ("/v1/score", "/v1/predict"):
-        predictor, item = _predictor(), TransactionIn.model_validate(body)
-        if path == "/v1/predict":
-            return predictor.predict(item)
-        with session_scope() as session:
-            return predictor.score_and_record(session, [item])[0]
-    if path == "/v1/labels":
-        assert body is not None
-        with session_scope() as session:
-            return {"stored": [online.apply_label(session, x["transaction_id"], x["label"], x.get("source", "analyst"))
-                               for x in body["labels"]]}
-    with session_scope() as session:
-        if path.startswith("/v1/review-queue"):
-            return {"items": online.review_queue(session, 50)}
-        if path == "/v1/dashboard":
-            return {"days": online.dashboard(session)}
-    raise ValueError(f"unknown path {path}")
-
-
-def model_status() -> tuple[str | None, str]:
+def serving_model() -> tuple[dict[str, Any] | None, str]:
+    """The service's model (version, kind, cost policy), or None and why not."""
     try:
-        return backend("GET", "/readyz")["model_version"], ""
-    except (UserError, RuntimeError) as exc:
+        return client.get("/v1/model"), ""
+    except ServiceError as exc:
         return None, str(exc)
+    except httpx.HTTPError as exc:
+        return None, f"the fraud service at {client.url} does not answer ({exc.__class__.__name__})"
 
 
 def train_small_model() -> str:
-    from apps.fraud.app import APP
-    from lepton_shared.cli.main import build_parser
+    """Train on the tiny built-in simulation in this process, then have the service load the new version."""
+    from apps.fraud.config import FraudTrainConfig
+    from apps.fraud.training import train
 
-    args = build_parser(APP_NAME).parse_args([APP_NAME, "train", "--tiny", "--epochs", "1"])
-    info = APP.train(args)
-    if service_url(APP_NAME):
-        call_service(APP_NAME, "POST", "/v1/admin/reload")
+    info = train(FraudTrainConfig(tiny=True, epochs=1))
+    loaded = client.post("/v1/admin/reload")["model_version"]
+    if loaded != info.version:
+        raise RuntimeError(f"model {info.version} was trained here, but the service at {client.url} loaded "
+                           f"{loaded}: it reads another model registry; run `lepton fraud train` where it runs")
     return info.version
 
 
-# -- page ---------------------------------------------------------------------
-st.set_page_config(page_title="Lepton fraud", layout="wide")
-st.title(MANIFEST.title)
-st.caption("Scores payments with a model trained on the card's and the terminal's history, decides by expected "
-           "cost (approve / review / decline) and explains each score. "
-           + ("Using the service at " + str(service_url(APP_NAME)) if service_url(APP_NAME) else "Running in-process."))
-
-version, problem = model_status()
-if version is None:
+def no_model(problem: str) -> None:
     st.info(f"No fraud model is ready yet ({problem}). Train a small one on the built-in simulated "
             "transactions (about half a minute), or run `lepton fraud train`.")
+    if client.remote:
+        st.caption(f"The model is trained in this process's LEPTON_HOME, then the service at {client.url} is "
+                   "asked to reload it (this works when both read the same model registry).")
     if st.button("Train a small model on the built-in data", type="primary"):
         with st.spinner("Training on simulated transactions..."):
             try:
                 trained = train_small_model()
-            except (UserError, RuntimeError) as exc:
+            except (*FAILURES, RuntimeError) as exc:
                 st.error(str(exc))
             else:
                 st.success(f"Model {trained} trained.")
                 st.rerun()
-    st.stop()
 
-st.caption(f"Model version **{version}**")
-score_tab, queue_tab, dash_tab = st.tabs(["Score a transaction", "Review queue", "Dashboard"])
 
-with score_tab:
+def score_tab() -> None:
     with st.form("score"):
         cols = st.columns(3)
         customer = cols[0].number_input("Customer (card) id", min_value=0, value=42, step=1)
@@ -111,36 +75,38 @@ with score_tab:
         tx_id = cols[2].text_input("Transaction id (optional)", value="")
         record = st.checkbox("Record it (adds it to the history; alerts go to the review queue)", value=True)
         submitted = st.form_submit_button("Score", type="primary")
-    if submitted:
-        body = {"tx_datetime": datetime.combine(day, clock).isoformat(), "customer_id": int(customer),
-                "terminal_id": int(terminal), "tx_amount": float(amount)}
-        if tx_id.strip():
-            body["transaction_id"] = tx_id.strip()
-        try:
-            answer = backend("POST", "/v1/score" if record else "/v1/predict", body)
-        except (UserError, RuntimeError) as exc:
-            st.error(str(exc))
-        else:
-            cols = st.columns(3)
-            cols[0].metric("Fraud score", f"{answer['score']:.3f}")
-            cols[1].metric("Decision", answer["decision"].upper())
-            cols[2].metric("Transaction", str(answer.get("transaction_id") or "not recorded"))
-            st.markdown(f"<div data-testid='fraud-decision'>Decision: <b>{answer['decision']}</b></div>",
-                        unsafe_allow_html=True)
-            if answer["reasons"]:
-                st.subheader("Why")
-                st.dataframe(pd.DataFrame(answer["reasons"]), hide_index=True)
-            if answer["rules_fired"]:
-                st.warning("Analyst rules fired: " + "; ".join(answer["rules_fired"]))
-            st.subheader("Expected cost of each action")
-            st.bar_chart(pd.Series(answer["expected_costs"], name="expected cost"))
-
-with queue_tab:
+    if not submitted:
+        return
+    body: dict[str, Any] = {"tx_datetime": datetime.combine(day, clock).isoformat(), "customer_id": int(customer),
+                            "terminal_id": int(terminal), "tx_amount": float(amount)}
+    if tx_id.strip():
+        body["transaction_id"] = tx_id.strip()
     try:
-        items = backend("GET", "/v1/review-queue")["items"]
-    except (UserError, RuntimeError) as exc:
+        answer = client.post("/v1/score" if record else "/v1/predict", json=body)
+    except FAILURES as exc:
         st.error(str(exc))
-        items = []
+        return
+    cols = st.columns(3)
+    cols[0].metric("Fraud score", f"{answer['score']:.3f}")
+    cols[1].metric("Decision", answer["decision"].upper())
+    cols[2].metric("Transaction", str(answer.get("transaction_id") or "not recorded"))
+    st.markdown(f"<div data-testid='fraud-decision'>Decision: <b>{answer['decision']}</b></div>",
+                unsafe_allow_html=True)
+    if answer["reasons"]:
+        st.subheader("Why")
+        st.dataframe(pd.DataFrame(answer["reasons"]), hide_index=True)
+    if answer["rules_fired"]:
+        st.warning("Analyst rules fired: " + "; ".join(answer["rules_fired"]))
+    st.subheader("Expected cost of each action")
+    st.bar_chart(pd.Series(answer["expected_costs"], name="expected cost"))
+
+
+def queue_tab() -> None:
+    try:
+        items = client.get("/v1/review-queue")["items"]
+    except FAILURES as exc:
+        st.error(str(exc))
+        return
     if not items:
         st.info("The review queue is empty: alerts (review or decline) of recorded transactions appear here.")
     for item in items:
@@ -153,32 +119,60 @@ with queue_tab:
             for col, label in zip(buttons, ("fraud", "legit"), strict=True):
                 if col.button(f"Mark {label}", key=f"{label}-{item['transaction_id']}"):
                     try:
-                        backend("POST", "/v1/labels", {"labels": [{"transaction_id": item["transaction_id"],
-                                                                   "label": label, "source": "analyst"}]})
-                    except (UserError, RuntimeError) as exc:
+                        client.post("/v1/labels", json={"labels": [{"transaction_id": item["transaction_id"],
+                                                                    "label": label, "source": "analyst"}]})
+                    except FAILURES as exc:
                         st.error(str(exc))
                     else:
                         st.success(f"{item['transaction_id']} marked {label}")
                         st.rerun()
 
-with dash_tab:
+
+def dashboard_tab() -> None:
     try:
-        days = pd.DataFrame(backend("GET", "/v1/dashboard")["days"])
-    except (UserError, RuntimeError) as exc:
+        days = pd.DataFrame(client.get("/v1/dashboard")["days"])
+    except FAILURES as exc:
         st.error(str(exc))
-        days = pd.DataFrame()
+        return
     if days.empty:
         st.info("No recorded transactions yet: score some with 'Record it' ticked.")
-    else:
-        days = days.set_index("date")
-        left, right = st.columns(2)
-        left.subheader("Transactions and alerts per day")
-        left.bar_chart(days[["transactions", "alerts"]])
-        right.subheader("Fraud rate (labelled) per day")
-        right.line_chart(days[["fraud_rate"]])
-        left, right = st.columns(2)
-        left.subheader("Precision of labelled alerts")
-        left.line_chart(days[["alert_precision"]].astype(float))
-        right.subheader("Mean score per day (drift)")
-        right.line_chart(days[["mean_score"]])
-        st.dataframe(days)
+        return
+    days = days.set_index("date")
+    left, right = st.columns(2)
+    left.subheader("Transactions and alerts per day")
+    left.bar_chart(days[["transactions", "alerts"]])
+    right.subheader("Fraud rate (labelled) per day")
+    right.line_chart(days[["fraud_rate"]])
+    left, right = st.columns(2)
+    left.subheader("Precision of labelled alerts")
+    left.line_chart(days[["alert_precision"]].astype(float))
+    right.subheader("Mean score per day (drift)")
+    right.line_chart(days[["mean_score"]])
+    st.dataframe(days)
+
+
+def page() -> None:
+    st.set_page_config(page_title="Lepton fraud", layout="wide")
+    st.title(MANIFEST.title)
+    st.caption("Scores payments with a model trained on the card's and the terminal's history, decides by "
+               "expected cost (approve / review / decline) and explains each score. "
+               + (f"Using the service at {client.url}." if client.remote else "Running in-process."))
+    model, problem = serving_model()
+    if model is None:
+        no_model(problem)
+        return
+    policy = model["policy"]
+    st.caption(f"Model version **{model['model_version']}** ({model['kind']}); costs: review "
+               f"{policy['review_cost']:g}, declining a genuine payment {policy['decline_cost']:g}, "
+               f"chargeback fee {policy['chargeback_fee']:g} on top of the amount"
+               + (f"; {len(policy['rules'])} analyst rule(s)" if policy["rules"] else "") + ".")
+    score, queue, dashboard = st.tabs(["Score a transaction", "Review queue", "Dashboard"])
+    with score:
+        score_tab()
+    with queue:
+        queue_tab()
+    with dashboard:
+        dashboard_tab()
+
+
+page()

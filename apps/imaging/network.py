@@ -99,7 +99,10 @@ class ImageDataset(torch.utils.data.Dataset):
 def predict_logits(model: nn.Module, images: np.ndarray, batch_size: int = 256,
                    device: torch.device | None = None) -> np.ndarray:
     """Raw logits (n, 2) for images (n, H, W) in [0, 1], in eval mode."""
-    device = device or next(model.parameters()).device
+    if device is None:
+        from apps.imaging.variants import model_device
+
+        device = model_device(model)
     model.eval()
     out = []
     for start in range(0, len(images), batch_size):

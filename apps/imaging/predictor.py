@@ -19,22 +19,70 @@ from apps.imaging.explain import grad_cam, overlay_png
 from apps.imaging.network import build_network, cam_layer, to_tensor
 from apps.imaging.readers import ImageRecord, read_bytes, resize
 from apps.imaging.training import ARTIFACT_WEIGHTS, ModelConfig
+from apps.imaging.variants import model_device
 from lepton_shared.errors import NotFoundError, UserError
 from lepton_shared.registry import ModelInfo
 from lepton_shared.serving import Predictor
 
 
-def load_model(folder: Path, device: str = "cpu") -> tuple[nn.Module, ModelConfig]:
-    """Weights and configuration of one registered version, in eval mode."""
+def load_model(folder: Path, device: str | None = None) -> tuple[nn.Module, ModelConfig]:
+    """Network and configuration of one registered version, in eval mode on ``device``
+    (auto | cpu | cuda; None means the ``LEPTON_DEVICE`` setting).
+
+    The one factory for every variant: a plain fp32 artifact, or one written by
+    ``lepton imaging optimize`` (pruned, int8, onnx, onnx-int8, bf16, fp16; its
+    ``optimisation.json`` says which, see :mod:`apps.imaging.variants`). Every variant takes
+    normalised float32 images and returns float32 logits; int8 runs on the CPU whatever ``device``.
+    """
+    from apps.imaging.variants import ARTIFACT_INT8, ARTIFACT_ONNX, PrecisionModule, load_int8
+    from lepton_shared.optimize import read_optimisation
     from lepton_shared.training.trainer import resolve_device
 
-    if not (folder / ARTIFACT_WEIGHTS).exists():
-        raise NotFoundError(f"{folder} holds no imaging model ({ARTIFACT_WEIGHTS} missing)")
+    record = read_optimisation(folder)
+    method = record["method"] if record else "fp32"
+    files = {"int8": ARTIFACT_INT8, "onnx": ARTIFACT_ONNX, "onnx-int8": ARTIFACT_ONNX}
+    weights = folder / files.get(method, ARTIFACT_WEIGHTS)
+    if not weights.exists():
+        raise NotFoundError(f"{folder} holds no imaging model ({weights.name} missing)")
     cfg = ModelConfig.load(folder)
+    target = resolve_device(device)
+    if method in ("onnx", "onnx-int8"):
+        from lepton_shared.optimize.methods import OnnxModule
+
+        return OnnxModule(weights, device=target.type).eval(), cfg
     model = build_network(cfg.arch, None, cfg.small_input, num_classes=len(cfg.class_names), quiet=True)
-    model.load_state_dict(torch.load(folder / ARTIFACT_WEIGHTS, map_location="cpu", weights_only=True))
-    model.to(resolve_device(device)).eval()
+    if method == "int8":
+        return load_int8(model.eval(), cfg.image_size, weights), cfg
+    if method in ("bf16", "fp16"):
+        from lepton_shared.optimize.methods import CAST_DTYPES, check_cast_supported
+
+        check_cast_supported(method, target.type)
+        dtype = CAST_DTYPES[method]
+        model.to(dtype).load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+        return PrecisionModule(model, dtype).to(target).eval(), cfg
+    model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    model.to(target).eval()
     return model, cfg
+
+
+def fp32_source_folder(folder: Path) -> Path:
+    """The artifact folder of the nearest version, ``folder`` itself or one it was optimised from, whose
+    network is a float PyTorch module autograd can differentiate (fp32 or pruned)."""
+    from apps.imaging.variants import DIFFERENTIABLE
+    from lepton_shared.optimize import read_optimisation
+    from lepton_shared.registry import Registry
+
+    seen: set[Path] = set()
+    while (record := read_optimisation(folder)) is not None and record.get("method") not in DIFFERENTIABLE:
+        seen.add(folder)
+        try:
+            folder = Registry().get("imaging", record["optimised_from"]).path
+        except NotFoundError:
+            folder = Path(record.get("source_path", ""))
+        if folder in seen or not folder.is_dir():
+            raise NotFoundError(f"the fp32 version {record.get('optimised_from')} this model was optimised from "
+                                "is gone; Grad-CAM needs its weights")
+    return folder
 
 
 class ImageInput(BaseModel):
@@ -64,11 +112,20 @@ class ImagingPredictor(Predictor):
     app_name: ClassVar[str] = "imaging"
     InputModel: ClassVar[type[BaseModel]] = ImageInput
 
-    def __init__(self, info: ModelInfo, device: str = "cpu") -> None:
+    def __init__(self, info: ModelInfo, device: str | None = None) -> None:
+        """``device``: auto | cpu | cuda; None means the ``LEPTON_DEVICE`` setting (auto: the GPU when present)."""
+        from lepton_shared.optimize import read_optimisation
+        from lepton_shared.serving.device import serving_device
+        from lepton_shared.serving.threads import serving_threads
+
         super().__init__(info.version)
         self.info = info
-        self.model, self.cfg = load_model(info.path, device)
-        self.device = next(self.model.parameters()).device
+        self._device_name = serving_device(device).type
+        self.model, self.cfg = load_model(info.path, self._device_name)
+        self.device = model_device(self.model)
+        self.optimisation = read_optimisation(info.path)  # None for a plain fp32 version
+        self.threads = serving_threads("imaging")  # torch CPU threads per request or batch (LEPTON_IMAGING_THREADS)
+        self._cam_model: nn.Module | None = None
         self._cam_lock = threading.Lock()  # Grad-CAM hooks the model: one map at a time
 
     # -- decoding -----------------------------------------------------------
@@ -101,6 +158,8 @@ class ImagingPredictor(Predictor):
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """Calibrated class probabilities (n, 2) for images (n, size, size) in [0, 1]."""
+        if torch.get_num_threads() != self.threads:  # per worker thread: OpenMP settings are thread-local
+            torch.set_num_threads(self.threads)
         with torch.no_grad():
             logits = self.model(to_tensor(images).to(self.device)).float().cpu().numpy()
         return softmax(logits, self.cfg.temperature)
@@ -110,14 +169,34 @@ class ImagingPredictor(Predictor):
         return {"image_base64": base64.b64encode(_example_png()).decode(), "filename": "example.png"}
 
     # -- diagnosis with explanation --------------------------------------------
+    def gradient_model(self) -> nn.Module:
+        """The network Grad-CAM differentiates.
+
+        A plain fp32 or a pruned version uses its own network. An int8, ONNX, ONNX-int8, bf16 or
+        fp16 version cannot give (exact) gradients, so its heat map is computed with the fp32
+        weights of the version it was optimised from (``optimised_from`` in its
+        ``optimisation.json``, followed further back if that one is optimised too), loaded lazily
+        on the first diagnosis and kept. The label and probabilities still come from the
+        optimised network; the heat map explains the fp32 network it approximates.
+        """
+        from apps.imaging.variants import DIFFERENTIABLE
+
+        method = (self.optimisation or {}).get("method", "fp32")
+        if method in DIFFERENTIABLE:
+            return self.model
+        if self._cam_model is None:
+            self._cam_model, _ = load_model(fp32_source_folder(self.info.path), self._device_name)
+        return self._cam_model
+
     def diagnose(self, data: bytes, filename: str = "upload", slice_index: int | None = None) -> dict[str, Any]:
         """Prediction plus a Grad-CAM overlay (PNG, base64) and what the audit trail stores."""
         record = read_bytes(data, filename, slice_index)
         image = self._prepare(record)
         answer = self._answer(self.probabilities(image[None])[0])
-        x = to_tensor(image[None]).to(self.device)
         with self._cam_lock:
-            heat = grad_cam(self.model, x, cam_layer(self.cfg.arch), class_index=1)
+            cam_model = self.gradient_model()
+            x = to_tensor(image[None]).to(model_device(cam_model))
+            heat = grad_cam(cam_model, x, cam_layer(self.cfg.arch), class_index=1)
         display = resize(record.pixels, 256) if max(record.pixels.shape) >= 64 else image
         answer["heatmap_png_base64"] = base64.b64encode(overlay_png(display, resize(heat, display.shape[0])))\
             .decode()

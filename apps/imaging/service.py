@@ -70,8 +70,10 @@ def report(study_id: int) -> HTMLResponse:
 
 def create_service() -> FastAPI:
     from apps.imaging.app import APP
+    from apps.imaging.manifest import MANIFEST
 
+    # micro-batching of /v1/predict on by default (one forward pass answers a batch; LEPTON_MICRO_BATCH overrides)
     return create_app("imaging", predictor_loader=lambda: APP.load_predictor(), routers=[router],
-                      title="Lepton imaging service",
+                      micro_batch=MANIFEST.micro_batch, title="Lepton imaging service",
                       description="Medical image diagnosis: calibrated probabilities, Grad-CAM heat maps, "
                                   "and an audit trail of studies and reviews.")

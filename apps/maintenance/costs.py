@@ -68,3 +68,17 @@ class CostModel:
         if unknown:
             raise UserError(f"unknown cost setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
         return replace(self, **{k: type(getattr(self, k))(v) for k, v in values.items() if v is not None})
+
+
+def parse_costs(pairs: list[str] | None) -> CostModel:
+    """The default costs with ``KEY=VALUE`` overrides (the ``--cost`` option)."""
+    values: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise UserError(f"--cost expects KEY=VALUE (e.g. downtime_cost=300), got {pair!r}")
+        try:
+            values[key.strip()] = float(value)
+        except ValueError:
+            raise UserError(f"--cost {key}: {value!r} is not a number") from None
+    return CostModel().with_overrides(**values)

@@ -39,7 +39,7 @@ class FeatureSpec:
     std: list[float]
     window: int = WINDOW
     cap: float = RUL_CAP
-    smooth: float = 0.0  # versions saved before smoothing existed had none
+    smooth: float = 0.0  # EMA weight of the newest reading (``fit`` defaults to ``SMOOTH``); 0: none
     baseline: int = 0  # >0: add each sensor's drift from the machine's own first ``baseline`` readings
     age: bool = False  # add the readings seen so far (in units of ``cap``) as a channel
 

@@ -7,8 +7,8 @@ Two architectures share one interface (``ARCHS``):
   a 100-unit dense layer. Few weights (about 8k), so it does not overfit the ~85
   training engines of C-MAPSS FD001; chosen on held-out *training* engines
   (validation RMSE about 13.3 against 15.2 for ``cnn`` on the same split).
-* ``cnn``: the earlier, wider ReLU CNN; kept so that versions saved before
-  ``dcnn`` still load, and for the simulator estimator of the RL policy.
+* ``cnn``: a wider ReLU CNN without smoothing: the simulator estimator the RL policy reads
+  when the RUL model itself learned other sensors (recorded data).
 
 Each member is trained through the shared ``Trainer``: on simulator data with early
 stopping on the validation RMSE of held-out machines; on recorded run-to-failure data
@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -36,11 +36,16 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from apps.maintenance.features import FeatureSpec, estimate_rows
+from apps.maintenance.baselines import RidgeRul
+from apps.maintenance.costs import CostModel
+from apps.maintenance.features import FeatureSpec, estimate_rows, make_windows
 from apps.maintenance.trees import TreeRul
 from lepton_shared.training import Trainer, TrainerConfig, seed_everything
 
-BAND_Z = 1.645  # 90 % two-sided normal band (the members' disagreement; versions saved before band profiles)
+if TYPE_CHECKING:
+    from lepton_shared.registry import ModelInfo
+
+BAND_Z = 1.645  # 90 % two-sided normal band (the members' disagreement; the residual spread without a profile)
 BAND_LEVEL = 0.90
 BAND_BINS = 5  # bins of the estimate, each a fifth of the cap
 MIN_BAND_POINTS = 30  # a bin with fewer held-out points borrows its neighbours' widths (interpolation)
@@ -187,11 +192,9 @@ class RulEnsemble:
         states = torch.load(folder / "members.pt", map_location="cpu", weights_only=True)
         spec = FeatureSpec(**meta["spec"])
         trees = TreeRul.load(folder / TREES_FILE, spec) if (folder / TREES_FILE).exists() else None
-        band = meta.get("band")
-        # versions saved before ``arch`` existed are the wide ReLU CNN; before the trees, a net ensemble only;
-        # before band profiles, a normal band of the residual spread
-        return cls(spec, states, meta["residual_sd"], meta["width"], meta.get("arch", "cnn"), trees,
-                   meta.get("tree_weight", 0.0), (band[0], band[1]) if band else None)
+        band = meta["band"]
+        return cls(spec, states, meta["residual_sd"], meta["width"], meta["arch"], trees, meta["tree_weight"],
+                   (band[0], band[1]) if band else None)
 
 
 def band_profile(estimate: np.ndarray, truth: np.ndarray, cap: float) -> tuple[list[float], list[float]]:
@@ -230,8 +233,6 @@ def train_ensemble(train: pd.DataFrame, val: pd.DataFrame | None, spec: FeatureS
     With ``val=None`` every member runs exactly ``epochs`` epochs (the recipe chosen beforehand on
     held-out machines) and ``residual_sd`` is left at 0 for the caller to set (e.g. from ``cross_fit``).
     """
-    from apps.maintenance.features import make_windows
-
     net_in = spec.net_channels
     xtr, ytr, _ = make_windows(train, spec)
     train_ds = TensorDataset(torch.from_numpy(np.ascontiguousarray(xtr[..., :net_in])),
@@ -306,3 +307,50 @@ def cross_fit(frame: pd.DataFrame, make_spec: Any, folds: int = 5, members: int 
         return model.predict_frame(held)
 
     return out_of_fold(frame, folds, seed, fit_predict)
+
+
+class Bundle:
+    """A registered version loaded for use. Its folder (written by ``training.register``) holds:
+
+    * ``rul/``: the RUL ensemble (``RulEnsemble``) and ``ridge.npz``, the ridge baseline on the same windows;
+    * ``policy_rul/``: the simulator estimator the policies read, when the RUL model learned other sensors;
+    * ``ppo.zip``: the PPO agent trained in the simulator;
+    * ``policy.json``: the costs, the tuned baselines, ``decide_below`` and the replay's setup (empty unless
+      trained on recorded lives);
+    * ``ppo_replay.zip`` and ``replay.npz``: for recorded lives, the agent trained on replays of the tuning
+      engines and every engine's out-of-fold RUL estimates.
+    """
+
+    def __init__(self, info: ModelInfo) -> None:
+        self.info = info
+        self.rul = RulEnsemble.load(info.path / "rul")
+        self.ridge = RidgeRul.load(info.path / "rul" / "ridge.npz")
+        policy_dir = info.path / "policy_rul"
+        self.policy_rul = RulEnsemble.load(policy_dir) if policy_dir.exists() else self.rul
+        policy = json.loads((info.path / "policy.json").read_text())
+        self.costs = CostModel(**policy["costs"])
+        self.baselines: dict[str, dict[str, Any]] = policy["baselines"]
+        self.decide_below = float(policy["decide_below"])
+        self.replay: dict[str, Any] = policy["replay"]
+        self._ppo: Any = None
+
+    @property
+    def ppo(self) -> Any:
+        """The simulator agent, loaded on first use (stable-baselines3 is slow to import)."""
+        if self._ppo is None:
+            self._ppo = _load_ppo(self.info.path / "ppo.zip")
+        return self._ppo
+
+    def replay_agent(self) -> Any:
+        return _load_ppo(self.info.path / "ppo_replay.zip")
+
+    def replay_lives(self) -> list[np.ndarray]:
+        """Every recorded engine's out-of-fold RUL estimates, cycle by cycle."""
+        saved = np.load(self.info.path / "replay.npz")
+        return np.split(saved["estimates"], np.cumsum(saved["lengths"])[:-1])
+
+
+def _load_ppo(path: Path) -> Any:
+    from stable_baselines3 import PPO
+
+    return PPO.load(path, device="cpu")

@@ -135,6 +135,18 @@ def score_policy(policy: PolicyFn, make_env: Callable[[], MaintenanceEnv], seeds
     }
 
 
+def rl_saving(scores: dict[str, Any]) -> float:
+    """The RL agent's saving against the cheapest baseline (``scores``: policy name -> ``score_policy`` result;
+    every name starting with ``rl`` is an agent)."""
+    best = min(v["cost_per_1000_cycles"] for k, v in scores.items() if not k.startswith("rl"))
+    return round(1 - scores["rl"]["cost_per_1000_cycles"] / best, 4)
+
+
+def policy_rows(comparison: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The per-policy entries of a comparison (which may also hold a saving and a setup note)."""
+    return {name: p for name, p in comparison.items() if isinstance(p, dict) and "cost_per_1000_cycles" in p}
+
+
 def tune(candidates: Sequence[Any], make_env: Callable[[], MaintenanceEnv], seeds: Iterable[int],
          desc: str = "tuning") -> tuple[Any, list[dict[str, Any]]]:
     """The candidate with the lowest cost per 1,000 cycles on ``seeds``, and every candidate's score."""

@@ -1,15 +1,14 @@
-"""RUL, band and recommended action for a window of sensor readings (pure and deterministic)."""
+"""RUL, band and recommended action for a machine's sensor readings (pure and deterministic)."""
 
 from __future__ import annotations
 
 import math
 from typing import Any, ClassVar
 
-import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from apps.maintenance.pipeline import Bundle
+from apps.maintenance.model import Bundle
 from apps.maintenance.simulator import simulate_fleet
 from lepton_shared.errors import UserError
 from lepton_shared.registry import ModelInfo
@@ -36,17 +35,26 @@ class MaintenancePredictor(Predictor):
         super().__init__(info.version)
         self.bundle = Bundle(info)
         self.spec = self.bundle.rul.spec
-        self.threshold = self.bundle.policy["baselines"].get("rul_threshold", {})
+        self.threshold = self.bundle.baselines.get("rul_threshold", {})
 
-    def assess(self, frame: pd.DataFrame) -> dict[str, Any]:
-        """Estimate for the newest reading of one machine's history (canonical columns)."""
+    def _windows(self, frame: pd.DataFrame) -> Any:
         missing = [c for c in self.spec.columns if c not in frame.columns]
         if missing:
             raise UserError(f"readings lack sensor(s) {', '.join(missing[:6])}; the model needs "
                             f"{', '.join(self.spec.columns)}")
         if frame[self.spec.columns].isna().any().any():
             raise UserError("readings contain missing values")
-        window = self.spec.windows_of(self.spec.normalise(frame))[-1:]
+        return self.spec.windows_of(self.spec.normalise(frame))
+
+    def trace(self, frame: pd.DataFrame) -> dict[str, list[float]]:
+        """The estimate and its band at every reading of one machine's history (oldest first)."""
+        mean, lo, hi = self.bundle.rul.predict_windows(self._windows(frame))
+        return {"rul": [round(float(v), 2) for v in mean], "rul_low": [round(float(v), 2) for v in lo],
+                "rul_high": [round(float(v), 2) for v in hi]}
+
+    def assess(self, frame: pd.DataFrame) -> dict[str, Any]:
+        """Estimate for the newest reading of one machine's history (canonical columns)."""
+        window = self._windows(frame)[-1:]
         mean, lo, hi = (float(v[0]) for v in self.bundle.rul.predict_windows(window))
         costs = self.bundle.costs
         sd = max((hi - mean) / 1.645, 1.0)
@@ -71,8 +79,3 @@ class MaintenancePredictor(Predictor):
         cols = [c for c in frame.columns if c.startswith(("s_", "setting_"))]
         return {"readings": [{c: round(float(v), 4) for c, v in zip(cols, row, strict=True)}
                              for row in frame[cols].to_numpy()]}
-
-
-def urgency(result: dict[str, Any]) -> float:
-    """Smaller is more urgent: the low end of the band."""
-    return float(result.get("rul_low", np.inf))

@@ -25,7 +25,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from apps.maintenance.costs import CostModel
 from apps.maintenance.env import RUN, MaintenanceEnv, NoisyOracle
@@ -135,12 +134,3 @@ def compare_on_replay(lives: Sequence[np.ndarray], baselines: dict[str, dict[str
         out[name] = {**score_policy(pol, make, seeds), "params": pol.params()}
     return out
 
-
-def replay_table(metrics: dict[str, Any]) -> pd.DataFrame | None:
-    """The replay figures of a version trained on recorded run-to-failure data, one row per policy (for the page);
-    ``None`` for versions without a replay (simulator data)."""
-    replay = metrics.get("policies_cmapss_replay")
-    if not replay:
-        return None
-    rows = {name: p for name, p in replay.items() if isinstance(p, dict) and "cost_per_1000_cycles" in p}
-    return pd.DataFrame(rows).T[["cost_per_1000_cycles", "failures", "maintenance_count", "operating_cycles"]]

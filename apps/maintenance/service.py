@@ -1,4 +1,4 @@
-"""HTTP endpoints: append readings per machine, assess one machine, rank the fleet."""
+"""HTTP endpoints: readings per machine, one machine's assessment and history, the fleet, the policy comparison."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ from typing import Any
 import pandas as pd
 from fastapi import APIRouter, Depends, FastAPI, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
 
+from apps.maintenance import storage
 from apps.maintenance.predictor import MAX_READINGS, MaintenancePredictor
 from lepton_shared.errors import NotFoundError, UserError
 from lepton_shared.registry import Registry
 from lepton_shared.serving import Predictor, create_app, get_predictor, log_prediction
-from lepton_shared.storage import session_scope
 
 router = APIRouter(prefix="/v1", tags=["maintenance"])
 HISTORY = 200  # readings kept in view per assessment
+CHART_SENSORS = 6  # sensors a machine's history shows
 
 
 class ReadingsBody(BaseModel):
@@ -25,13 +25,20 @@ class ReadingsBody(BaseModel):
     readings: list[dict[str, float]] = Field(min_length=1, max_length=MAX_READINGS)
 
 
-def _history(machine_id: str) -> pd.DataFrame:
-    from apps.maintenance.storage import MaintenanceReading
+class CompareBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    costs: dict[str, float] = Field(default_factory=dict, description="cost settings to change (see CostModel)",
+                                    examples=[{"downtime_cost": 300}])
+    episodes: int = Field(4, ge=1, le=40, description="held-out simulator episodes per policy")
 
-    with session_scope() as session:
-        rows = session.scalars(select(MaintenanceReading).where(MaintenanceReading.machine_id == machine_id)
-                               .order_by(MaintenanceReading.seq.desc()).limit(HISTORY)).all()
-        values = [r.values for r in reversed(rows)]
+
+def _maintenance(predictor: Predictor) -> MaintenancePredictor:
+    assert isinstance(predictor, MaintenancePredictor)
+    return predictor
+
+
+def _history(machine_id: str) -> pd.DataFrame:
+    values = storage.recent_readings(machine_id, HISTORY)
     if not values:
         raise NotFoundError(f"machine {machine_id!r} has no readings yet: POST /v1/machines/{machine_id}/readings")
     frame = pd.DataFrame(values)
@@ -39,47 +46,99 @@ def _history(machine_id: str) -> pd.DataFrame:
     return frame
 
 
+def _store(machine_id: str, readings: list[dict[str, float]]) -> dict[str, Any]:
+    if not machine_id.strip() or len(machine_id) > 64:
+        raise UserError("machine id must be 1-64 characters")
+    return {"machine_id": machine_id, "stored": len(readings), "total": storage.add_readings(machine_id, readings)}
+
+
 @router.post("/machines/{machine_id}/readings")
 def add_readings(machine_id: str, body: ReadingsBody) -> dict[str, Any]:
     """Append readings (oldest first) to a machine's history; all or nothing."""
-    from apps.maintenance.storage import MaintenanceReading
-
-    if not machine_id.strip() or len(machine_id) > 64:
-        raise UserError("machine id must be 1-64 characters")
-    with session_scope() as session:
-        last = session.scalar(select(func.max(MaintenanceReading.seq))
-                              .where(MaintenanceReading.machine_id == machine_id)) or 0
-        for i, values in enumerate(body.readings, start=1):
-            session.add(MaintenanceReading(machine_id=machine_id, seq=last + i, values=values))
-    return {"machine_id": machine_id, "stored": len(body.readings), "total": last + len(body.readings)}
+    return _store(machine_id, body.readings)
 
 
 @router.get("/machines/{machine_id}")
 def machine(machine_id: str, request: Request, predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
     """RUL with band, recommended action and expected cost of acting now vs waiting."""
-    assert isinstance(predictor, MaintenancePredictor)
     start = time.perf_counter()
-    out = {"machine_id": machine_id, **predictor.assess(_history(machine_id))}
+    out = {"machine_id": machine_id, **_maintenance(predictor).assess(_history(machine_id))}
     log_prediction(request, out, {"machine_id": machine_id}, (time.perf_counter() - start) * 1000)
     return out
+
+
+@router.get("/machines/{machine_id}/history")
+def machine_history(machine_id: str, predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
+    """The readings in view (oldest first) of the model's first sensors, and the RUL band at each of them."""
+    model = _maintenance(predictor)
+    frame = _history(machine_id)
+    sensors = [c for c in model.spec.columns if c in frame.columns][:CHART_SENSORS]
+    return {"machine_id": machine_id, "reading": list(range(1, len(frame) + 1)),
+            "sensors": {c: frame[c].round(4).tolist() for c in sensors}, **model.trace(frame),
+            "model_version": model.version}
 
 
 @router.get("/fleet")
 def fleet(predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
     """Every machine with readings, most urgent (lowest RUL band) first."""
-    from apps.maintenance.storage import MaintenanceReading
-
-    assert isinstance(predictor, MaintenancePredictor)
-    with session_scope() as session:
-        ids = list(session.scalars(select(MaintenanceReading.machine_id).distinct()))
+    model = _maintenance(predictor)
     machines = []
-    for mid in ids:
+    for mid in storage.machine_ids():
         try:
-            machines.append({"machine_id": mid, **predictor.assess(_history(mid))})
+            machines.append({"machine_id": mid, **model.assess(_history(mid))})
         except UserError as exc:
             machines.append({"machine_id": mid, "error": str(exc)})
     machines.sort(key=lambda m: m.get("rul_low", float("inf")))
-    return {"machines": machines, "model_version": predictor.version}
+    return {"machines": machines, "model_version": model.version}
+
+
+@router.post("/fleet/demo")
+def add_demo_fleet() -> dict[str, Any]:
+    """Readings of six simulated machines part-way through their lives (``M1`` … ``M6``); machines that already
+    have readings are left as they are."""
+    from apps.maintenance.data import demo_fleet
+
+    frame = demo_fleet()
+    columns = [c for c in frame.columns if str(c).startswith(("s_", "setting_"))]
+    known = set(storage.machine_ids())
+    added = []
+    for unit, group in frame.groupby("unit"):
+        machine_id = f"M{unit}"
+        if machine_id not in known:
+            readings = [{c: float(v) for c, v in zip(columns, row, strict=True)} for row in group[columns].to_numpy()]
+            _store(machine_id, readings)
+            added.append(machine_id)
+    return {"added": added}
+
+
+@router.get("/policies")
+def policies(predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
+    """The policy comparison measured when the model was trained, and the costs it was trained for."""
+    from apps.maintenance.policies import policy_rows
+
+    bundle = _maintenance(predictor).bundle
+    metrics = bundle.info.metrics
+    replay = metrics.get("policies_cmapss_replay")
+    return {"model_version": predictor.version, "costs": bundle.costs.as_dict(),
+            "simulator": {"policies": policy_rows(metrics["policies"]),
+                          "rl_saving_vs_best_baseline": metrics["rl_saving_vs_best_baseline"]},
+            "replay": None if not replay else {"policies": policy_rows(replay), "setup": replay["setup"],
+                                               "rl_saving_vs_best_baseline": replay["rl_saving_vs_best_baseline"]}}
+
+
+@router.post("/policies/compare")
+def compare(body: CompareBody, predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
+    """Every policy on held-out simulated machines under other costs, the baselines re-tuned for them (quick grids;
+    the RL agent stays the one trained for the saved costs). Takes a while: seconds per episode and policy."""
+    from apps.maintenance.policies import rl_saving
+    from apps.maintenance.training import compare_policies
+
+    bundle = _maintenance(predictor).bundle
+    costs = bundle.costs.with_overrides(**body.costs)
+    result = compare_policies(bundle.policy_rul, bundle.ppo, bundle.baselines, costs, episodes=body.episodes,
+                              retune=True, quick=True)
+    return {"model_version": predictor.version, "costs": costs.as_dict(), "policies": result,
+            "rl_saving_vs_best_baseline": rl_saving(result)}
 
 
 def create_service() -> FastAPI:

@@ -42,6 +42,11 @@ class SimConfig:
     def sensor_names(self) -> list[str]:
         return [f"s_{i + 1}" for i in range(self.n_sensors + self.n_constant_sensors)]
 
+    @property
+    def columns(self) -> list[str]:
+        """The columns of one simulated reading, in the order ``MaintenanceEnv`` passes them to an estimator."""
+        return [LOAD_COLUMN, *self.sensor_names]
+
 
 def _sensor_gains(cfg: SimConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Base level, damage gain and load gain of each sensor (fixed for a machine type)."""

@@ -1,14 +1,14 @@
-"""Sensor readings the service receives per machine (``POST /v1/machines/{id}/readings``)."""
+"""The app's table and every query on it: sensor readings per machine (``POST /v1/machines/{id}/readings``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Integer, String, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lepton_shared.storage import Base
+from lepton_shared.storage import Base, session_scope
 from lepton_shared.storage.models import utcnow
 
 
@@ -21,3 +21,27 @@ class MaintenanceReading(Base):
     seq: Mapped[int] = mapped_column(Integer)
     values: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+def add_readings(machine_id: str, readings: list[dict[str, float]]) -> int:
+    """Append ``readings`` (oldest first) to a machine's history, all or nothing; its number of readings after."""
+    with session_scope() as session:
+        last = session.scalar(select(func.max(MaintenanceReading.seq))
+                              .where(MaintenanceReading.machine_id == machine_id)) or 0
+        for i, values in enumerate(readings, start=1):
+            session.add(MaintenanceReading(machine_id=machine_id, seq=last + i, values=values))
+    return last + len(readings)
+
+
+def recent_readings(machine_id: str, limit: int) -> list[dict[str, float]]:
+    """A machine's newest ``limit`` readings, oldest first (empty for an unknown machine)."""
+    with session_scope() as session:
+        rows = session.scalars(select(MaintenanceReading).where(MaintenanceReading.machine_id == machine_id)
+                               .order_by(MaintenanceReading.seq.desc()).limit(limit)).all()
+        return [dict(r.values) for r in reversed(rows)]
+
+
+def machine_ids() -> list[str]:
+    """Every machine with at least one reading."""
+    with session_scope() as session:
+        return list(session.scalars(select(MaintenanceReading.machine_id).distinct()))

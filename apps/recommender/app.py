@@ -1,11 +1,15 @@
-"""The recommender app: recommendations from implicit feedback, similar items, cold start."""
+"""``lepton recommender``: recommendations from implicit feedback, similar items, cold start.
+
+The options are declared here; training and evaluation live in ``training.py``.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from apps.recommender.config import RecommenderEvaluateConfig, RecommenderTrainConfig
 from lepton_shared.app import LeptonApp
 
 if TYPE_CHECKING:
@@ -16,8 +20,10 @@ if TYPE_CHECKING:
 
 
 class RecommenderApp(LeptonApp):
-    name = "recommender"
-    default_epochs = 15
+    name: ClassVar[str] = "recommender"
+    default_epochs: ClassVar[int] = 15
+    train_config = RecommenderTrainConfig
+    evaluate_config = RecommenderEvaluateConfig
 
     def add_arguments(self, command: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--items", type=Path, default=None,
@@ -29,26 +35,27 @@ class RecommenderApp(LeptonApp):
             parser.add_argument("--synthetic-interactions", type=int, default=None, metavar="N",
                                 help="size the built-in shop to about N interactions (e.g. 1000000 for the "
                                      "benchmark)")
-            parser.add_argument("--no-events", action="store_true",
+            parser.add_argument("--no-events", dest="use_events", action="store_false",
                                 help="ignore interactions posted to the service (POST /v1/events)")
         parser.epilog = ("--data takes a CSV (user,item[,weight][,timestamp]), MovieLens u.data or ratings.csv, "
                          "a folder holding one, or a MovieLens .zip (see `lepton data ml-100k`). --epochs sets "
                          "ALS sweeps (BPR runs 8x as many SGD epochs); EASE and item-kNN are closed-form.")
 
-    def train(self, args: argparse.Namespace) -> ModelInfo:
+    def train(self, config: RecommenderTrainConfig) -> ModelInfo:
         from apps.recommender.training import train
 
-        return train(args)  # type: ignore[no-any-return]
+        return train(config)
 
-    def evaluate(self, args: argparse.Namespace) -> dict[str, Any]:
+    def evaluate(self, config: RecommenderEvaluateConfig) -> dict[str, Any]:
         from apps.recommender.training import evaluate
 
-        return evaluate(args)
+        return evaluate(config)
 
     def load_predictor(self, version: str | None = None) -> Predictor:
-        from apps.recommender.service import load_predictor
+        from apps.recommender.predictor import RecommenderPredictor
+        from lepton_shared.registry import Registry
 
-        return load_predictor(version)
+        return RecommenderPredictor(Registry().get(self.name, version))
 
     def create_service(self) -> FastAPI:
         from apps.recommender.service import create_service

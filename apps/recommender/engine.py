@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from apps.recommender.artifact import Artifact
+from apps.recommender.model import Artifact
 from lepton_shared.errors import NotFoundError, UserError
 
 TIE_BREAK = 1e-6

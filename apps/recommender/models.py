@@ -41,15 +41,21 @@ def quiet_implicit() -> Iterator[None]:
 
 def cuda_available() -> bool:
     """Whether ``implicit`` was built with CUDA and a GPU is present (GPU ALS)."""
-    try:
-        import implicit.gpu
+    import implicit.gpu
 
-        return bool(implicit.gpu.HAS_CUDA)
-    except ImportError:  # pragma: no cover - implicit always ships the module
-        return False
+    return bool(implicit.gpu.HAS_CUDA)
 
 
-def resolve_device(device: str) -> str:
+def resolve_device(device: str | None) -> str:
+    """auto | cpu | cuda (GPU ALS); None means the ``LEPTON_DEVICE`` setting."""
+    if device is None:
+        from lepton_shared.settings import get_settings
+
+        device = get_settings().device
+        if device not in ("auto", "cpu", "cuda"):
+            from lepton_shared.errors import UserError
+
+            raise UserError(f"LEPTON_DEVICE={device!r} is not a device: use auto, cpu or cuda")
     if device == "cuda" and not cuda_available():
         from lepton_shared.errors import UserError
 
@@ -110,7 +116,7 @@ class _ScoringModel(RecommenderBase):
         raise NotImplementedError
 
     def save(self, fileobj_or_path: Any) -> None:
-        raise NotImplementedError("use apps.recommender.artifact to save models")
+        raise NotImplementedError("registered models are saved by apps.recommender.model.Artifact")
 
 
 class PopularityModel(_ScoringModel):

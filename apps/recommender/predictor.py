@@ -6,8 +6,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from apps.recommender.artifact import Artifact
 from apps.recommender.engine import Engine
+from apps.recommender.model import Artifact
 from lepton_shared.registry import ModelInfo
 from lepton_shared.serving import Predictor
 

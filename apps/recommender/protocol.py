@@ -1,6 +1,6 @@
 """The fixed evaluation protocol and hyperparameter tuning.
 
-Protocol (issue 5): every interaction counts as a positive; one random 80/20
+Protocol: every interaction counts as a positive; one random 80/20
 split of the interactions with seed 42 (``implicit.evaluation.train_test_split``);
 items seen in training are filtered; K = 10. Tuning only ever looks at a
 validation split carved from the 80 % part, never at the 20 % test part.

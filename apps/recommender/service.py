@@ -1,19 +1,34 @@
-"""HTTP endpoints of the recommender (``/v1/...``) on the shared service shell."""
+"""The recommender service's routes (``/v1/...``) on the shared service shell: recommendations for a
+user or an anonymous session, similar items, a user's history, the serving model, and interactions in
+(``POST /v1/events``, stored by ``storage.py`` for the next retrain)."""
 
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from apps.recommender.events import EventIn, store_events
+from apps.recommender.engine import Engine
+from apps.recommender.manifest import MANIFEST
 from apps.recommender.predictor import MAX_K, RecommenderPredictor, SessionRequest
-from lepton_shared.registry import Registry
-from lepton_shared.serving import create_app, get_predictor, log_prediction
+from apps.recommender.storage import store_events
+from lepton_shared.serving import Predictor, create_app, get_predictor, log_prediction
 
 router = APIRouter(prefix="/v1", tags=["recommender"])
+
+
+class EventIn(BaseModel):
+    """One interaction: who touched what, how strongly and when (defaults: weight 1, now)."""
+
+    model_config = ConfigDict(extra="forbid")
+    user_id: str = Field(min_length=1, max_length=128, description="the user who interacted")
+    item_id: str = Field(min_length=1, max_length=128, description="the item they interacted with")
+    weight: float = Field(default=1.0, gt=0, le=1e6, description="strength of the signal (> 0)")
+    event_type: str = Field(default="interaction", max_length=32, description="view, cart, purchase, ...")
+    occurred_at: datetime | None = Field(default=None, description="when it happened (default: now)")
 
 
 class EventsIn(BaseModel):
@@ -21,11 +36,16 @@ class EventsIn(BaseModel):
     events: list[EventIn] = Field(min_length=1, max_length=10_000, description="interactions to store")
 
 
-def _engine(predictor: Any) -> Any:
-    return predictor.engine
+def _recommender(predictor: Predictor) -> RecommenderPredictor:
+    assert isinstance(predictor, RecommenderPredictor)
+    return predictor
 
 
-async def loaded_predictor(request: Request) -> Any:
+def _engine(predictor: Predictor) -> Engine:
+    return _recommender(predictor).engine
+
+
+async def loaded_predictor(request: Request) -> Predictor:
     """``get_predictor`` without a thread hop: once loaded it is a dictionary look-up, and the
     recommendation itself takes ~0.1 ms of NumPy, so the hot routes answer on the event loop."""
     return get_predictor(request)
@@ -35,32 +55,32 @@ async def loaded_predictor(request: Request) -> Any:
 async def user_recommendations(request: Request, background: BackgroundTasks, user_id: str,
                                k: int = Query(10, ge=1, le=MAX_K),
                                category: str | None = Query(None, max_length=128),
-                               predictor: Any = Depends(loaded_predictor)) -> dict[str, Any]:
+                               predictor: Predictor = Depends(loaded_predictor)) -> dict[str, Any]:
     """Top-k for a user, seen items removed, each with "because you liked X"; trending for unknown users."""
     start = time.perf_counter()
     out = _engine(predictor).for_user(user_id, k, category)
     # the prediction log is written after the answer has been sent (it is a database commit)
     background.add_task(log_prediction, request, out, {"user_id": user_id, "k": k, "category": category},
                         (time.perf_counter() - start) * 1000)
-    return out  # type: ignore[no-any-return]
+    return out
 
 
 @router.post("/recommendations")
 async def session_recommendations(request: Request, background: BackgroundTasks, body: SessionRequest,
-                                  predictor: Any = Depends(loaded_predictor)) -> dict[str, Any]:
+                                  predictor: Predictor = Depends(loaded_predictor)) -> dict[str, Any]:
     """Top-k for an anonymous session from the items it touched; unknown item ids are listed, not fatal."""
     start = time.perf_counter()
     out = _engine(predictor).for_session(body.items, body.k, body.category)
     background.add_task(log_prediction, request, out, body.model_dump(), (time.perf_counter() - start) * 1000)
-    return out  # type: ignore[no-any-return]
+    return out
 
 
 @router.get("/items/{item_id}/similar")
 def similar_items(item_id: str, k: int = Query(10, ge=1, le=MAX_K),
                   category: str | None = Query(None, max_length=128),
-                  predictor: Any = Depends(get_predictor)) -> dict[str, Any]:
+                  predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
     """Items most often wanted together with ``item_id`` (404 for an unknown item)."""
-    return _engine(predictor).similar(item_id, k, category)  # type: ignore[no-any-return]
+    return _engine(predictor).similar(item_id, k, category)
 
 
 @router.post("/events", status_code=201)
@@ -70,7 +90,7 @@ def post_events(body: EventsIn) -> dict[str, Any]:
 
 
 @router.get("/users/{user_id}/history")
-def user_history(user_id: str, predictor: Any = Depends(get_predictor)) -> dict[str, Any]:
+def user_history(user_id: str, predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
     """The items the model knows this user interacted with."""
     engine = _engine(predictor)
     return {"user_id": user_id, "known_user": user_id in engine.user_index, "items": engine.history_of(user_id),
@@ -78,27 +98,21 @@ def user_history(user_id: str, predictor: Any = Depends(get_predictor)) -> dict[
 
 
 @router.get("/model")
-def model_summary(predictor: Any = Depends(get_predictor)) -> dict[str, Any]:
+def model_summary(predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
     """The serving model: metrics against the baselines, categories, a few example users and items."""
-    return model_overview(predictor)
-
-
-def model_overview(predictor: Any) -> dict[str, Any]:
     engine = _engine(predictor)
-    info = predictor.info
-    return {"model_version": engine.version, "family": engine.artifact.info.get("family"),
+    info = _recommender(predictor).info
+    return {"model_version": engine.version, "family": engine.artifact.info["family"],
             "metrics": info.metrics, "params": {k: v for k, v in info.params.items() if k != "validation"},
             "categories": engine.category_names, "n_users": len(engine.user_index),
             "n_items": len(engine.item_ids), "sample_users": list(engine.artifact.user_ids[:50]),
             "sample_items": [engine.item(i) for i in range(min(200, len(engine.item_ids)))]}
 
 
-def load_predictor(version: str | None = None) -> RecommenderPredictor:
-    return RecommenderPredictor(Registry().get("recommender", version))
-
-
 def create_service() -> FastAPI:
-    return create_app("recommender", predictor_loader=load_predictor, routers=[router],
-                      title="Lepton recommender",
+    from apps.recommender.app import APP
+
+    return create_app(MANIFEST.name, predictor_loader=lambda: APP.load_predictor(), routers=[router],
+                      micro_batch=MANIFEST.micro_batch, title=f"Lepton {MANIFEST.title.lower()}",
                       description="Product recommendations from implicit feedback: per user, per anonymous "
                                   "session, similar items, with explanations; interactions in via /v1/events.")

@@ -1,4 +1,4 @@
-"""``train`` and ``evaluate`` for the CLI: the protocol end to end.
+"""Training and evaluation of the recommender: the protocol end to end.
 
 train: load (or generate) the data, add the events posted to the service,
 split 80/20 (seed 42), tune every family on a validation split carved from
@@ -12,18 +12,19 @@ training run did for the same data.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from apps.recommender.artifact import Artifact, trending_scores
+from apps.recommender.app import RecommenderApp
+from apps.recommender.config import RecommenderEvaluateConfig, RecommenderTrainConfig
 from apps.recommender.data import Interactions, builtin_spec, load_or_generate
+from apps.recommender.model import Artifact, trending_scores
 from apps.recommender.models import BASELINES, ItemItemModel, fit_model, item_weights, quiet_implicit, resolve_device
 from apps.recommender.protocol import (
     Trial,
@@ -39,7 +40,10 @@ from apps.recommender.protocol import (
 )
 from lepton_shared.errors import UserError
 
-APP = "recommender"
+if TYPE_CHECKING:
+    from lepton_shared.registry import ModelInfo
+
+APP = RecommenderApp.name
 SERVING_FAMILIES = ("ease", "item_knn_bm25")
 METRIC_KEYS = ("precision_at_10", "map_at_10", "ndcg_at_10", "auc_at_10")
 
@@ -89,12 +93,12 @@ def protocol_scores(model: ItemItemModel, model_items: np.ndarray, data: Interac
             "n_test_interactions": int(test.nnz)}
 
 
-def _data_spec(args: argparse.Namespace) -> dict[str, Any]:
-    if args.data is not None:
-        return {"path": str(Path(args.data).resolve()),
-                "items": str(Path(args.items).resolve()) if getattr(args, "items", None) else None}
-    return {"builtin": builtin_spec(getattr(args, "tiny", False), getattr(args, "synthetic_interactions", None),
-                                    seed=42)}
+def _data_spec(config: RecommenderTrainConfig) -> dict[str, Any]:
+    """Where the training data comes from, as the artifact records it (``evaluate`` reads it back)."""
+    if config.data is not None:
+        return {"path": str(Path(config.data).resolve()),
+                "items": str(Path(config.items).resolve()) if config.items else None}
+    return {"builtin": builtin_spec(config.tiny, config.synthetic_interactions, seed=42)}
 
 
 def _load(spec: dict[str, Any]) -> Interactions:
@@ -103,17 +107,19 @@ def _load(spec: dict[str, Any]) -> Interactions:
     return load_or_generate(Path(spec["path"]), {}, Path(spec["items"]) if spec.get("items") else None)
 
 
-def train(args: argparse.Namespace) -> Any:
-    from apps.recommender.events import load_events
+def train(config: RecommenderTrainConfig) -> ModelInfo:
+    """Tune every family on validation, refit the best item-to-item model, score it against the baselines,
+    register it."""
+    from apps.recommender.storage import load_events
     from lepton_shared.data import fingerprint
     from lepton_shared.registry import Registry
 
     started = time.perf_counter()
-    device = resolve_device(args.device)
-    epochs = args.epochs or 15
-    spec = _data_spec(args)
+    device = resolve_device(config.device)
+    epochs = config.epochs or RecommenderApp.default_epochs
+    spec = _data_spec(config)
     data = _load(spec)
-    events = pd.DataFrame() if args.no_events else load_events()
+    events = load_events() if config.use_events else pd.DataFrame()
     print(f"recommender: {len(data)} interactions, {data.n_users} users, {data.n_items} items from {data.source}"
           + (f", plus {len(events)} stored events" if len(events) else ""), file=sys.stderr)
 
@@ -127,17 +133,17 @@ def train(args: argparse.Namespace) -> Any:
         train_all.data[:] = 1.0
     with quiet_implicit():
         t0 = time.perf_counter()
-        grid = candidate_grid(shape[1], train_all.nnz, getattr(args, "tiny", False), epochs)
-        trials = tune(train_all, grid, args.seed, device)
+        grid = candidate_grid(shape[1], train_all.nnz, config.tiny, epochs)
+        trials = tune(train_all, grid, config.seed, device)
         tune_s = time.perf_counter() - t0
         best = best_of(trials, grid.keys())
         family = max(SERVING_FAMILIES, key=lambda f: best[f].metrics["ndcg_at_10"])
         chosen = best[family]
         t0 = time.perf_counter()
-        model = item_weights(fit_model(build(family, chosen.params, args.seed, device), train_all))
+        model = item_weights(fit_model(build(family, chosen.params, config.seed, device), train_all))
         fit_s = time.perf_counter() - t0
         baseline_params = {name: best[name].params for name in BASELINES if name in best}
-        result = protocol_scores(model, all_enc.item_ids, data, baseline_params, args.seed, device)
+        result = protocol_scores(model, all_enc.item_ids, data, baseline_params, config.seed, device)
 
     full = pd.concat([data.frame, events], ignore_index=True) if len(events) else data.frame
     history = encode(full, all_enc.user_ids, all_enc.item_ids).matrix
@@ -169,28 +175,28 @@ def train(args: argparse.Namespace) -> Any:
         _write_report(folder / "report.html", metrics, trials, popularity, family, chosen, data.source)
 
     return Registry().register(APP, write, metrics=metrics, params=params,
-                               data_fingerprint=fingerprint(data.frame), promote=not args.no_promote)
+                               data_fingerprint=fingerprint(data.frame), promote=config.promote)
 
 
-def evaluate(args: argparse.Namespace) -> dict[str, Any]:
+def evaluate(config: RecommenderEvaluateConfig) -> dict[str, Any]:
+    """The registered version and its tuned baselines on the protocol split of ``config.data``, or of the
+    data it was trained on."""
     from lepton_shared.registry import Registry
 
-    info = Registry().get(APP, args.model)
+    info = Registry().get(APP, config.model)
     artifact = Artifact.load(info.path)
-    spec = artifact.info.get("data", {})
-    if args.data is not None:
-        spec = {"path": str(args.data), "items": str(args.items) if getattr(args, "items", None) else None}
+    spec = artifact.info["data"]
+    if config.data is not None:
+        spec = {"path": str(config.data), "items": str(config.items) if config.items else None}
     elif "path" in spec and not Path(spec["path"]).exists():
         raise UserError(f"model {info.version} was trained on {spec['path']}, which no longer exists; pass --data")
-    elif not spec:
-        spec = {"builtin": builtin_spec()}
     data = _load(spec)
-    device = resolve_device(args.device)
+    device = resolve_device(config.device)
     item_ids = artifact.catalogue["item_id"].to_numpy(dtype=object)
     with quiet_implicit():
-        result = protocol_scores(artifact.model, item_ids, data, artifact.info.get("baseline_params", {}),
-                                 args.seed, device)
-    return {**result, "model": artifact.info.get("family"), "model_version": info.version, "data": data.source}
+        result = protocol_scores(artifact.model, item_ids, data, artifact.info["baseline_params"], config.seed,
+                                 device)
+    return {**result, "model": artifact.info["family"], "model_version": info.version, "data": data.source}
 
 
 def _write_report(path: Path, metrics: dict[str, Any], trials: list[Trial], popularity: np.ndarray, family: str,

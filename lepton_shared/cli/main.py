@@ -1,4 +1,4 @@
-"""``lepton <app> train|evaluate|serve|ui``, ``lepton models …``, ``lepton apps``,
+"""``lepton <app> train|evaluate|optimize|serve|ui``, ``lepton models …``, ``lepton apps``, ``lepton perf …``,
 ``lepton db upgrade``.
 
 The apps and their help texts come from the app manifests (``lepton_shared.manifest``).
@@ -57,7 +57,7 @@ def build_parser(app_name: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lepton",
         description="Lepton Suite: AI apps on one shared library. "
-                    "Every app: train, evaluate --json, serve, ui.",
+                    "Every app: train, evaluate --json, optimize, serve, ui.",
     )
     parser.add_argument("--version", action="version", version=f"lepton {_version()}")
     sub = parser.add_subparsers(dest="group", metavar="COMMAND")
@@ -70,18 +70,25 @@ def build_parser(app_name: str | None = None) -> argparse.ArgumentParser:
         helps = {
             "train": "train on --data (or built-in data), evaluate on the held-out part, register a version",
             "evaluate": "score a model version on --data and print metrics (--json for one JSON object)",
+            "optimize": "quantise, prune or export the served network into a new, measured model version",
             "serve": "start the app's HTTP service",
             "ui": "start the app's Streamlit page",
         }
         for command, text in helps.items():
             cmd_parser = commands.add_parser(command, help=text, description=text)
             _add_common(command, cmd_parser)
+            if command == "optimize":
+                from lepton_shared.cli import optimize
+
+                optimize.add_arguments(cmd_parser)
             if name == app_name and command in ("train", "evaluate"):
                 get_app(name).add_arguments(command, cmd_parser)
     apps = sub.add_parser("apps", help="the installed apps, from their manifests")
     apps.add_argument("--names", action="store_true", help="names only, space-separated (for the Makefile)")
     apps.add_argument("--json", action="store_true", help="every manifest as JSON")
+    from lepton_shared.cli import perf
 
+    perf.add_parser(sub)
     models = sub.add_parser("models", help="list, show, promote or roll back model versions")
     mcmd = models.add_subparsers(dest="command", metavar="ACTION")
     p = mcmd.add_parser("list", help="all versions (optionally of one app)")
@@ -191,7 +198,12 @@ def run(argv: Sequence[str]) -> int:
         _models(args)
     elif args.group == "apps":
         _apps(args)
+    elif args.group == "perf":
+        from lepton_shared.cli import perf
 
+        result = perf.run(args)
+        if getattr(args, "json", False):
+            _print_json(result)
     elif args.group == "db":
         from lepton_shared.settings import get_settings
         from lepton_shared.storage import init_db
@@ -223,6 +235,14 @@ def run(argv: Sequence[str]) -> int:
             else:
                 for key, value in metrics.items():
                     print(f"{key:28} {value}")
+        elif args.command == "optimize":
+            from lepton_shared.cli import optimize
+
+            if args.data is not None and not args.data.exists():
+                raise UserError(f"data not found: {args.data}")
+            report = optimize.run(app.name, args)
+            if args.json:
+                _print_json(report)
         elif args.command == "serve":
             _serve(app.name, args)
         elif args.command == "ui":

@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Body, FastAPI, HTTPException, Request
@@ -147,16 +148,64 @@ def _describe_validation(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+@dataclass(frozen=True)
+class BatchOptions:
+    """Micro-batching of a service: on or off, largest batch, wait for more requests, batches at a time."""
+
+    enabled: bool = False
+    max_batch: int = 32
+    max_wait_ms: float = 2.0
+    workers: int = 1
+
+
+def batch_options(app_default: bool = False, max_batch: int | None = None, max_wait_ms: float | None = None,
+                  workers: int | None = None) -> BatchOptions:
+    """The app's micro-batching defaults (None: the suite's, :class:`BatchOptions`) overridden by the settings
+    that are set: ``LEPTON_MICRO_BATCH``, ``LEPTON_MAX_BATCH``, ``LEPTON_MAX_WAIT_MS``, ``LEPTON_BATCH_WORKERS``."""
+    settings, base = get_settings(), BatchOptions()
+
+    def pick(setting: Any, app_value: Any, default: Any) -> Any:
+        return setting if setting is not None else (app_value if app_value is not None else default)
+
+    return BatchOptions(
+        enabled=bool(pick(settings.micro_batch, app_default, False)),
+        max_batch=int(pick(settings.max_batch, max_batch, base.max_batch)),
+        max_wait_ms=float(pick(settings.max_wait_ms, max_wait_ms, base.max_wait_ms)),
+        workers=int(pick(settings.batch_workers, workers, base.workers)),
+    )
+
+
 class ServiceState:
     """Holds the predictor, loaded lazily so a service starts before a model exists."""
 
-    def __init__(self, app_name: str, loader: Callable[[], Predictor] | None) -> None:
+    def __init__(self, app_name: str, loader: Callable[[], Predictor] | None,
+                 batching: BatchOptions | None = None) -> None:
         self.app_name = app_name
         self.loader = loader
         self.predictor: Predictor | None = None
         self.error: str | None = None
         self.lock = threading.Lock()
+        self.batching = batching or BatchOptions()
+        #: the batcher of ``POST /v1/predict`` (None until its first batched request)
         self.batcher: MicroBatcher | None = None
+        #: further batchers of an app's own routes, by name (see :meth:`batcher_for`)
+        self.batchers: dict[str, MicroBatcher] = {}
+        #: called with (route, batch size) for every micro-batch (the service's Prometheus histogram)
+        self.observe_batch: Callable[[str, int], None] | None = None
+
+    def new_batcher(self, route: str, fn: Callable[[list[Any]], list[Any]]) -> MicroBatcher:
+        opts, observe = self.batching, self.observe_batch
+        return MicroBatcher(fn, opts.max_batch, opts.max_wait_ms, opts.workers,
+                            on_batch=None if observe is None else lambda size: observe(route, size))
+
+    def batcher_for(self, name: str, fn: Callable[[Predictor, list[Any]], list[Any]]) -> MicroBatcher | None:
+        """A batcher for one of the app's own routes (``fn(predictor, items)`` answers a batch of them), or None
+        when batching is off. Call it inside the event loop; the service closes it on shutdown."""
+        if not self.batching.enabled:
+            return None
+        if name not in self.batchers:
+            self.batchers[name] = self.new_batcher(name, lambda items: fn(self.load(), items))
+        return self.batchers[name]
 
     def load(self) -> Predictor:
         with self.lock:
@@ -214,6 +263,37 @@ def log_prediction(request: Request, output: dict[str, Any], inputs: Any, latenc
         json_logger("lepton.serving").exception("could not log prediction")
 
 
+@dataclass(frozen=True)
+class _Pending:
+    """One request of a micro-batch: the validated item and what its ``prediction_log`` row needs."""
+
+    item: Any
+    request_id: str
+    endpoint: str
+    inputs: Any
+    start: float
+
+
+def _answer_and_log_batch(state: ServiceState, batch: list[_Pending]) -> list[dict[str, Any]]:
+    """Answer a micro-batch with one ``predict_batch`` call and log all its answers in one transaction."""
+    outputs = state.load().predict_batch([p.item for p in batch])
+    if not get_settings().log_predictions:
+        return outputs
+    from lepton_shared.storage import PredictionLog, session_scope
+
+    now = time.perf_counter()
+    try:
+        with session_scope() as session:
+            session.add_all([PredictionLog(
+                app=state.app_name, model_version=str(out.get("model_version", "")), request_id=p.request_id,
+                endpoint=p.endpoint, input_hash=_hash_input(p.inputs),
+                output=json.loads(json.dumps(out, default=str)), latency_ms=(now - p.start) * 1000,
+            ) for p, out in zip(batch, outputs, strict=True)])
+    except Exception:
+        json_logger("lepton.serving").exception("could not log predictions")
+    return outputs
+
+
 def create_app(
     app_name: str,
     predictor_loader: Callable[[], Predictor] | None = None,
@@ -221,20 +301,29 @@ def create_app(
     title: str | None = None,
     description: str = "",
     micro_batch: bool = False,
-    max_batch: int = 32,
-    max_wait_ms: float = 2.0,
+    max_batch: int | None = None,
+    max_wait_ms: float | None = None,
+    batch_workers: int | None = None,
     token: str | None = None,
     max_request_bytes: int | None = None,
     on_startup: Callable[[], None] | None = None,
 ) -> FastAPI:
-    """Build an app's service; ``routers`` hold its domain endpoints under ``/v1``."""
+    """Build an app's service; ``routers`` hold its domain endpoints under ``/v1``.
+
+    ``micro_batch``, ``max_batch``, ``max_wait_ms`` and ``batch_workers`` are the app's defaults for
+    micro-batching ``POST /v1/predict``; the ``LEPTON_MICRO_BATCH`` … settings override them when set
+    (see :func:`batch_options`)."""
     settings = get_settings()
-    state = ServiceState(app_name, predictor_loader)
+    state = ServiceState(app_name, predictor_loader,
+                         batch_options(micro_batch, max_batch, max_wait_ms, batch_workers))
     logger = json_logger(f"lepton.{app_name}")
     registry = CollectorRegistry()
     requests_total = Counter("lepton_requests_total", "HTTP requests", ["app", "path", "status"], registry=registry)
     latency = Histogram("lepton_request_seconds", "Request latency", ["app", "path"], registry=registry,
                         buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+    batch_size = Histogram("lepton_batch_size", "Requests answered per micro-batch (_count: batches, _sum: requests)",
+                           ["app", "route"], registry=registry, buckets=(1, 2, 4, 8, 16, 32, 64, 128))
+    state.observe_batch = lambda route, size: batch_size.labels(app_name, route).observe(size)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):  # type: ignore[no-untyped-def]
@@ -248,8 +337,9 @@ def create_app(
         except UserError as exc:
             logger.warning(f"started without a model: {exc}")
         yield
-        if state.batcher is not None:
-            await state.batcher.close()
+        for batcher in [state.batcher, *state.batchers.values()]:
+            if batcher is not None:
+                await batcher.close()
 
     app = FastAPI(title=title or f"Lepton {app_name}", description=description, version="1",
                   lifespan=lifespan)
@@ -290,7 +380,10 @@ def create_app(
             predictor = state.load()
         except UserError as exc:
             return JSONResponse({"status": "unavailable", "reason": str(exc)}, status_code=503)
-        return JSONResponse({"status": "ready", "app": app_name, "model_version": predictor.version})
+        device = getattr(predictor, "device", None)  # torch apps: where the model answers
+        return JSONResponse({"status": "ready", "app": app_name, "model_version": predictor.version,
+                             **({"device": str(device)} if device is not None else {}),
+                             "micro_batch": asdict(state.batching)})
 
     @app.get("/metrics", tags=["ops"])
     def metrics() -> Response:
@@ -302,19 +395,21 @@ def create_app(
         return {"model_version": state.reload().version}
 
     if predictor_loader is not None:
-        _add_predict_route(app, state, micro_batch, max_batch, max_wait_ms)
+        _add_predict_route(app, state)
 
     for router in routers:
         app.include_router(router)
     return app
 
 
-def _add_predict_route(app: FastAPI, state: ServiceState, micro_batch: bool, max_batch: int,
-                       max_wait_ms: float) -> None:
+def _add_predict_route(app: FastAPI, state: ServiceState) -> None:
+    opts = state.batching
+
     @app.post("/v1/predict", tags=["predict"])
     async def predict(request: Request, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
         """Answer one item in the app's ``InputModel`` schema (the uniform contract endpoint)."""
-        predictor = await run_in_threadpool(state.load)
+        loaded = state.predictor  # once loaded, no trip to a thread just to fetch it
+        predictor: Predictor = loaded if loaded is not None else await run_in_threadpool(state.load)
         try:
             item = predictor.InputModel.model_validate(body)
         except Exception as exc:  # pydantic.ValidationError
@@ -322,11 +417,11 @@ def _add_predict_route(app: FastAPI, state: ServiceState, micro_batch: bool, max
             detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors) or str(exc)
             raise HTTPException(status_code=422, detail=detail) from None
         start = time.perf_counter()
-        if micro_batch:
+        if opts.enabled:  # answered and logged with the requests around it: one forward pass, one commit
             if state.batcher is None:
-                state.batcher = MicroBatcher(lambda items: state.load().predict_batch(items), max_batch, max_wait_ms)
-            result = await state.batcher.submit(item)
-            await run_in_threadpool(log_prediction, request, result, body, (time.perf_counter() - start) * 1000)
+                state.batcher = state.new_batcher("/v1/predict", lambda batch: _answer_and_log_batch(state, batch))
+            result: dict[str, Any] = await state.batcher.submit(_Pending(
+                item, getattr(request.state, "request_id", "-"), request.url.path, body, start))
             return result
 
         def answer_and_log() -> dict[str, Any]:  # one trip to the thread pool for both

@@ -9,6 +9,12 @@ Each app reuses it as ``implicit`` reuses its model test mixin::
 The class trains once on the app's built-in data in an isolated LEPTON_HOME,
 then checks the predictor in-process, the ``evaluate --json`` CLI contract in a
 subprocess, and the service over real HTTP on loopback.
+
+An app overrides :meth:`AppContract.distinct_inputs` with a few different valid
+request bodies, so that the batch test can tell whether answers come back in
+order. Answers are compared with :func:`assert_answers_close`: numbers within a
+small tolerance (a batched forward pass may differ from a single one in the
+last bits of a float), everything else exactly.
 """
 
 from __future__ import annotations
@@ -28,6 +34,55 @@ from lepton_shared.testing.env import lepton_env
 from lepton_shared.testing.server import serve_app
 
 TOKEN = "contract-test-token"
+
+#: How far two answers' numbers may differ and still count as the same answer.
+REL_TOL = 1e-4
+ABS_TOL = 1e-6
+
+
+def _mismatch(actual: Any, expected: Any, where: str) -> str | None:
+    """Where two JSON-like values differ (numbers within tolerance), or None when they match."""
+    numbers = (int, float)
+    if (isinstance(expected, numbers) and isinstance(actual, numbers)
+            and not isinstance(expected, bool) and not isinstance(actual, bool)):
+        if actual == pytest.approx(expected, rel=REL_TOL, abs=ABS_TOL, nan_ok=True):
+            return None
+        return f"{where}: {actual!r} != {expected!r} (rel={REL_TOL}, abs={ABS_TOL})"
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        if set(actual) != set(expected):
+            return f"{where}: keys {sorted(map(str, actual))} != {sorted(map(str, expected))}"
+        for key in expected:
+            found = _mismatch(actual[key], expected[key], f"{where}.{key}")
+            if found:
+                return found
+        return None
+    if isinstance(expected, (list, tuple)) and isinstance(actual, (list, tuple)):
+        if len(actual) != len(expected):
+            return f"{where}: length {len(actual)} != {len(expected)}"
+        for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
+            found = _mismatch(a, e, f"{where}[{i}]")
+            if found:
+                return found
+        return None
+    if type(actual) is not type(expected):  # e.g. True against 1, or None against 0.0
+        return f"{where}: {type(actual).__name__} {actual!r} != {type(expected).__name__} {expected!r}"
+    return None if actual == expected else f"{where}: {actual!r} != {expected!r}"
+
+
+def _jsonable(value: Any) -> Any:
+    """What the service would send: the answer through JSON (dates and the like as strings)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def answers_close(actual: Any, expected: Any) -> bool:
+    """Whether two answers are the same: same keys, lengths and strings, numbers within tolerance."""
+    return _mismatch(_jsonable(actual), _jsonable(expected), "answer") is None
+
+
+def assert_answers_close(actual: Any, expected: Any, label: str = "answer") -> None:
+    """Fail with the first differing field unless the two answers are the same (see :func:`answers_close`)."""
+    found = _mismatch(_jsonable(actual), _jsonable(expected), label)
+    assert found is None, found
 
 
 class AppContract:
@@ -57,6 +112,15 @@ class AppContract:
     def _auth() -> dict[str, str]:
         return {"Authorization": f"Bearer {TOKEN}"}
 
+    def distinct_inputs(self) -> list[dict[str, Any]]:
+        """Several different valid request bodies, ideally with different answers (order is checked on them).
+
+        Apps override this; the default is the predictor's single example, with which the batch test can
+        only check the batch's length and that each answer equals the single one."""
+        from lepton_shared.app import get_app
+
+        return [get_app(self.app_name).load_predictor().example_input()]
+
     # -- predictor --------------------------------------------------------
     def test_train_registers_production_version(self, trained: Any) -> None:
         from lepton_shared.app import get_app
@@ -78,12 +142,27 @@ class AppContract:
         from lepton_shared.app import get_app
 
         predictor = get_app(self.app_name).load_predictor()
-        item = predictor.InputModel.model_validate(predictor.example_input())
-        single = predictor.predict(item)
-        batch = predictor.predict_batch([item, item, item])
-        assert len(batch) == 3
-        assert all(json.dumps(b, sort_keys=True, default=str) == json.dumps(single, sort_keys=True, default=str)
-                   for b in batch)
+        bodies = self.distinct_inputs()
+        assert bodies, "distinct_inputs() returned no request bodies"
+        texts = [json.dumps(b, sort_keys=True) for b in bodies]
+        assert len(set(texts)) == len(texts), "distinct_inputs() repeats a request body"
+        items = [predictor.InputModel.model_validate(b) for b in bodies]
+        singles = [predictor.predict(item) for item in items]
+        for i in range(len(singles)):  # different answers, or a swapped order could not be seen
+            for j in range(i + 1, len(singles)):
+                assert not answers_close(singles[i], singles[j]), \
+                    f"distinct_inputs() items {i} and {j} get the same answer: order cannot be checked"
+        if len(items) == 1:
+            items, singles = items * 3, singles * 3
+        batch = predictor.predict_batch(items)
+        assert len(batch) == len(items)
+        for i, (answer, single) in enumerate(zip(batch, singles, strict=True)):
+            assert_answers_close(answer, single, f"batch[{i}]")
+        # the same items in the opposite order come back in that order
+        backwards = predictor.predict_batch(items[::-1])
+        assert len(backwards) == len(items)
+        for i, (answer, single) in enumerate(zip(backwards, singles[::-1], strict=True)):
+            assert_answers_close(answer, single, f"reversed batch[{i}]")
 
     def test_unknown_model_version_is_a_user_error(self, trained: Any) -> None:
         from lepton_shared.app import get_app
@@ -141,9 +220,8 @@ class AppContract:
         resp = httpx.post(f"{service}/v1/predict", json=example, headers=self._auth(), timeout=60)
         assert resp.status_code == 200, resp.text
         assert resp.headers.get("x-request-id")
-        expected = json.loads(json.dumps(predictor.predict(predictor.InputModel.model_validate(example)),
-                                         default=str))
-        assert resp.json() == expected
+        expected = predictor.predict(predictor.InputModel.model_validate(example))
+        assert_answers_close(resp.json(), expected, "HTTP answer")
 
     def test_malformed_body_gets_4xx_with_message(self, service: str) -> None:
         resp = httpx.post(f"{service}/v1/predict", content=b"{not json", headers={**self._auth(),

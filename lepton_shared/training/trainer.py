@@ -9,6 +9,7 @@ The app supplies the model, ``loss_fn(model, batch)`` and ``eval_fn(model, loade
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import os
@@ -34,7 +35,17 @@ LossFn = Callable[[nn.Module, Any], torch.Tensor]
 EvalFn = Callable[[nn.Module, DataLoader], dict[str, float]]
 
 
-def resolve_device(device: str = "auto") -> torch.device:
+def resolve_device(device: str | None = None) -> torch.device:
+    """``auto`` (CUDA when present), ``cpu`` or ``cuda``; None means the ``LEPTON_DEVICE`` setting."""
+    if device is None:
+        from lepton_shared.settings import get_settings
+
+        setting = get_settings().device
+        if setting not in ("auto", "cpu", "cuda"):
+            raise UserError(f"LEPTON_DEVICE={setting!r} is not a device: use auto, cpu or cuda")
+        if setting == "cuda" and not torch.cuda.is_available():
+            raise UserError("LEPTON_DEVICE=cuda but no CUDA GPU is available (use auto or cpu)")
+        device = setting
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda" and not torch.cuda.is_available():
@@ -70,7 +81,7 @@ class TrainerConfig:
     weight_decay: float = 0.0
     grad_accum_steps: int = 1
     max_grad_norm: float | None = 1.0
-    device: str = "auto"
+    device: str | None = None  # auto | cpu | cuda; None: the LEPTON_DEVICE setting
     amp: str = "auto"  # auto (on for CUDA) | on | off
     seed: int = 42
     monitor: str = "val_loss"
@@ -203,7 +214,9 @@ class Trainer:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, factor)
 
     def _autocast(self) -> Any:
-        return torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.use_amp)
+        if not self.use_amp:  # a disabled autocast still costs tens of microseconds per step: skip it
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=True)
 
     def _better(self, value: float, best: float) -> bool:
         return value < best if self.config.mode == "min" else value > best
@@ -251,13 +264,14 @@ class Trainer:
             bar = tqdm(loader, desc=f"{cfg.app} epoch {epoch + 1}/{cfg.epochs}", leave=False,
                        disable=not (cfg.show_progress and self.ctx.is_main), dynamic_ncols=True)
             running, seen = 0.0, 0
+            steps, show = len(loader), not bar.disable  # per-step bookkeeping kept out of small models' way
             self.optimizer.zero_grad(set_to_none=True)
             for step, batch in enumerate(bar):
                 batch = move_to_device(batch, self.device, non_blocking=True)
                 with self._autocast():
                     loss = self.loss_fn(self.wrapped, batch)
-                self.scaler.scale(loss / cfg.grad_accum_steps).backward()
-                if (step + 1) % cfg.grad_accum_steps == 0 or step + 1 == len(loader):
+                self.scaler.scale(loss if cfg.grad_accum_steps == 1 else loss / cfg.grad_accum_steps).backward()
+                if (step + 1) % cfg.grad_accum_steps == 0 or step + 1 == steps:
                     if cfg.max_grad_norm:
                         self.scaler.unscale_(self.optimizer)
                         nn.utils.clip_grad_norm_(self.model.parameters(), cfg.max_grad_norm)
@@ -269,7 +283,8 @@ class Trainer:
                 n = _batch_len(batch)
                 running += float(loss.detach()) * n
                 seen += n
-                bar.set_postfix(loss=f"{running / max(1, seen):.4f}")
+                if show:
+                    bar.set_postfix(loss=f"{running / max(1, seen):.4f}")
             samples += seen * self.ctx.world_size
             metrics = {"epoch": float(epoch + 1), "train_loss": all_reduce_mean(running / max(1, seen), self.ctx)}
             if val_dataset is not None:

@@ -149,6 +149,65 @@ def test_sigterm_stops_every_child(tmp_path: Path) -> None:
         assert not _answers(url), f"{url} still answers after SIGTERM"
 
 
+def _heavier_options(app: str, options: list[str]) -> list[str]:
+    """What in ``options`` does not make ``lepton <app> train`` lighter than its defaults (empty: all lighter).
+
+    Numbers must be smaller than the default (``--epochs`` against the app's ``default_epochs``, an
+    option without a default against the "default N" its help states), switches must be turned on,
+    comma-separated choices must be a strict subset of the default ones, and --seed, --device, --data
+    and --no-promote never count as lighter."""
+    import argparse
+
+    from lepton_shared.app import get_app
+    from lepton_shared.cli.main import build_parser
+
+    parser = build_parser(app)
+    defaults = vars(parser.parse_args([app, "train"]))
+    chosen = vars(parser.parse_args([app, "train", *options]))
+    changed = [k for k in chosen if chosen[k] != defaults[k]]
+    if options and not changed:
+        return [f"{options} change nothing"]
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[app]
+    train = next(a for a in sub._actions if isinstance(a, argparse._SubParsersAction)).choices["train"]
+    actions = {a.dest: a for a in train._actions}
+    problems = []
+    for key in changed:
+        value, default = chosen[key], defaults[key]
+        if default is None and key == "epochs":
+            default = get_app(app).default_epochs
+        elif default is None and isinstance(value, (int, float)):
+            found = re.search(r"default (\d[\d_,]*)", actions[key].help or "")
+            default = int(found.group(1).replace(",", "").replace("_", "")) if found else None
+        if key in ("seed", "device", "data", "no_promote"):
+            lighter = False  # these change what is trained or where, not how much
+        elif isinstance(value, bool):
+            lighter = value and not default
+        elif isinstance(value, (int, float)) and isinstance(default, (int, float)):
+            lighter = value < default
+        elif isinstance(value, str) and isinstance(default, str):
+            lighter = set(value.split(",")) < set(default.split(","))
+        else:
+            lighter = False
+        if not lighter:
+            problems.append(f"--{key.replace('_', '-')} {value!r} is not lighter than the default {default!r}")
+    return problems
+
+
+def test_lighter_option_check_tells_lighter_from_heavier() -> None:
+    from lepton_shared.app import app_installed, get_app
+    from lepton_shared.manifest import app_names
+
+    app = next((a for a in app_names() if app_installed(a)), None)
+    if app is None:
+        pytest.skip("no app in this build")
+    default = get_app(app).default_epochs
+    assert _heavier_options(app, []) == []
+    assert _heavier_options(app, ["--tiny", "--epochs", "1"]) == []
+    assert _heavier_options(app, ["--epochs", str(default + 10)])
+    assert _heavier_options(app, ["--epochs", str(default)])  # the default itself is not lighter
+    assert _heavier_options(app, ["--seed", "7"])  # changes something, but nothing lighter
+
+
 def test_demo_trains_with_each_apps_lighter_options() -> None:
     from lepton_shared.app import app_installed, get_app
     from lepton_shared.manifest import app_names
@@ -156,10 +215,35 @@ def test_demo_trains_with_each_apps_lighter_options() -> None:
     for app in app_names():
         if not app_installed(app):
             continue
+        declared = list(get_app(app).manifest.demo_train_args)
         cmd = demo.train_command(app)
-        assert cmd[3:5] == [app, "train"]
-        assert cmd[5:] == list(get_app(app).manifest.demo_train_args)
-        if cmd[5:]:  # the options must be ones the app's train command accepts
-            from lepton_shared.cli.main import build_parser
+        assert cmd[:5] == [sys.executable, "-m", "lepton_shared.cli.main", app, "train"]
+        assert cmd[5:] == declared
+        assert _heavier_options(app, declared) == [], app
 
-            build_parser(app).parse_args(cmd[3:])
+
+def test_demo_passes_the_lighter_options_to_the_training_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``train_app`` runs ``lepton <app> train`` with the app's demo options, and only those."""
+    from lepton_shared.app import app_installed, get_app
+    from lepton_shared.manifest import app_names
+
+    app = next((a for a in app_names() if app_installed(a)), None)
+    if app is None:
+        pytest.skip("no app in this build")
+    from dataclasses import replace
+
+    lighter = replace(get_app(app).manifest, demo_train_args=("--tiny", "--epochs", "1"))
+    monkeypatch.setattr(type(get_app(app)), "manifest", property(lambda self: lighter))
+    started: list[list[str]] = []
+
+    class FakeTraining:
+        def __init__(self, cmd: list[str], **_: object) -> None:
+            started.append(list(cmd))
+
+        def wait(self, timeout: float | None = None) -> int:
+            return 0
+
+    monkeypatch.setattr(demo.subprocess, "Popen", FakeTraining)
+    assert demo.train_app(app, dict(os.environ)) is True
+    assert started == [[sys.executable, "-m", "lepton_shared.cli.main", app, "train", "--tiny", "--epochs", "1"]]
+    assert _heavier_options(app, started[0][5:]) == []

@@ -17,7 +17,8 @@ TOKEN = "chatbot-test-token"
 
 
 @pytest.fixture(scope="session")
-def tiny_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A LEPTON_HOME holding one tiny trained chatbot model (not entered: use ``trained_env`` for that)."""
     from apps.chatbot.app import APP
     from lepton_shared.cli.main import build_parser
 
@@ -29,7 +30,7 @@ def tiny_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture()
-def trained_env(tiny_home: Path) -> Iterator[Path]:
+def trained_env(trained_home: Path) -> Iterator[Path]:
     """The tiny model's home as the current suite environment (with an API token)."""
-    with lepton_env(tiny_home, api_token=TOKEN) as home:
+    with lepton_env(trained_home, api_token=TOKEN) as home:
         yield home

@@ -28,13 +28,13 @@ def test_out_of_scope_rows_are_not_scored() -> None:
     assert baseline_metrics(fit_baseline(train), only_oos) == {}
 
 
-def test_trained_model_reports_its_baseline_in_train_and_evaluate(tiny_home: Path) -> None:
+def test_trained_model_reports_its_baseline_in_train_and_evaluate(trained_home: Path) -> None:
     from apps.chatbot.app import APP
     from lepton_shared.cli.main import build_parser
     from lepton_shared.registry import Registry
     from lepton_shared.testing.env import lepton_env
 
-    with lepton_env(tiny_home):
+    with lepton_env(trained_home):
         info = Registry().get("chatbot")
         assert 0.0 <= info.metrics["baselines"][BASELINE_NAME]["accuracy"] <= 1.0
         out = APP.evaluate(build_parser("chatbot").parse_args(["chatbot", "evaluate", "--json"]))

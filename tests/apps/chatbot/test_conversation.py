@@ -75,8 +75,8 @@ def test_two_low_confidence_turns_go_to_the_queue_with_transcript(bot: Any) -> N
     assert conversation.chat(bot, "when does my card come", first["session_id"])["source"] == "intent"
 
 
-def test_asking_for_a_person_and_needs_agent_intents(bot: Any) -> None:
-    SCRIPT["can I talk to a human"] = ("greeting", 0.9)
+def test_asking_for_a_person_and_needs_agent_intents(bot: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(SCRIPT, "can I talk to a human", ("greeting", 0.9))  # removed again after the test
     assert conversation.chat(bot, "can I talk to a human")["handoff_reason"] == "asked_for_human"
     assert conversation.chat(bot, "someone used my card")["handoff_reason"] == "needs_agent"
     assert {h["reason"] for h in conversation.list_handoffs("waiting")} == {"asked_for_human", "needs_agent"}

@@ -17,11 +17,11 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture(scope="module")
-def base(tiny_home: Path) -> Iterator[str]:
+def base(trained_home: Path) -> Iterator[str]:
     from apps.chatbot.app import APP
     from lepton_shared.testing.env import lepton_env
 
-    with lepton_env(tiny_home, api_token=TOKEN), serve_app(APP.create_service()) as url:
+    with lepton_env(trained_home, api_token=TOKEN), serve_app(APP.create_service()) as url:
         yield url
 
 

@@ -12,10 +12,10 @@ from lepton_shared.testing.browser import browser_page, streamlit_server, wait_f
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_chat_page_answers_and_hands_off(tiny_home: Path) -> None:
+def test_chat_page_answers_and_hands_off(trained_home: Path) -> None:
     from apps.chatbot.app import APP
 
-    env = {"LEPTON_HOME": str(tiny_home), "LEPTON_CHATBOT_URL": "", "TOKENIZERS_PARALLELISM": "false"}
+    env = {"LEPTON_HOME": str(trained_home), "LEPTON_CHATBOT_URL": "", "TOKENIZERS_PARALLELISM": "false"}
     with streamlit_server(APP.ui_script, env=env) as url, browser_page("chatbot-ui") as page:
         page.goto(url)
         wait_for_streamlit(page)

@@ -20,11 +20,11 @@ def small_data() -> pd.DataFrame:
                                      compromised_terminals_per_day=1, compromised_customers_per_day=1))
 
 
-def register_quick_model(df: pd.DataFrame, policy: dict | None = None) -> str:
+def register_quick_model(df: pd.DataFrame) -> str:
     """Fit a small LightGBM on all of ``df`` and register it (seconds, unlike a full train)."""
     from apps.fraud.features import FEATURES, FeatureConfig, offline_features
-    from apps.fraud.model import fit_lightgbm
     from apps.fraud.policy import CostPolicy
+    from apps.fraud.training import fit_lightgbm
     from lepton_shared.registry import Registry
 
     x = offline_features(df)[FEATURES].to_numpy()
@@ -32,14 +32,14 @@ def register_quick_model(df: pd.DataFrame, policy: dict | None = None) -> str:
 
     def write(folder: Path) -> None:
         model.save(folder)
-        (folder / "policy.json").write_text(json.dumps(policy or CostPolicy().as_dict()))
+        (folder / "policy.json").write_text(json.dumps(CostPolicy().as_dict()))
         (folder / "features.json").write_text(json.dumps({"delay": FeatureConfig().delay, "features": FEATURES}))
 
     return Registry().register("fraud", write, metrics={"average_precision": 0.0}).version
 
 
 @pytest.fixture()
-def fraud_home(tmp_path: Path, small_data: pd.DataFrame) -> Iterator[Path]:
+def trained_home(tmp_path: Path, small_data: pd.DataFrame) -> Iterator[Path]:
     """A LEPTON_HOME with a quick production model and an API token."""
     with lepton_env(tmp_path / "home", api_token="t0ken") as home:
         register_quick_model(small_data)

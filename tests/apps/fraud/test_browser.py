@@ -1,7 +1,9 @@
-"""The Streamlit page in headless Chromium: score a payment by hand, then label it from the queue."""
+"""The Streamlit page in headless Chromium, in-process and through the service: score a payment by hand,
+then label it from the queue."""
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 
 import pandas as pd
@@ -13,19 +15,26 @@ from lepton_shared.testing.env import lepton_env
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_score_and_review_in_the_browser(tmp_path: Path, small_data: pd.DataFrame) -> None:
+@pytest.mark.parametrize("mode", ["in-process", "service"])
+def test_score_and_review_in_the_browser(mode: str, tmp_path: Path, small_data: pd.DataFrame) -> None:
     from apps.fraud.app import APP
+    from lepton_shared.testing.server import serve_app
 
     from .conftest import register_quick_model
 
     home = tmp_path / "home"
-    with lepton_env(home):
+    env = {"LEPTON_HOME": str(home), "LEPTON_FRAUD_URL": ""}
+    with ExitStack() as stack:
+        stack.enter_context(lepton_env(home))
         register_quick_model(small_data)
-    with streamlit_server(APP.ui_script, env={"LEPTON_HOME": str(home)}) as url, \
-            browser_page("fraud-ui") as page:
+        if mode == "service":
+            env["LEPTON_FRAUD_URL"] = stack.enter_context(serve_app(APP.create_service()))
+        url = stack.enter_context(streamlit_server(APP.ui_script, env=env))
+        page = stack.enter_context(browser_page(f"fraud-ui-{mode}"))
         page.goto(url)
         wait_for_streamlit(page)
         page.get_by_text("Model version").first.wait_for()
+        page.get_by_text("Using the service at" if mode == "service" else "Running in-process").first.wait_for()
         page.get_by_label("Amount").fill("4000")
         page.get_by_label("Amount").press("Tab")
         page.get_by_label("Transaction id (optional)").fill("ui-1")

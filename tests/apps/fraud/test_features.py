@@ -75,7 +75,7 @@ def test_no_look_ahead(small_data: pd.DataFrame) -> None:
 
 def test_online_equals_offline(lepton_home, small_data: pd.DataFrame) -> None:
     """Stream transactions through the database buckets; every feature vector matches the offline one."""
-    from apps.fraud import online
+    from apps.fraud import storage
     from apps.fraud.features import FeatureConfig
     from apps.fraud.predictor import TransactionIn
     from lepton_shared.storage import session_scope
@@ -89,12 +89,12 @@ def test_online_equals_offline(lepton_home, small_data: pd.DataFrame) -> None:
         for row in stream.itertuples():
             item = TransactionIn(transaction_id=str(row.TRANSACTION_ID), tx_datetime=row.TX_DATETIME,
                                  customer_id=row.CUSTOMER_ID, terminal_id=row.TERMINAL_ID, tx_amount=row.TX_AMOUNT)
-            got.append(online.features_for(session, item.customer_id, item.terminal_id, item.tx_amount,
+            got.append(storage.features_for(session, item.customer_id, item.terminal_id, item.tx_amount,
                                            item.tx_datetime, FeatureConfig()))
-            online.record(session, item, {"score": 0.0, "decision": "approve", "reasons": [],
+            storage.record(session, item, {"score": 0.0, "decision": "approve", "reasons": [],
                                           "model_version": "test"})
             if row.TX_FRAUD:  # e.g. a chargeback: known now, used only after the delay
-                online.apply_label(session, item.transaction_id, "fraud", "chargeback")
+                storage.apply_label(session, item.transaction_id, "fraud", "chargeback")
     np.testing.assert_allclose(np.vstack(got), expected, rtol=1e-7, atol=1e-6)
     # the delayed terminal risk was exercised, not just zeros
     assert expected[:, FEATURES.index("TERMINAL_ID_RISK_30DAY_WINDOW")].max() > 0
@@ -102,23 +102,23 @@ def test_online_equals_offline(lepton_home, small_data: pd.DataFrame) -> None:
 
 def test_bootstrap_from_history_matches_offline(lepton_home, small_data: pd.DataFrame) -> None:
     """Buckets filled from a history file give the offline features of the next day's transactions."""
-    from apps.fraud import online
+    from apps.fraud import storage
     from apps.fraud.features import FeatureConfig
     from lepton_shared.errors import UserError
     from lepton_shared.storage import session_scope
 
     cut = small_data["TX_DATETIME"].min().normalize() + pd.Timedelta(days=25)
-    assert online.bootstrap(small_data, until=cut) > 0
+    assert storage.bootstrap(small_data, until=cut) > 0
     expected = offline_features(small_data)[FEATURES].to_numpy()
     rows = np.flatnonzero((small_data["TX_DATETIME"] >= cut).to_numpy())[:1]  # the first one: nothing of day 25
     with session_scope() as session:
         for i in rows:
             tx = small_data.iloc[i]
-            got = online.features_for(session, int(tx.CUSTOMER_ID), int(tx.TERMINAL_ID), float(tx.TX_AMOUNT),
+            got = storage.features_for(session, int(tx.CUSTOMER_ID), int(tx.TERMINAL_ID), float(tx.TX_AMOUNT),
                                       tx.TX_DATETIME.to_pydatetime(), FeatureConfig())
             np.testing.assert_allclose(got, expected[i], rtol=1e-7, atol=1e-6)
     with pytest.raises(UserError, match="not empty"):
-        online.bootstrap(small_data, until=cut)
+        storage.bootstrap(small_data, until=cut)
 
 
 RUN = _tx([
@@ -171,7 +171,7 @@ def test_terminal_fraud_run_by_hand() -> None:
 
 def test_online_equals_offline_by_hand(lepton_home) -> None:
     """The hand-made fraud run through the database buckets, labels as they come."""
-    from apps.fraud import online
+    from apps.fraud import storage
     from apps.fraud.features import FeatureConfig
     from apps.fraud.predictor import TransactionIn
     from lepton_shared.storage import session_scope
@@ -180,11 +180,11 @@ def test_online_equals_offline_by_hand(lepton_home) -> None:
     got = []
     with session_scope() as session:
         for row in RUN.itertuples():
-            got.append(online.features_for(session, row.CUSTOMER_ID, row.TERMINAL_ID, row.TX_AMOUNT,
+            got.append(storage.features_for(session, row.CUSTOMER_ID, row.TERMINAL_ID, row.TX_AMOUNT,
                                            row.TX_DATETIME.to_pydatetime(), FeatureConfig()))
             item = TransactionIn(transaction_id=str(row.TRANSACTION_ID), tx_datetime=row.TX_DATETIME,
                                  customer_id=row.CUSTOMER_ID, terminal_id=row.TERMINAL_ID, tx_amount=row.TX_AMOUNT)
-            online.record(session, item, {"score": 0.0, "decision": "approve", "reasons": [], "model_version": "t"})
+            storage.record(session, item, {"score": 0.0, "decision": "approve", "reasons": [], "model_version": "t"})
             if row.TX_FRAUD:
-                online.apply_label(session, item.transaction_id, "fraud", "chargeback")
+                storage.apply_label(session, item.transaction_id, "fraud", "chargeback")
     np.testing.assert_allclose(np.vstack(got), expected, rtol=1e-7, atol=1e-6)

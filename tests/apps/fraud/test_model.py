@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from apps.fraud.features import FEATURES, offline_features
-from apps.fraud.model import FraudModel, fit_lightgbm, fit_mlp
+from apps.fraud.model import FraudModel
+from apps.fraud.training import fit_lightgbm, fit_mlp
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ TX = {"transaction_id": "a1", "tx_datetime": "2018-05-20T14:32:00", "customer_id
 
 
 @pytest.fixture()
-def service(fraud_home: Path) -> Iterator[str]:
+def service(trained_home: Path) -> Iterator[str]:
     from apps.fraud.app import APP
 
     with serve_app(APP.create_service()) as base:
@@ -28,12 +28,17 @@ def post(base: str, path: str, body: object) -> httpx.Response:
 
 
 def test_predict_has_no_side_effects_and_score_records(service: str) -> None:
-    from apps.fraud.app import APP
-    from apps.fraud.predictor import TransactionIn, explain_features
+    from datetime import datetime
+
+    from apps.fraud.features import FEATURES, FeatureConfig
+    from apps.fraud.storage import features_for
+    from lepton_shared.storage import session_scope
 
     def today_count() -> float:
-        predictor = APP.load_predictor()
-        return explain_features(predictor, TransactionIn.model_validate(TX))["CUSTOMER_ID_NB_TX_1DAY_WINDOW"]
+        with session_scope() as session:
+            row = features_for(session, TX["customer_id"], TX["terminal_id"], TX["tx_amount"],
+                               datetime.fromisoformat(TX["tx_datetime"]), FeatureConfig())
+        return float(row[FEATURES.index("CUSTOMER_ID_NB_TX_1DAY_WINDOW")])
 
     first = post(service, "/v1/predict", TX).json()
     again = post(service, "/v1/predict", TX).json()
@@ -64,6 +69,12 @@ def test_score_logs_with_its_transaction_and_not_on_error(service: str) -> None:
     assert logged() == 1
 
 
+def test_model_route_names_version_kind_and_policy(service: str) -> None:
+    body = httpx.get(f"{service}/v1/model", headers=AUTH).json()
+    assert body["model_version"] == "v1" and body["kind"] == "lightgbm"
+    assert body["policy"] == {"chargeback_fee": 15.0, "review_cost": 5.0, "decline_cost": 40.0, "rules": []}
+
+
 def test_alerts_queue_labels_and_dashboard(service: str) -> None:
     big = {**TX, "transaction_id": "big", "tx_amount": 5000.0}
     answer = post(service, "/v1/score", big).json()
@@ -80,7 +91,7 @@ def test_alerts_queue_labels_and_dashboard(service: str) -> None:
 
 
 def test_labels_feed_delayed_terminal_risk_and_retraining(service: str) -> None:
-    from apps.fraud.online import feedback_frame
+    from apps.fraud.storage import feedback_frame
 
     post(service, "/v1/score", {**TX, "transaction_id": "f1"})
     post(service, "/v1/labels", {"labels": [{"transaction_id": "f1", "label": "fraud", "source": "chargeback"}]})
@@ -144,16 +155,12 @@ def test_no_model_is_503_with_a_message(tmp_path: Path) -> None:
 
 
 def test_labelled_served_transactions_join_the_next_retrain(service: str) -> None:
-    import argparse
-
-    from apps.fraud.pipeline import load_data
+    from apps.fraud.data import load_data
 
     post(service, "/v1/score", {**TX, "transaction_id": "r1", "tx_amount": 999.0})
     post(service, "/v1/labels", {"labels": [{"transaction_id": "r1", "label": "fraud", "source": "chargeback"}]})
-    args = argparse.Namespace(data=None, tiny=True, seed=0, with_feedback=False)
-    plain, _ = load_data(args)
-    args.with_feedback = True
-    merged, source = load_data(args)
+    plain, _ = load_data(None, tiny=True, seed=0)
+    merged, source = load_data(None, tiny=True, seed=0, with_feedback=True)
     assert len(merged) == len(plain) + 1 and "1 labelled served" in source
     added = merged[merged["TX_AMOUNT"] == 999.0]
     assert list(added["TX_FRAUD"]) == [1] and added["TRANSACTION_ID"].is_unique

@@ -16,33 +16,33 @@ def _tx(tx_id: str, amount: float, day: int = 20, customer: int = 1, terminal: i
 
 
 def test_buckets_labels_and_queue(lepton_db_home: Path) -> None:
-    from apps.fraud import online
+    from apps.fraud import storage
     from apps.fraud.features import FeatureConfig, online_day
     from lepton_shared.errors import NotFoundError, UserError
     from lepton_shared.storage import session_scope
 
     answer = {"score": 0.9, "decision": "review", "reasons": [], "model_version": "v1"}
     with session_scope() as session:
-        online.record(session, _tx("a", 10.0), answer)
-        online.record(session, _tx("b", 30.0), {**answer, "decision": "approve", "score": 0.1})
+        storage.record(session, _tx("a", 10.0), answer)
+        storage.record(session, _tx("b", 30.0), {**answer, "decision": "approve", "score": 0.1})
     with session_scope() as session:
-        cust, term = online.history(session, 1, 2, online_day(datetime(2018, 5, 20)), FeatureConfig())
+        cust, term = storage.history(session, 1, 2, online_day(datetime(2018, 5, 20)), FeatureConfig())
         assert len(cust) == 1 and cust[0].n == 2 and cust[0].amount_sum == 40.0
         assert cust[0].amount_sq_sum == 1000.0 and cust[0].amount_max == 30.0
         assert len(term) == 1 and term[0].n == 2
-        assert [q["transaction_id"] for q in online.review_queue(session)] == ["a"]
+        assert [q["transaction_id"] for q in storage.review_queue(session)] == ["a"]
     with session_scope() as session:
-        online.apply_label(session, "a", "fraud", "analyst")
-        online.apply_label(session, "a", "fraud", "chargeback")  # the same label twice counts once
+        storage.apply_label(session, "a", "fraud", "analyst")
+        storage.apply_label(session, "a", "fraud", "chargeback")  # the same label twice counts once
     with session_scope() as session:
-        cust, term = online.history(session, 1, 2, online_day(datetime(2018, 5, 20)), FeatureConfig())
+        cust, term = storage.history(session, 1, 2, online_day(datetime(2018, 5, 20)), FeatureConfig())
         assert cust[0].n_fraud == 1 and term[0].n_fraud == 1
-        assert online.review_queue(session) == []
-        day = online.dashboard(session)[0]
+        assert storage.review_queue(session) == []
+        day = storage.dashboard(session)[0]
         assert day["transactions"] == 2 and day["alerts"] == 1 and day["alert_precision"] == 1.0
     with pytest.raises(UserError, match="already scored"), session_scope() as session:
-        online.record(session, _tx("a", 5.0), answer)
+        storage.record(session, _tx("a", 5.0), answer)
     with pytest.raises(NotFoundError), session_scope() as session:
-        online.apply_label(session, "zzz", "fraud", "analyst")
-    frame = online.feedback_frame()
+        storage.apply_label(session, "zzz", "fraud", "analyst")
+    frame = storage.feedback_frame()
     assert list(frame["TX_FRAUD"]) == [1] and frame["TX_AMOUNT"].iloc[0] == 10.0

@@ -1,34 +1,51 @@
-"""The Streamlit page talks to the service when LEPTON_FRAUD_URL is set (run headless with AppTest)."""
+"""The Streamlit page (headless, with AppTest) through its service at LEPTON_FRAUD_URL and in-process."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
 from lepton_shared.testing.server import serve_app
+from lepton_shared.ui import reset_local
 
 
-def test_page_scores_through_the_service(fraud_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(autouse=True)
+def fresh_in_process_service() -> Iterator[None]:
+    """Each test starts the page's in-process service in its own LEPTON_HOME (it lives as long as the process)."""
+    reset_local("fraud")
+    yield
+    reset_local("fraud")
+
+
+@pytest.mark.parametrize("mode", ["service", "in-process"])
+def test_page_scores_a_payment(mode: str, trained_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from streamlit.testing.v1 import AppTest
 
     from apps.fraud.app import APP
+    from apps.fraud.storage import review_queue
+    from lepton_shared.storage import session_scope
 
-    with serve_app(APP.create_service()) as base:
-        monkeypatch.setenv("LEPTON_FRAUD_URL", base)
+    with ExitStack() as stack:
+        if mode == "service":
+            monkeypatch.setenv("LEPTON_FRAUD_URL", stack.enter_context(serve_app(APP.create_service())))
+            expected = "Using the service at"
+        else:
+            monkeypatch.delenv("LEPTON_FRAUD_URL", raising=False)
+            expected = "Running in-process"
         page = AppTest.from_file(str(APP.ui_script), default_timeout=60).run()
         assert not page.exception
-        assert any("Using the service at" in c.value for c in page.caption)
+        assert any(expected in c.value for c in page.caption)
+        assert any("Model version" in c.value and "review 5" in c.value for c in page.caption)
         page.number_input[2].set_value(4000.0)
-        page.text_input[0].set_value("svc-1")
+        page.text_input[0].set_value("page-1")
         page.button[0].click().run()
         assert not page.exception
         assert any(m.label == "Decision" and m.value in ("REVIEW", "DECLINE") for m in page.metric)
-    from apps.fraud.online import review_queue
-    from lepton_shared.storage import session_scope
-
     with session_scope() as session:
-        assert [i["transaction_id"] for i in review_queue(session)] == ["svc-1"]
+        assert [i["transaction_id"] for i in review_queue(session)] == ["page-1"]
 
 
 def test_page_without_a_model_offers_training(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

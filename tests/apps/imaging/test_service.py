@@ -112,3 +112,61 @@ def test_review_flow_and_report(service: str, files: dict[str, bytes]) -> None:
     assert httpx.post(f"{service}/v1/studies/999999/review",
                       json={"reviewer": "x", "confirmed": True}).status_code == 404
     assert httpx.get(f"{service}/v1/studies", params={"status": "weird"}).status_code == 400
+
+
+def _png_body(i: int) -> dict[str, str]:
+    import io
+
+    from PIL import Image
+
+    pixels = synth_image(i % 2, np.random.default_rng(500 + i), 64)
+    buf = io.BytesIO()
+    Image.fromarray((pixels * 255).round().astype(np.uint8), mode="L").save(buf, format="PNG")
+    return {"image_base64": base64.b64encode(buf.getvalue()).decode(), "filename": f"b{i}.png"}
+
+
+def test_predictor_serves_on_lepton_device(trained_home: tuple[Path, Any]) -> None:
+    import torch
+
+    from apps.imaging.app import APP
+    from lepton_shared.errors import UserError
+    from lepton_shared.testing.env import lepton_env
+
+    with lepton_env(trained_home[0], device="cpu"):
+        assert APP.load_predictor().device == torch.device("cpu")  # type: ignore[attr-defined]
+    with lepton_env(trained_home[0], device="tpu"), pytest.raises(UserError, match="LEPTON_DEVICE"):
+        APP.load_predictor()
+    if torch.cuda.is_available():  # the GPU path, where there is a GPU: the same answers as on the CPU
+        from apps.imaging.predictor import ImagingPredictor
+
+        info = trained_home[1]
+        gpu, cpu = ImagingPredictor(info, device="cuda"), ImagingPredictor(info, device="cpu")
+        assert gpu.device.type == "cuda"
+        items = [gpu.InputModel.model_validate(_png_body(i)) for i in range(8)]
+        for got, want in zip(gpu.predict_batch(items), cpu.predict_batch(items), strict=True):
+            assert got["positive_probability"] == pytest.approx(want["positive_probability"], abs=1e-3)
+
+
+def test_concurrent_predictions_are_batched_with_unbatched_answers(trained_home: tuple[Path, Any]) -> None:
+    import concurrent.futures
+
+    from apps.imaging.app import APP
+
+    app = APP.create_service()
+    state = app.state.lepton
+    assert state.batching.enabled  # on by default for imaging
+    bodies = [_png_body(i) for i in range(24)]
+    bad = {"image_base64": "@@not base64@@"}  # in a batch with good ones: it alone gets the error
+    with serve_app(app) as base, httpx.Client(timeout=60) as client, \
+            concurrent.futures.ThreadPoolExecutor(len(bodies) + 1) as pool:
+        answers = list(pool.map(lambda b: client.post(f"{base}/v1/predict", json=b), [*bodies, bad]))
+    assert answers[-1].status_code == 400 and "base64" in answers.pop().json()["detail"]
+    assert all(r.status_code == 200 for r in answers), [r.text for r in answers if r.status_code != 200][:1]
+    predictor = state.predictor
+    for body, resp in zip(bodies, answers, strict=True):
+        want = predictor.predict(predictor.InputModel.model_validate(body))  # one at a time, unbatched
+        got = resp.json()
+        assert got["label"] == want["label"]
+        for name, p in want["probabilities"].items():
+            assert got["probabilities"][name] == pytest.approx(p, abs=1e-5)
+    assert state.batcher.batches_run < len(bodies) + 1

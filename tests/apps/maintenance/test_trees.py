@@ -1,4 +1,4 @@
-"""The boosted-trees member of the RUL blend, its inputs (age, drift from the machine's start) and the blend."""
+"""The boosted-trees member of the RUL blend and the blend itself."""
 
 from __future__ import annotations
 
@@ -7,36 +7,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from apps.maintenance.features import FeatureSpec, make_windows, start_level
+from apps.maintenance.features import FeatureSpec, make_windows
 from apps.maintenance.model import RulEnsemble, build_net
-from apps.maintenance.recorded import choose_tree_weight
 from apps.maintenance.simulator import simulate_fleet
 from apps.maintenance.trees import TreeRul, fit_frame, summary_features, trees_cross_fit
-
-
-def test_start_level_is_causal_and_freezes_after_the_first_readings() -> None:
-    values = np.arange(10, dtype=np.float32)[:, None] * np.array([[1.0, -2.0]], dtype=np.float32)
-    level = start_level(values, 4)
-    np.testing.assert_allclose(level[:4, 0], [0.0, 0.5, 1.0, 1.5])  # the mean of the readings seen so far
-    np.testing.assert_allclose(level[4:], np.tile(values[:4].mean(axis=0), (6, 1)))  # then the first 4 only
-    # a later reading never changes an earlier row's level
-    changed = values.copy()
-    changed[6:] += 100
-    np.testing.assert_allclose(start_level(changed, 4), level)
-
-
-def test_windows_carry_sensors_then_age_then_drift() -> None:
-    fleet = simulate_fleet(3, seed=1)
-    spec = FeatureSpec.fit(fleet, window=5, smooth=0.0, baseline=3, age=True)
-    n = len(spec.columns)
-    assert spec.net_channels == n + 1 and spec.n_channels == 2 * n + 1
-    one = fleet[fleet["unit"] == fleet["unit"].iloc[0]]
-    values = spec.normalise(one)
-    x = spec.windows_of(values)
-    assert x.shape == (len(one), 5, 2 * n + 1)
-    np.testing.assert_allclose(x[:, -1, :n], values, rtol=1e-6)  # unsmoothed sensors, newest row last
-    np.testing.assert_allclose(x[:, -1, n] * spec.cap, np.arange(1, len(one) + 1), rtol=1e-5)  # readings seen
-    np.testing.assert_allclose(x[-1, -1, n + 1:], values[-1] - values[:3].mean(axis=0), rtol=1e-4, atol=1e-5)
 
 
 def test_summary_features_read_levels_and_trends() -> None:
@@ -77,13 +51,7 @@ def test_blend_weighs_trees_and_nets_and_saves_both(tmp_path: Path) -> None:
     np.testing.assert_allclose(back.predict_windows(x)[0], ens.predict_windows(x)[0], rtol=1e-5, atol=1e-4)
 
 
-def test_tree_weight_is_chosen_on_out_of_fold_estimates() -> None:
+def test_trees_cross_fit_scores_every_row_out_of_fold() -> None:
     frame = simulate_fleet(10, seed=4)
-    truth = np.minimum(frame["rul"].to_numpy(dtype=float), 125.0)
-    noise = np.random.default_rng(0).normal(0, 20, len(truth))
-    weight, scores = choose_tree_weight(frame, truth + noise, truth, 125.0)
-    assert weight == 1.0 and scores["1.0"] == 0.0  # exact trees win
-    weight, _ = choose_tree_weight(frame, truth, truth + noise, 125.0)
-    assert weight == 0.0
     oof = trees_cross_fit(frame, lambda f: FeatureSpec.fit(f, baseline=5, age=True), folds=5, seed=0)
     assert isinstance(frame, pd.DataFrame) and np.isfinite(oof).all() and len(oof) == len(frame)

@@ -11,17 +11,16 @@ import pytest
 from lepton_shared.testing.env import lepton_env
 
 
-def train_tiny(*extra: str) -> Any:
+def train_tiny(**options: Any) -> Any:
     from apps.recommender.app import APP
-    from lepton_shared.cli.main import build_parser
+    from apps.recommender.config import RecommenderTrainConfig
 
-    args = build_parser("recommender").parse_args(["recommender", "train", "--tiny", "--epochs", "1", *extra])
-    return APP.train(args)
+    return APP.train(RecommenderTrainConfig(tiny=True, epochs=1, **options))
 
 
 @pytest.fixture()
 def tiny_trainer() -> Callable[..., Any]:
-    """``train_tiny(*extra_flags)``: train a tiny model on the built-in shop in the current home."""
+    """``train_tiny(**options)``: train a tiny model on the built-in shop in the current home."""
     return train_tiny
 
 

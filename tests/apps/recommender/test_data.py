@@ -1,7 +1,10 @@
-"""Loaders, validation and the built-in shop."""
+"""Loaders, validation, the built-in shop, and MovieLens downloads (checked, offline-safe) feeding the loader."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -9,6 +12,7 @@ import numpy as np
 import pytest
 
 from apps.recommender.data import builtin_spec, clean_interactions, generate_shop, load_interactions
+from lepton_shared.data import MANIFEST, download, load_manifest, sha256_file
 from lepton_shared.errors import UserError
 
 U_DATA = "1\t10\t5\t881250949\n1\t20\t3\t881250950\n2\t10\t4\t881250951\n2\t30\t1\t881250952\n3\t20\t2\t881250953\n"
@@ -117,3 +121,52 @@ def test_builtin_spec_sizes() -> None:
     assert big["n_users"] * big["mean_interactions"] == pytest.approx(1_000_000, rel=0.01)
     with pytest.raises(UserError):
         builtin_spec(interactions=5)
+
+
+def test_manifest_lists_movielens_with_checksums() -> None:
+    entries = load_manifest()
+    for name in ("ml-100k", "ml-latest-small"):
+        entry = entries[name]
+        assert entry["url"].startswith("https://files.grouplens.org/datasets/movielens/")
+        assert re.fullmatch(r"[0-9a-f]{64}", entry["sha256"]), entry["sha256"]  # a SHA-256 as hexdigest() writes it
+        assert entry["license"]
+    assert MANIFEST.exists()
+
+
+def _manifest(tmp_path: Path, url: str, sha: str) -> Path:
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps({"datasets": [{"name": "ml-mini", "url": url, "filename": "ml-mini.zip",
+                                              "sha256": sha, "license": "test"}]}))
+    return path
+
+
+def test_download_checks_sha256_and_feeds_the_loader(tmp_path: Path) -> None:
+    source = tmp_path / "source.zip"
+    with zipfile.ZipFile(source, "w") as zf:
+        zf.writestr("ml-mini/u.data", "1\t10\t5\t881250949\n2\t10\t4\t881250951\n2\t20\t3\t881250952\n")
+    payload = source.read_bytes()
+    real = hashlib.sha256(payload).hexdigest()
+    assert sha256_file(source) == real
+    path = download("ml-mini", dest_dir=tmp_path / "cache", manifest=_manifest(tmp_path, source.as_uri(), real))
+    assert path.read_bytes() == payload and hashlib.sha256(path.read_bytes()).hexdigest() == real
+    assert len(load_interactions(path)) == 3
+
+    # the checksum of almost the same bytes (one byte changed) is refused, and nothing is kept
+    wrong = hashlib.sha256(payload[:-1] + bytes([payload[-1] ^ 1])).hexdigest()
+    assert wrong != real
+    path.unlink()
+    refused = f"checksum mismatch for ml-mini: expected sha256 {wrong[:12]}.*got {real[:12]}"
+    with pytest.raises(UserError, match=refused):
+        download("ml-mini", dest_dir=tmp_path / "cache", manifest=_manifest(tmp_path, source.as_uri(), wrong))
+    assert list((tmp_path / "cache").iterdir()) == []  # nothing half-written
+
+    # a cached file that does not match the checksum is fetched again, not trusted
+    path.write_bytes(b"corrupted")
+    again = download("ml-mini", dest_dir=tmp_path / "cache", manifest=_manifest(tmp_path, source.as_uri(), real))
+    assert again == path and hashlib.sha256(again.read_bytes()).hexdigest() == real
+
+
+def test_download_offline_is_a_clear_error(tmp_path: Path) -> None:
+    manifest = _manifest(tmp_path, "http://127.0.0.1:9/ml-mini.zip", "0" * 64)
+    with pytest.raises(UserError, match="offline"):
+        download("ml-mini", dest_dir=tmp_path / "cache", manifest=manifest, timeout=2)

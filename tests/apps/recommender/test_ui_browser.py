@@ -1,8 +1,9 @@
-"""The Streamlit page in headless Chromium: recommendations with reasons, and the no-model state."""
+"""The Streamlit page in headless Chromium, in-process and through the service: recommendations with
+reasons, cold start, offline metrics; and the no-model state."""
 
 from __future__ import annotations
 
-import os
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -10,27 +11,36 @@ import pytest
 from lepton_shared.testing.browser import browser_page, streamlit_server, wait_for_streamlit
 
 
-def _env(home: Path) -> dict[str, str]:
-    env = {"LEPTON_HOME": str(home), "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
-    if "LEPTON_RECOMMENDER_URL" in os.environ:
-        env["LEPTON_RECOMMENDER_URL"] = ""
-    return env
+def _env(home: Path, service: str = "") -> dict[str, str]:
+    return {"LEPTON_HOME": str(home), "PYTHONPATH": str(Path(__file__).resolve().parents[3]),
+            "LEPTON_RECOMMENDER_URL": service}
 
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_page_recommends_for_a_user_with_reasons(trained_home: Path) -> None:
+@pytest.mark.parametrize("mode", ["in-process", "service"])
+def test_page_recommends_with_reasons_and_cold_start(mode: str, trained_home: Path) -> None:
     from apps.recommender.app import APP
+    from lepton_shared.testing.server import serve_app
 
-    with streamlit_server(APP.ui_script, env=_env(trained_home)) as url, browser_page("recommender-ui") as page:
+    with ExitStack() as stack:
+        service = stack.enter_context(serve_app(APP.create_service())) if mode == "service" else ""
+        url = stack.enter_context(streamlit_server(APP.ui_script, env=_env(trained_home, service)))
+        page = stack.enter_context(browser_page(f"recommender-ui-{mode}"))
         page.goto(url)
         wait_for_streamlit(page)
         page.get_by_text("Model v1", exact=False).wait_for()
+        page.get_by_text("via the service" if mode == "service" else "in-process", exact=False).first.wait_for()
         page.get_by_role("button", name="Recommend", exact=True).click()
         wait_for_streamlit(page)
         page.get_by_text("Recommendations for", exact=False).wait_for()
         page.get_by_text("because you liked", exact=False).first.wait_for()
         assert page.get_by_text("History (", exact=False).count() == 1
+        page.get_by_label("…or type any user id (unknown ids get trending items)").fill("visitor-42")
+        page.get_by_role("button", name="Recommend", exact=True).click()
+        wait_for_streamlit(page)
+        page.get_by_text("cold start: trending items", exact=False).wait_for()
+        page.get_by_text("popular right now", exact=False).first.wait_for()
         page.get_by_role("tab", name="Offline metrics").click()
         page.get_by_text("gain over the strongest baseline", exact=False).wait_for()
         page.locator('[data-testid="stDataFrame"]:visible').first.wait_for()
@@ -49,22 +59,3 @@ def test_page_without_a_model_offers_training(tmp_path: Path) -> None:
         page.get_by_role("button", name="Train a small model on the built-in shop data").click()
         page.get_by_text("Model v1", exact=False).wait_for(timeout=180_000)
         wait_for_streamlit(page)
-
-
-@pytest.mark.browser
-@pytest.mark.slow
-def test_page_through_the_service(trained_home: Path) -> None:
-    from apps.recommender.app import APP
-    from lepton_shared.testing.server import serve_app
-
-    with serve_app(APP.create_service()) as service, \
-            streamlit_server(APP.ui_script, env={**_env(trained_home), "LEPTON_RECOMMENDER_URL": service}) as url, \
-            browser_page("recommender-ui-service") as page:
-        page.goto(url)
-        wait_for_streamlit(page)
-        page.get_by_text("via the service", exact=False).wait_for()
-        page.get_by_label("…or type any user id (unknown ids get trending items)").fill("visitor-42")
-        page.get_by_role("button", name="Recommend", exact=True).click()
-        wait_for_streamlit(page)
-        page.get_by_text("cold start: trending items", exact=False).wait_for()
-        page.get_by_text("popular right now", exact=False).first.wait_for()

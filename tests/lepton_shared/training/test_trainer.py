@@ -66,12 +66,48 @@ def test_resume_after_crash_continues_from_checkpoint(lepton_home: Path, tmp_pat
 
 def test_early_stopping_and_best_weights(lepton_home: Path) -> None:
     x, y = make_data(seed=2)
+    data = TensorDataset(x, y)
+    torch.manual_seed(0)
+    model = nn.Linear(2, 2)
+    seen: list[float] = []
+    states: list[dict[str, torch.Tensor]] = []
+    holder: dict[str, Trainer] = {}
+
+    def record(epoch: int, metrics: dict) -> None:
+        seen.append(metrics["val_loss"])
+        states.append({k: v.detach().clone() for k, v in model.state_dict().items()})
+        if epoch == 2:  # from here on, gradient ascent: every later epoch is worse on validation
+            for group in holder["trainer"].optimizer.param_groups:
+                group["lr"] = -group["lr"]
+
+    cfg = TrainerConfig(epochs=20, batch_size=32, patience=2, shuffle=False, max_grad_norm=None,
+                        show_progress=False, app="t")
+    trainer = Trainer(model, cfg, loss_fn, on_epoch_end=record,
+                      optimizer_factory=lambda p: torch.optim.SGD(p, lr=0.1))
+    holder["trainer"] = trainer
+    result = trainer.fit(data, data)
+
+    # three improving epochs, then `patience` worse ones stop the run
+    assert seen[0] > seen[1] > seen[2] < seen[3] < seen[4], seen
+    assert result.stopped_early and result.epochs_run == 5 and len(seen) == 5
+    assert result.best_epoch == 3 and result.best_metrics["val_loss"] == pytest.approx(seen[2])
+    # the model ends with the weights of the best epoch, not those of the last one
+    final = model.state_dict()
+    for name, best in states[2].items():
+        assert torch.equal(final[name], best), name
+    assert any(not torch.equal(final[name], last) for name, last in states[-1].items())
+    assert trainer.evaluate(data)["val_loss"] == pytest.approx(seen[2], rel=1e-6)
+
+
+def test_early_stopping_without_improvement(lepton_home: Path) -> None:
+    x, y = make_data(seed=2)
     seen: list[float] = []
     # lr=0 never improves: stop after `patience` bad epochs.
     trainer = Trainer(nn.Linear(2, 2), TrainerConfig(epochs=20, lr=0.0, patience=2, show_progress=False, app="t"),
                       loss_fn, on_epoch_end=lambda e, m: seen.append(m["val_loss"]))
     result = trainer.fit(TensorDataset(x, y), TensorDataset(x, y))
-    assert result.stopped_early and result.epochs_run == 3
+    assert result.stopped_early and result.epochs_run == 3 and len(seen) == 3
+    assert result.best_epoch == 1
 
 
 def test_gradient_accumulation_matches_larger_batch(lepton_home: Path) -> None:

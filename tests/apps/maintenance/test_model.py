@@ -1,17 +1,16 @@
-"""The RUL network: shapes, architecture choice, save/load round trip, and that it learns."""
+"""The RUL model: shapes, architecture choice, save/load round trip, the band, and that it learns."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from apps.maintenance.data import split_units
 from apps.maintenance.features import FeatureSpec, make_windows
 from apps.maintenance.model import RulDCNN, RulEnsemble, band_profile, build_net, train_ensemble
-from apps.maintenance.pipeline import split_units
 from apps.maintenance.simulator import simulate_fleet
 
 
@@ -39,16 +38,6 @@ def test_ensemble_round_trip_keeps_architecture_and_estimates(tmp_path: Path, ar
     mean, lo, hi = back.predict_windows(x)
     assert np.all(lo <= mean) and np.all(mean <= hi)
     assert np.all(hi - mean >= 1.645 * 3.0 - 1e-3)  # at least the residual spread (the low end is clipped at 0)
-
-
-def test_versions_saved_before_arch_load_as_the_old_cnn(tmp_path: Path) -> None:
-    fleet = simulate_fleet(4, seed=5)
-    spec = FeatureSpec.fit(fleet)
-    RulEnsemble(spec, [build_net("cnn", len(spec.columns), spec.window).state_dict()], arch="cnn").save(tmp_path)
-    meta = json.loads((tmp_path / "spec.json").read_text())
-    del meta["arch"]  # what older versions wrote
-    (tmp_path / "spec.json").write_text(json.dumps(meta))
-    assert RulEnsemble.load(tmp_path).arch == "cnn"
 
 
 def test_dcnn_ensemble_learns_rul_on_held_out_machines() -> None:
@@ -86,21 +75,20 @@ def test_band_profile_with_few_points_is_one_width() -> None:
     assert len(knots) == 1 and 2.0 < half[0] <= 10.0
 
 
-def test_band_is_saved_and_older_versions_keep_the_normal_band(tmp_path: Path) -> None:
+def test_band_is_saved_and_without_a_profile_is_the_normal_band(tmp_path: Path) -> None:
     fleet = simulate_fleet(4, seed=6)
     spec = FeatureSpec.fit(fleet)
     band = ([12.5, 62.5, 112.5], [3.0, 10.0, 20.0])
-    ens = RulEnsemble(spec, [build_net("dcnn", spec.net_channels, spec.window).state_dict()], residual_sd=4.0,
-                      band=band)
-    ens.save(tmp_path / "new")
-    assert RulEnsemble.load(tmp_path / "new").band == band
+    state = build_net("dcnn", spec.net_channels, spec.window).state_dict()
+    ens = RulEnsemble(spec, [state], residual_sd=4.0, band=band)
+    ens.save(tmp_path / "rul")
+    assert RulEnsemble.load(tmp_path / "rul").band == band
     np.testing.assert_allclose(ens.half_width(np.array([12.5, 37.5, 200.0])), [3.0, 6.5, 20.0])
-    meta = json.loads((tmp_path / "new" / "spec.json").read_text())
-    del meta["band"]  # what versions before band profiles wrote
-    (tmp_path / "new" / "spec.json").write_text(json.dumps(meta))
-    old = RulEnsemble.load(tmp_path / "new")
-    assert old.band is None
-    np.testing.assert_allclose(old.half_width(np.array([10.0, 100.0])), [1.645 * 4.0] * 2)
+    # an ensemble fitted without held-out machines (a cross-fitting fold) has no profile: a normal band
+    plain = RulEnsemble(spec, [state], residual_sd=4.0)
+    plain.save(tmp_path / "plain")
+    assert RulEnsemble.load(tmp_path / "plain").band is None
+    np.testing.assert_allclose(plain.half_width(np.array([10.0, 100.0])), [1.645 * 4.0] * 2)
 
 
 def test_same_seed_trains_the_same_ensemble() -> None:

@@ -4,7 +4,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from apps.fraud.loaders import load_transactions
+from apps.fraud.data import load_transactions
 from apps.fraud.simulator import SimulationConfig, simulate
 from lepton_shared.errors import UserError
 

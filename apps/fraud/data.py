@@ -1,4 +1,5 @@
-"""Read transaction files (CSV or gzip CSV) with the handbook's columns, with readable errors."""
+"""The fraud app's data: transaction files (CSV or gzip CSV with the handbook's columns, read with
+readable errors), the built-in simulation, and the labelled transactions the service has scored."""
 
 from __future__ import annotations
 
@@ -71,3 +72,28 @@ def validate(df: pd.DataFrame, source: str = "transactions") -> pd.DataFrame:
     if not df["TX_FRAUD"].isin([0, 1]).all():
         raise UserError(f"{source}: TX_FRAUD must be 0 or 1")
     return df.sort_values(["TX_DATETIME", "TRANSACTION_ID"], kind="stable").reset_index(drop=True)
+
+
+def load_data(data: Path | None, tiny: bool = False, seed: int = 42,
+              with_feedback: bool = False) -> tuple[pd.DataFrame, str]:
+    """The transactions of ``data``, or the built-in simulation (``tiny``: 300 customers); with
+    ``with_feedback``, plus the labelled transactions the service has scored. Also a short description."""
+    if data is not None:
+        df, source = load_transactions(data), str(data)
+    else:
+        from apps.fraud.simulator import builtin_config, simulate
+
+        cfg = builtin_config(tiny=tiny, seed=seed)
+        df = simulate(cfg)
+        source = f"built-in simulation ({cfg.n_customers} customers, {cfg.n_terminals} terminals, " \
+                 f"{cfg.n_days} days, seed {cfg.seed})"
+    if with_feedback:
+        from apps.fraud.storage import feedback_frame
+
+        extra = feedback_frame()
+        if len(extra):
+            extra = extra.assign(TRANSACTION_ID=extra["TRANSACTION_ID"] + int(df["TRANSACTION_ID"].max()) + 1)
+            df = pd.concat([df, extra], ignore_index=True).sort_values(
+                ["TX_DATETIME", "TRANSACTION_ID"], kind="stable").reset_index(drop=True)
+            source += f" + {len(extra)} labelled served transactions"
+    return df, source

@@ -1,4 +1,5 @@
-"""Interactions stored through the service are used at the next retrain."""
+"""Interactions stored through the service: the table's migration, validation, and their use at the next
+retrain."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
-from apps.recommender.events import EventIn, load_events, store_events
+from apps.recommender.service import EventIn
+from apps.recommender.storage import load_events, store_events
 
 
 def test_events_are_stored_and_used_at_next_retrain(lepton_home: Path, tiny_trainer: Callable[..., Any]) -> None:
@@ -34,7 +36,7 @@ def test_events_are_stored_and_used_at_next_retrain(lepton_home: Path, tiny_trai
     assert "brand-new-item" in after.item_index
     out = after.for_user("brand-new-user", 5)
     assert out["strategy"] == "personalised" and not {"i1", "i2"} & {i["item_id"] for i in out["items"]}
-    ignored = tiny_trainer("--no-events")
+    ignored = tiny_trainer(use_events=False)
     assert ignored.params["events_used"] == 0
 
 
@@ -43,3 +45,16 @@ def test_bad_events_are_rejected() -> None:
                 {"user_id": "u", "item_id": "i", "extra": 1}):
         with pytest.raises(ValidationError):
             EventIn.model_validate(bad)
+
+
+def test_migration_creates_the_events_table(lepton_db_home: Path) -> None:
+    from sqlalchemy import inspect
+
+    from lepton_shared.storage import get_engine, init_db
+
+    init_db()
+    columns = {c["name"] for c in inspect(get_engine()).get_columns("recommender_events")}
+    assert {"user_id", "item_id", "weight", "event_type", "occurred_at", "created_at"} <= columns
+    store_events([EventIn(user_id="a", item_id="b", weight=2.5)])
+    frame = load_events()
+    assert frame.to_dict("records")[0]["weight"] == 2.5 and frame["timestamp"].notna().all()

@@ -1,6 +1,7 @@
-"""What a registered recommender version holds on disk, and how it is read back.
+"""The registered recommender model (:class:`Artifact`): what a version holds, on disk and in memory.
 
-Plain NumPy/SciPy/CSV files (no pickles), so an artifact can be inspected and
+Its item-to-item scorer is one of the families of :mod:`apps.recommender.models`; the rest is what
+serving needs around it. Plain NumPy/SciPy/CSV files (no pickles), so an artifact can be inspected and
 loaded without trusting code:
 
 * ``weights.npy`` (dense EASE) or ``weights.npz`` (sparse item-kNN / large EASE),
@@ -28,6 +29,8 @@ from apps.recommender.models import ItemItemModel
 
 @dataclass
 class Artifact:
+    """A trained version: the scorer, the catalogue, every known user's history and the cold-start rankings."""
+
     model: ItemItemModel
     catalogue: pd.DataFrame  # item_id, title, category; row i = column i of the weights
     user_ids: list[str]

@@ -1,8 +1,8 @@
-"""Read run-to-failure histories into one canonical table.
+"""The app's data: run-to-failure histories read from files, and the built-in simulated fleets.
 
-Canonical columns: ``unit`` (machine id), ``cycle`` (increasing time), operating
-settings ``setting_*``, sensors ``s_*`` and, where the truth is known, ``rul``
-(cycles left before failure). Three formats are understood:
+Files become one canonical table: ``unit`` (machine id), ``cycle`` (increasing time), operating
+settings ``setting_*``, sensors ``s_*`` and, where the truth is known, ``rul`` (cycles left before
+failure). Three formats are understood:
 
 * NASA C-MAPSS text (``train_FD00x.txt``: run to failure; ``test_FD00x.txt``: cut
   short, with the true RUL at the last cycle in ``RUL_FD00x.txt`` beside it);
@@ -11,7 +11,8 @@ settings ``setting_*``, sensors ``s_*`` and, where the truth is known, ``rul``
   an optional 0/1 failure column (without it, each machine is assumed to run to
   failure at its last row).
 
-Bad files fail with one sentence that names the file, the column and the fix.
+Bad files fail with one sentence that names the file, the column and the fix. Without a file the
+app trains and evaluates on fleets from ``simulator.py`` (no download needed).
 """
 
 from __future__ import annotations
@@ -22,12 +23,50 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from apps.maintenance.simulator import simulate_fleet
 from lepton_shared.errors import UserError
 
 CMAPSS_COLUMNS = ["unit", "cycle", "setting_1", "setting_2", "setting_3", *[f"s_{i}" for i in range(1, 22)]]
 ID_COLUMNS = ("machine_id", "unit", "machine", "id")
 TIME_COLUMNS = ("time", "cycle", "timestamp", "t")
 FAILURE_COLUMNS = ("failure", "failed", "machine failure")
+SIMULATOR = "simulator"  # the ``source`` of a version trained on the built-in fleet
+EVALUATION_SEED_OFFSET = 777  # the built-in evaluation fleet never shares a machine with the training fleet
+DEMO_LIFE_SHARES = (0.5, 0.95, 0.7, 0.85, 0.3, 0.9)  # how far through its life each demo machine is
+
+
+def load_training_data(path: Path | None, machines: int, seed: int) -> tuple[pd.DataFrame, str]:
+    """The histories to train on and where they come from: ``path``, or ``machines`` simulated ones."""
+    if path is None:
+        return simulate_fleet(machines, seed=seed), SIMULATOR
+    return load_history(path), str(path)
+
+
+def load_evaluation_data(path: Path | None, machines: int, seed: int) -> tuple[pd.DataFrame, bool]:
+    """The histories to score and whether only each machine's last cycle counts (C-MAPSS test files, whose
+    true RUL is known at the last cycle only)."""
+    if path is None:
+        return simulate_fleet(machines, seed=seed + EVALUATION_SEED_OFFSET), False
+    return load_history(path), Path(path).name.lower().startswith("test")
+
+
+def demo_fleet() -> pd.DataFrame:
+    """Six simulated machines seen part-way through their lives (what the page offers to an empty fleet)."""
+    fleet = simulate_fleet(len(DEMO_LIFE_SHARES), seed=2024)
+    cut = {unit: int(len(group) * share)
+           for (unit, group), share in zip(fleet.groupby("unit"), DEMO_LIFE_SHARES, strict=True)}
+    return fleet[fleet["cycle"] <= fleet["unit"].map(cut)].reset_index(drop=True)
+
+
+def split_units(frame: pd.DataFrame, share: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Training and validation rows, ``share`` of the machines (whole histories) held out at random."""
+    units = np.sort(frame["unit"].unique())
+    if len(units) < 2:
+        raise UserError("need at least two machines to hold one out for validation")
+    rng = np.random.default_rng(seed)
+    val = rng.choice(units, max(1, round(len(units) * share)), replace=False)
+    mask = frame["unit"].isin(val)
+    return frame[~mask], frame[mask]
 
 
 def load_history(path: Path) -> pd.DataFrame:

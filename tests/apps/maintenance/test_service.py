@@ -1,0 +1,108 @@
+"""The HTTP API over real HTTP (good and bad input), and the routes the page uses, on one tiny model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from lepton_shared.testing.env import lepton_env
+from lepton_shared.testing.server import serve_app
+
+
+@pytest.fixture(scope="module")
+def base(copy_home: Callable[[Path], Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from apps.maintenance.app import APP
+
+    home = copy_home(tmp_path_factory.mktemp("maintenance-service") / "home")
+    with lepton_env(home), serve_app(APP.create_service()) as url:
+        yield url
+
+
+def _readings(n: int = 35, seed: int = 5) -> list[dict[str, float]]:
+    from apps.maintenance.simulator import simulate_fleet
+
+    frame = simulate_fleet(1, seed=seed)
+    cols = [c for c in frame.columns if c.startswith(("s_", "setting_"))]
+    return frame[cols].iloc[-n:].to_dict("records")
+
+
+def test_machine_readings_assessment_and_fleet(base: str) -> None:
+    resp = httpx.post(f"{base}/v1/machines/pump-7/readings", json={"readings": _readings()}, timeout=30)
+    assert resp.status_code == 200 and resp.json()["total"] == 35
+    httpx.post(f"{base}/v1/machines/pump-8/readings", json={"readings": _readings(5, seed=9)[:1]}, timeout=30)
+    body = httpx.get(f"{base}/v1/machines/pump-7", timeout=30).json()
+    assert 0 <= body["rul_low"] <= body["rul"] <= body["rul_high"]
+    assert body["recommended_action"] in ("run", "service", "replace")
+    assert {"expected_cost_act_now", "expected_cost_wait"} <= set(body)
+    fleet = httpx.get(f"{base}/v1/fleet", timeout=30).json()["machines"]
+    assert [m["machine_id"] for m in fleet] == sorted([m["machine_id"] for m in fleet],
+                                                      key=lambda m: next(x["rul_low"] for x in fleet
+                                                                         if x["machine_id"] == m))
+    assert len(fleet) == 2
+
+
+def test_history_has_the_band_at_every_reading(base: str) -> None:
+    httpx.post(f"{base}/v1/machines/fan-1/readings", json={"readings": _readings(50, seed=6)}, timeout=30)
+    history = httpx.get(f"{base}/v1/machines/fan-1/history", timeout=30).json()
+    assert history["reading"] == list(range(1, 51))
+    assert 1 <= len(history["sensors"]) <= 6 and all(len(v) == 50 for v in history["sensors"].values())
+    assert all(len(history[k]) == 50 for k in ("rul", "rul_low", "rul_high"))
+    assert all(lo <= r <= hi for lo, r, hi in zip(history["rul_low"], history["rul"], history["rul_high"],
+                                                  strict=True))
+    now = httpx.get(f"{base}/v1/machines/fan-1", timeout=30).json()
+    assert history["rul"][-1] == now["rul"] and history["rul_low"][-1] == now["rul_low"]
+    assert httpx.get(f"{base}/v1/machines/ghost/history", timeout=30).status_code == 404
+
+
+def test_saved_policy_comparison(base: str) -> None:
+    saved = httpx.get(f"{base}/v1/policies", timeout=30).json()
+    assert set(saved["simulator"]["policies"]) == {"rl", "run_to_failure", "fixed_interval", "rul_threshold"}
+    assert all(p["episodes"] == 2 for p in saved["simulator"]["policies"].values())
+    assert isinstance(saved["simulator"]["rl_saving_vs_best_baseline"], float)
+    assert saved["costs"]["downtime_cost"] == 250.0 and saved["replay"] is None
+
+
+def test_bad_input_gets_clear_4xx(base: str) -> None:
+    assert httpx.get(f"{base}/v1/machines/ghost", timeout=30).status_code == 404
+    resp = httpx.post(f"{base}/v1/machines/x/readings", json={"readings": []}, timeout=30)
+    assert resp.status_code == 422 and resp.json()["detail"]
+    resp = httpx.post(f"{base}/v1/machines/x/readings", json={"readings": [{"s_1": "hot"}]}, timeout=30)
+    assert resp.status_code == 422
+    resp = httpx.post(f"{base}/v1/predict", json={"readings": [{"s_1": 1.0}]}, timeout=30)
+    assert resp.status_code == 400 and "lack sensor" in resp.json()["detail"]
+    httpx.post(f"{base}/v1/machines/partial/readings", json={"readings": [{"s_1": 1.0}]}, timeout=30)
+    resp = httpx.get(f"{base}/v1/machines/partial", timeout=30)
+    assert resp.status_code == 400 and "Traceback" not in resp.text
+    resp = httpx.post(f"{base}/v1/policies/compare", json={"costs": {"coffee": 3.0}}, timeout=30)
+    assert resp.status_code == 400 and "unknown cost setting" in resp.json()["detail"]
+    resp = httpx.post(f"{base}/v1/policies/compare", json={"episodes": 0}, timeout=30)
+    assert resp.status_code == 422
+
+
+def test_demo_fleet_through_the_page_client(fresh_home: Path) -> None:
+    """The page's client, in-process: an empty fleet, six simulated machines added once, ranked by urgency."""
+    from lepton_shared.ui import AppClient
+
+    client = AppClient("maintenance")
+    assert not client.remote and client.get("/v1/fleet")["machines"] == []
+    assert client.post("/v1/fleet/demo")["added"] == [f"M{i}" for i in range(1, 7)]
+    assert client.post("/v1/fleet/demo")["added"] == []
+    machines = client.get("/v1/fleet")["machines"]
+    assert len(machines) == 6 and all("error" not in m for m in machines)
+    lows = [m["rul_low"] for m in machines]
+    assert lows == sorted(lows)
+
+
+@pytest.mark.slow
+def test_comparison_with_other_costs_retunes_the_baselines(fresh_home: Path) -> None:
+    from lepton_shared.ui import AppClient
+
+    result = AppClient("maintenance").post("/v1/policies/compare",
+                                           json={"costs": {"failure_cost": 12000}, "episodes": 1})
+    assert result["costs"]["failure_cost"] == 12000.0 and result["costs"]["downtime_cost"] == 250.0
+    assert set(result["policies"]) == {"rl", "run_to_failure", "fixed_interval", "rul_threshold"}
+    assert all(p["episodes"] == 1 for p in result["policies"].values())
+    assert isinstance(result["rl_saving_vs_best_baseline"], float)
