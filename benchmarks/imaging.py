@@ -33,7 +33,7 @@ def _latency(data: Path, n: int = 30) -> tuple[float, float]:
         import httpx
 
         from apps.imaging.app import APP
-        from apps.imaging.synthetic import write_png
+        from apps.imaging.data import write_png
         from lepton_shared.testing.server import serve_app
 
         images = np.load(data)["test_images"][:n].astype(np.float32) / 255.0

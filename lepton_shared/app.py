@@ -31,8 +31,8 @@ class LeptonApp(ABC):
     default_epochs: ClassVar[int] = 5
     #: The typed configurations ``train`` and ``evaluate`` take (subclasses of ``lepton_shared.config``'s);
     #: the CLI builds them from the options of the same names.
-    train_config: ClassVar[type[TrainConfig] | None] = None
-    evaluate_config: ClassVar[type[EvaluateConfig] | None] = None
+    train_config: ClassVar[type[TrainConfig]] = TrainConfig
+    evaluate_config: ClassVar[type[EvaluateConfig]] = EvaluateConfig
 
     @property
     def manifest(self) -> AppManifest:

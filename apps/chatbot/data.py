@@ -20,6 +20,8 @@ OOS_LABEL = "oos"
 MIN_EXAMPLES = 5  # fewer examples than this cannot be split into train and validation
 TEXT_COLUMNS = ("text", "utterance", "sentence", "query")
 LABEL_COLUMNS = ("label", "category", "intent")
+TINY_PER_INTENT = 8  # examples per built-in intent with ``tiny``
+BUILTIN_PER_INTENT = 24
 
 
 def builtin_intents(per_intent: int = 24) -> pd.DataFrame:
@@ -35,8 +37,6 @@ def builtin_off_topic() -> pd.DataFrame:
 
 def builtin_frame(tiny: bool = False) -> pd.DataFrame:
     """The built-in training data as ``lepton chatbot train`` uses it (``--tiny``: 8 examples per intent)."""
-    from apps.chatbot.app import BUILTIN_PER_INTENT, TINY_PER_INTENT
-
     per_intent = TINY_PER_INTENT if tiny else BUILTIN_PER_INTENT
     return pd.concat([builtin_intents(per_intent), builtin_off_topic()], ignore_index=True)
 

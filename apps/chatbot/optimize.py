@@ -226,16 +226,16 @@ class ChatbotOptimizer(AppOptimizer):
                           folder: Path) -> float:
         """Rebuild the neighbour vote from the new encoder's training embeddings (when the source has one) and
         choose the out-of-scope threshold again on the validation split, as training does."""
-        from apps.chatbot.calibration import choose_score_threshold
         from apps.chatbot.ensemble import IntentScorer
         from apps.chatbot.model import infer
         from apps.chatbot.neighbours import NeighbourVote
+        from apps.chatbot.oos import choose_score_threshold
         from apps.chatbot.scoring import label_ids
 
         labels = list(config["labels"])
         if NeighbourVote.load(self.source.path, len(labels)) is None:
             return float(config["oos_threshold"])
-        _, train_emb = infer(model, tokenizer, list(train["text"]))  # as finish.fit_vote does at training time
+        _, train_emb = infer(model, tokenizer, list(train["text"]))  # as training.fit_vote does at training time
         NeighbourVote(train_emb, label_ids(labels, train), len(labels)).save(folder)
         logits, val_emb = infer(model, tokenizer, list(val["text"]))
         y = label_ids(labels, val)

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from apps.chatbot import conversation
+from apps.chatbot import storage
 from apps.chatbot.predictor import MAX_MESSAGE_CHARS, ChatbotPredictor
 from lepton_shared.serving import Predictor, create_app, get_predictor, log_prediction
 from lepton_shared.serving.app import ServiceState
@@ -58,7 +58,7 @@ async def chat(body: ChatIn, request: Request, predictor: Predictor = Depends(ge
     batcher = state.batcher_for("/v1/chat", _analyse_batch)  # None when micro-batching is off
     if batcher is not None and body.message.strip():  # the model part in a batch, the turn's writes alone
         analysis = await batcher.submit(body.message.strip())
-    out = await run_in_threadpool(conversation.chat, _chatbot(predictor), body.message, body.session_id, analysis)
+    out = await run_in_threadpool(storage.chat, _chatbot(predictor), body.message, body.session_id, analysis)
     await run_in_threadpool(log_prediction, request, out, body.model_dump(), (time.perf_counter() - start) * 1000)
     return out
 
@@ -66,13 +66,13 @@ async def chat(body: ChatIn, request: Request, predictor: Predictor = Depends(ge
 @router.get("/sessions/{session_id}")
 def get_session(session_id: str) -> dict[str, Any]:
     """A conversation with all its messages."""
-    return conversation.get_session(session_id)
+    return storage.get_session(session_id)
 
 
 @router.post("/feedback")
 def feedback(body: FeedbackIn, predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
     """Helpful / not helpful on a bot reply, optionally with the intent the user meant."""
-    return conversation.add_feedback(body.message_id, body.helpful, body.correct_intent,
+    return storage.add_feedback(body.message_id, body.helpful, body.correct_intent,
                                      _chatbot(predictor).labels)
 
 
@@ -80,7 +80,7 @@ def feedback(body: FeedbackIn, predictor: Predictor = Depends(get_predictor)) ->
 def feedback_export() -> Response:
     """Feedback as ``text,label`` CSV rows, ready to add to the training data."""
     buf = io.StringIO()
-    conversation.export_feedback().to_csv(buf, index=False)
+    storage.export_feedback().to_csv(buf, index=False)
     return Response(buf.getvalue(), media_type="text/csv",
                     headers={"content-disposition": "attachment; filename=chatbot_feedback.csv"})
 
@@ -89,19 +89,19 @@ def feedback_export() -> Response:
 def handoffs(status: str | None = Query("waiting", description="waiting | taken | closed"),
              limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, Any]]:
     """The handoff queue (oldest first) with each conversation's transcript."""
-    return conversation.list_handoffs(status, limit)
+    return storage.list_handoffs(status, limit)
 
 
 @router.post("/handoffs/{handoff_id}")
 def update_handoff(handoff_id: int, body: HandoffUpdate) -> dict[str, Any]:
     """An agent takes or closes a handoff (closing reopens the conversation to the bot)."""
-    return conversation.update_handoff(handoff_id, body.status)
+    return storage.update_handoff(handoff_id, body.status)
 
 
 @router.get("/analytics")
 def analytics() -> dict[str, Any]:
     """Intent mix, fallback and handoff rates, feedback per day."""
-    return conversation.analytics()
+    return storage.analytics()
 
 
 @router.get("/intents")

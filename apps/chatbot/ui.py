@@ -1,118 +1,77 @@
 """Streamlit page of the chatbot: chat window, agent handoff queue and analytics.
 
-Talks to the chatbot service when ``LEPTON_CHATBOT_URL`` is set, otherwise runs
-the app in-process on the local LEPTON_HOME.
+Everything goes through ``AppClient``: the chatbot service at ``LEPTON_CHATBOT_URL``, or the same service
+in this process, so the page offers the same features both ways. Run it with ``lepton chatbot ui``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pandas as pd
 import streamlit as st
 
 from apps.chatbot.manifest import MANIFEST
-from lepton_shared.ui import call_service, service_url
+from lepton_shared.ui import AppClient, ServiceError
 
-APP_NAME = "chatbot"
+APP = MANIFEST.name
+#: what the page catches from a call: the service's refusal, or no answer at all
+FAILURES = (ServiceError, httpx.HTTPError)
 
-
-class Backend:
-    """The same calls over HTTP (service) or in-process (local model and database)."""
-
-    def __init__(self) -> None:
-        self.remote = service_url(APP_NAME) is not None
-
-    def _predictor(self) -> Any:
-        return _load_predictor()
-
-    def info(self) -> dict[str, Any]:
-        if self.remote:
-            return dict(call_service(APP_NAME, "GET", "/v1/intents"))
-        p = self._predictor()
-        return {"intents": p.labels, "oos_threshold": p.threshold, "model_version": p.version}
-
-    def chat(self, message: str, session_id: str | None) -> dict[str, Any]:
-        if self.remote:
-            return dict(call_service(APP_NAME, "POST", "/v1/chat",
-                                     json={"message": message, "session_id": session_id}))
-        from apps.chatbot.conversation import chat
-
-        return chat(self._predictor(), message, session_id)
-
-    def feedback(self, message_id: int, helpful: bool | None, correct_intent: str | None) -> None:
-        if self.remote:
-            call_service(APP_NAME, "POST", "/v1/feedback", json={"message_id": message_id, "helpful": helpful,
-                                                                  "correct_intent": correct_intent})
-            return
-        from apps.chatbot.conversation import add_feedback
-
-        add_feedback(message_id, helpful, correct_intent, self._predictor().labels)
-
-    def handoffs(self, status: str) -> list[dict[str, Any]]:
-        if self.remote:
-            return list(call_service(APP_NAME, "GET", "/v1/handoffs", params={"status": status}))
-        from apps.chatbot.conversation import list_handoffs
-
-        return list_handoffs(status)
-
-    def update_handoff(self, handoff_id: int, status: str) -> None:
-        if self.remote:
-            call_service(APP_NAME, "POST", f"/v1/handoffs/{handoff_id}", json={"status": status})
-            return
-        from apps.chatbot.conversation import update_handoff
-
-        update_handoff(handoff_id, status)
-
-    def analytics(self) -> dict[str, Any]:
-        if self.remote:
-            return dict(call_service(APP_NAME, "GET", "/v1/analytics"))
-        from apps.chatbot.conversation import analytics
-
-        return analytics()
-
-    def export_csv(self) -> str:
-        if self.remote:
-            import httpx
-
-            from lepton_shared.settings import get_settings
-
-            token = get_settings().api_token
-            headers = {"Authorization": f"Bearer {token}"} if token else {}
-            url = (service_url(APP_NAME) or "").rstrip("/") + "/v1/feedback/export"
-            return httpx.get(url, headers=headers, timeout=60).text
-        from apps.chatbot.conversation import export_feedback
-
-        return str(export_feedback().to_csv(index=False))
+client = AppClient(APP)
 
 
-@st.cache_resource(show_spinner="Loading the intent model…")
-def _load_predictor_version(version: str) -> Any:
-    from apps.chatbot.app import APP
-
-    return APP.load_predictor(version)
-
-
-def _load_predictor() -> Any:
-    from lepton_shared.registry import Registry
-
-    return _load_predictor_version(Registry().get(APP_NAME).version)
+def serving_model() -> tuple[dict[str, Any] | None, str]:
+    """The service's intents, thresholds and model version, or None and why not."""
+    try:
+        return client.get("/v1/intents"), ""
+    except ServiceError as exc:
+        return None, str(exc)
+    except httpx.HTTPError as exc:
+        return None, f"the chatbot service at {client.url} does not answer ({exc.__class__.__name__})"
 
 
-def _not_ready(message: str) -> None:
-    st.info(f"No chatbot model is available yet ({message}).")
-    if service_url(APP_NAME) is None and st.button("Train a small model on the built-in bank data (about 1-2 min)"):
-        from apps.chatbot.app import APP
-        from lepton_shared.cli.main import build_parser
+def train_small_model() -> str:
+    """Train on the built-in bank data in this process, then have the service load the new version."""
+    from apps.chatbot.config import ChatbotTrainConfig
+    from apps.chatbot.training import train
 
+    info = train(ChatbotTrainConfig())
+    loaded = client.post("/v1/admin/reload")["model_version"]
+    if loaded != info.version:
+        raise RuntimeError(f"model {info.version} was trained here, but the service at {client.url} loaded "
+                           f"{loaded}: it reads another model registry; run `lepton chatbot train` where it runs")
+    return info.version
+
+
+def not_ready(problem: str) -> None:
+    st.info(f"No chatbot model is available yet ({problem}).")
+    if client.remote:
+        st.caption(f"The model is trained in this process's LEPTON_HOME, then the service at {client.url} is "
+                   "asked to reload it (this works when both read the same model registry).")
+    if st.button("Train a small model on the built-in bank data (about 1-2 min)"):
         with st.spinner("Training on the built-in Lepton Bank data…"):
-            args = build_parser(APP_NAME).parse_args([APP_NAME, "train"])
-            info = APP.train(args)
-        st.success(f"Model {info.version} trained: accuracy {info.metrics.get('accuracy', 0):.3f}")
+            try:
+                version = train_small_model()
+            except (*FAILURES, RuntimeError) as exc:
+                st.error(str(exc))
+                return
+        st.success(f"Model {version} trained.")
         st.rerun()
 
 
-def chat_tab(backend: Backend, intents: list[str]) -> None:
+def send_feedback(message_id: int, helpful: bool | None, correct_intent: str | None, thanks: str) -> None:
+    try:
+        client.post("/v1/feedback", json={"message_id": message_id, "helpful": helpful,
+                                          "correct_intent": correct_intent})
+    except FAILURES as exc:
+        st.error(str(exc))
+    else:
+        st.toast(thanks)
+
+
+def chat_tab(intents: list[str]) -> None:
     history: list[dict[str, Any]] = st.session_state.setdefault("chat_history", [])
     if any(turn.get("handoff") for turn in history):
         st.warning("This conversation has been handed over to a human agent (see the Agent queue tab).",
@@ -129,9 +88,10 @@ def chat_tab(backend: Backend, intents: list[str]) -> None:
         sent = st.form_submit_button("Send")
     if sent and message.strip():
         try:
-            turn = backend.chat(message, st.session_state.get("chat_session_id"))
-        except Exception as exc:  # shown to the user, not a traceback
-            st.error(f"Could not answer: {exc}")
+            turn = client.post("/v1/chat", json={"message": message,
+                                                 "session_id": st.session_state.get("chat_session_id")})
+        except FAILURES as exc:
+            st.error(str(exc))
             return
         st.session_state["chat_session_id"] = turn["session_id"]
         history.append({**turn, "message": message})
@@ -141,25 +101,27 @@ def chat_tab(backend: Backend, intents: list[str]) -> None:
         st.write("Was the last answer helpful?")
         c1, c2, c3 = st.columns([1, 1, 3])
         if c1.button("👍 Helpful"):
-            backend.feedback(last["message_id"], True, None)
-            st.toast("Thanks for the feedback")
+            send_feedback(last["message_id"], True, None, "Thanks for the feedback")
         if c2.button("👎 Not helpful"):
-            backend.feedback(last["message_id"], False, None)
-            st.toast("Thanks for the feedback")
+            send_feedback(last["message_id"], False, None, "Thanks for the feedback")
         with c3.popover("Wrong intent?"):
             correct = st.selectbox("The intent I meant", [*intents, "oos"], key="correct_intent")
             if st.button("Send correction"):
-                backend.feedback(last["message_id"], False, correct)
-                st.toast("Correction saved: it can be exported as a training row")
+                send_feedback(last["message_id"], False, correct,
+                              "Correction saved: it can be exported as a training row")
         if st.button("New conversation"):
             st.session_state.pop("chat_session_id", None)
             st.session_state["chat_history"] = []
             st.rerun()
 
 
-def agent_tab(backend: Backend) -> None:
+def agent_tab() -> None:
     status = st.radio("Show", ["waiting", "taken", "closed"], horizontal=True)
-    queue = backend.handoffs(status)
+    try:
+        queue = client.get("/v1/handoffs", params={"status": status})
+    except FAILURES as exc:
+        st.error(str(exc))
+        return
     if not queue:
         st.write(f"No {status} handoffs.")
     for item in queue:
@@ -168,16 +130,27 @@ def agent_tab(backend: Backend) -> None:
                 who = "Customer" if m["role"] == "user" else "Bot"
                 st.markdown(f"**{who}:** {m['text']}")
             c1, c2 = st.columns(2)
+            new_status = None
             if status == "waiting" and c1.button("Take", key=f"take{item['id']}"):
-                backend.update_handoff(item["id"], "taken")
-                st.rerun()
+                new_status = "taken"
             if status != "closed" and c2.button("Close", key=f"close{item['id']}"):
-                backend.update_handoff(item["id"], "closed")
-                st.rerun()
+                new_status = "closed"
+            if new_status:
+                try:
+                    client.post(f"/v1/handoffs/{item['id']}", json={"status": new_status})
+                except FAILURES as exc:
+                    st.error(str(exc))
+                else:
+                    st.rerun()
 
 
-def analytics_tab(backend: Backend) -> None:
-    stats = backend.analytics()
+def analytics_tab() -> None:
+    try:
+        stats = client.get("/v1/analytics")
+        export = client.raw("GET", "/v1/feedback/export").text
+    except FAILURES as exc:
+        st.error(str(exc))
+        return
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Conversations", stats["sessions"])
     c2.metric("Bot replies", stats["replies"])
@@ -192,29 +165,25 @@ def analytics_tab(backend: Backend) -> None:
     if stats["feedback_per_day"]:
         st.subheader("Feedback over time")
         st.line_chart(pd.DataFrame(stats["feedback_per_day"]).set_index("day"))
-    st.download_button("Export feedback as training rows (CSV)", backend.export_csv(), "chatbot_feedback.csv",
-                       "text/csv")
+    st.download_button("Export feedback as training rows (CSV)", export, "chatbot_feedback.csv", "text/csv")
 
 
-def main() -> None:
+def page() -> None:
     st.set_page_config(page_title="Lepton chatbot", page_icon="💬", layout="wide")
     st.title(f"💬 {MANIFEST.title}")
-    backend = Backend()
-    try:
-        info = backend.info()
-    except Exception as exc:  # no model or service down: a friendly message
-        _not_ready(str(exc).split(": ", 1)[-1] if "503" in str(exc) else str(exc))
+    info, problem = serving_model()
+    if info is None:
+        not_ready(problem)
         return
     st.caption(f"Model {info['model_version']} · {len(info['intents'])} intents · out-of-scope threshold "
-               f"{info['oos_threshold']:.2f} · " + ("service " + (service_url(APP_NAME) or "")
-                                                    if backend.remote else "in-process"))
+               f"{info['oos_threshold']:.2f} · {client.where}")
     chat, agent, stats = st.tabs(["Chat", "Agent queue", "Analytics"])
     with chat:
-        chat_tab(backend, list(info["intents"]))
+        chat_tab(list(info["intents"]))
     with agent:
-        agent_tab(backend)
+        agent_tab()
     with stats:
-        analytics_tab(backend)
+        analytics_tab()
 
 
-main()
+page()

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from apps.imaging.datasets import Split
+from apps.imaging.data import Split
 from lepton_shared.evaluation import classification_metrics
 
 BASELINE_NAME = "pixel_logistic_regression"

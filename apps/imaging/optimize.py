@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from apps.imaging.datasets import ImageSet
+from apps.imaging.data import ImageSet
 from lepton_shared.errors import UserError
 from lepton_shared.optimize import AppOptimizer, read_optimisation, write_optimisation
 
@@ -60,9 +60,9 @@ def _data_stamp(data: Path | None) -> tuple[str, float]:
 @lru_cache(maxsize=2)
 def _load_image_set(data: Path | None, size: int, seed: int, builtin: int, stamp: tuple[str, float]) -> ImageSet:
     """The image set, read once per process (an optimize run scores two versions and calibrates on it)."""
-    from apps.imaging.app import APP
+    from apps.imaging.data import load
 
-    return APP._load(data, size, seed, builtin)
+    return load(data, size, seed, builtin)
 
 
 class ImagingOptimizer(AppOptimizer):
@@ -74,8 +74,8 @@ class ImagingOptimizer(AppOptimizer):
     def image_set(self) -> ImageSet:
         """The data to measure, calibrate and fine-tune with: ``--data``, else the data the source was
         trained on when it is a file or folder that still exists, else the built-in set of its size."""
-        from apps.imaging.app import BUILTIN_IMAGES
-        from apps.imaging.training import ModelConfig
+        from apps.imaging.config import BUILTIN_IMAGES
+        from apps.imaging.model import ModelConfig
 
         cfg = ModelConfig.load(self.source.path)
         seed = int(self.source.params.get("seed") or 42)
@@ -98,7 +98,7 @@ class ImagingOptimizer(AppOptimizer):
         return images
 
     def _calibration_batches(self, batch: int = 32) -> list[Any]:
-        from apps.imaging.network import to_tensor
+        from apps.imaging.model import to_tensor
 
         images = self._train_images(CALIBRATION_IMAGES)
         return [to_tensor(images[i:i + batch]) for i in range(0, len(images), batch)]
@@ -121,7 +121,7 @@ class ImagingOptimizer(AppOptimizer):
 
     def metric(self, version: str) -> float:
         """ROC AUC of ``version`` on the held-out split, through the same ``load_model`` the predictor uses."""
-        from apps.imaging.predictor import load_model
+        from apps.imaging.model import load_model
         from apps.imaging.training import score
         from lepton_shared.registry import Registry
 
@@ -130,7 +130,7 @@ class ImagingOptimizer(AppOptimizer):
         return float(metrics["roc_auc"])
 
     def write(self, method: str, folder: Path) -> None:
-        from apps.imaging.training import ARTIFACT_WEIGHTS, ModelConfig
+        from apps.imaging.model import ARTIFACT_WEIGHTS, ModelConfig
 
         if method not in self.methods:
             raise UserError(f"the imaging app does not support --method {method}")
@@ -158,7 +158,7 @@ class ImagingOptimizer(AppOptimizer):
     # -- the methods ----------------------------------------------------------------
     def _network(self) -> Any:
         """The source's float PyTorch network on the CPU (an fp32 or pruned version)."""
-        from apps.imaging.predictor import load_model
+        from apps.imaging.model import load_model
         from apps.imaging.variants import DIFFERENTIABLE
 
         record = read_optimisation(self.source.path)
@@ -200,7 +200,7 @@ class ImagingOptimizer(AppOptimizer):
     def _write_cast(self, folder: Path, method: str) -> dict[str, Any]:
         import torch
 
-        from apps.imaging.training import ARTIFACT_WEIGHTS
+        from apps.imaging.model import ARTIFACT_WEIGHTS
         from lepton_shared.optimize.methods import CAST_DTYPES, check_cast_supported
 
         check_cast_supported(method, self.device)
@@ -211,9 +211,8 @@ class ImagingOptimizer(AppOptimizer):
     def _write_pruned(self, folder: Path, cfg: Any) -> dict[str, Any]:
         import torch
 
-        from apps.imaging.calibration import fit_temperature, softmax, threshold_for_sensitivity
-        from apps.imaging.network import predict_logits
-        from apps.imaging.training import ARTIFACT_WEIGHTS
+        from apps.imaging.model import ARTIFACT_WEIGHTS, predict_logits
+        from apps.imaging.probability_calibration import fit_temperature, softmax, threshold_for_sensitivity
         from lepton_shared.optimize.methods import make_pruning_permanent, prune_magnitude, sparsity
 
         network = prune_magnitude(self._network(), PRUNE_AMOUNT, structured=False, permanent=False)
@@ -238,7 +237,7 @@ class ImagingOptimizer(AppOptimizer):
         import torch
         from torch import nn
 
-        from apps.imaging.network import ImageDataset
+        from apps.imaging.model import ImageDataset
         from apps.imaging.training import class_weights
         from lepton_shared.training import Trainer, TrainerConfig
 

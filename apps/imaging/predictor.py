@@ -14,55 +14,14 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from apps.imaging.calibration import softmax
 from apps.imaging.explain import grad_cam, overlay_png
-from apps.imaging.network import build_network, cam_layer, to_tensor
+from apps.imaging.model import cam_layer, load_model, to_tensor
+from apps.imaging.probability_calibration import softmax
 from apps.imaging.readers import ImageRecord, read_bytes, resize
-from apps.imaging.training import ARTIFACT_WEIGHTS, ModelConfig
 from apps.imaging.variants import model_device
 from lepton_shared.errors import NotFoundError, UserError
 from lepton_shared.registry import ModelInfo
 from lepton_shared.serving import Predictor
-
-
-def load_model(folder: Path, device: str | None = None) -> tuple[nn.Module, ModelConfig]:
-    """Network and configuration of one registered version, in eval mode on ``device``
-    (auto | cpu | cuda; None means the ``LEPTON_DEVICE`` setting).
-
-    The one factory for every variant: a plain fp32 artifact, or one written by
-    ``lepton imaging optimize`` (pruned, int8, onnx, onnx-int8, bf16, fp16; its
-    ``optimisation.json`` says which, see :mod:`apps.imaging.variants`). Every variant takes
-    normalised float32 images and returns float32 logits; int8 runs on the CPU whatever ``device``.
-    """
-    from apps.imaging.variants import ARTIFACT_INT8, ARTIFACT_ONNX, PrecisionModule, load_int8
-    from lepton_shared.optimize import read_optimisation
-    from lepton_shared.training.trainer import resolve_device
-
-    record = read_optimisation(folder)
-    method = record["method"] if record else "fp32"
-    files = {"int8": ARTIFACT_INT8, "onnx": ARTIFACT_ONNX, "onnx-int8": ARTIFACT_ONNX}
-    weights = folder / files.get(method, ARTIFACT_WEIGHTS)
-    if not weights.exists():
-        raise NotFoundError(f"{folder} holds no imaging model ({weights.name} missing)")
-    cfg = ModelConfig.load(folder)
-    target = resolve_device(device)
-    if method in ("onnx", "onnx-int8"):
-        from lepton_shared.optimize.methods import OnnxModule
-
-        return OnnxModule(weights, device=target.type).eval(), cfg
-    model = build_network(cfg.arch, None, cfg.small_input, num_classes=len(cfg.class_names), quiet=True)
-    if method == "int8":
-        return load_int8(model.eval(), cfg.image_size, weights), cfg
-    if method in ("bf16", "fp16"):
-        from lepton_shared.optimize.methods import CAST_DTYPES, check_cast_supported
-
-        check_cast_supported(method, target.type)
-        dtype = CAST_DTYPES[method]
-        model.to(dtype).load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-        return PrecisionModule(model, dtype).to(target).eval(), cfg
-    model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-    model.to(target).eval()
-    return model, cfg
 
 
 def fp32_source_folder(folder: Path) -> Path:
@@ -100,7 +59,7 @@ def _example_png() -> bytes:
 
     from PIL import Image
 
-    from apps.imaging.synthetic import synth_image
+    from apps.imaging.data import synth_image
 
     pixels = synth_image(1, np.random.default_rng(7), 64)
     buf = io.BytesIO()

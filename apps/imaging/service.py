@@ -25,6 +25,16 @@ class ReviewIn(BaseModel):
     note: str | None = Field(default=None, max_length=2000)
 
 
+@router.get("/model")
+def model(predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
+    """The serving model: version, class names, operating threshold and input size (for the UI)."""
+    cfg = predictor.cfg  # type: ignore[attr-defined]
+    device = getattr(predictor, "device", None)
+    return {"model_version": predictor.version, "class_names": list(cfg.class_names),
+            "threshold": float(cfg.threshold), "image_size": int(cfg.image_size),
+            **({"device": str(device)} if device is not None else {})}
+
+
 @router.post("/diagnose")
 def diagnose(request: Request, file: UploadFile = File(..., description="PNG, JPEG, DICOM or NIfTI file"),
              slice_index: int | None = Form(default=None, ge=0, description="NIfTI volume slice (default middle)"),

@@ -1,49 +1,36 @@
-"""Train, calibrate, choose the threshold, score and save one imaging model.
+"""Training and evaluation of the imaging model: train, calibrate, choose the threshold, score, register.
 
 The loop is the shared ``Trainer`` (mixed precision and ``channels_last`` on
 GPU, early stopping on validation AUC, a progress bar); this module adds what
 is specific to diagnosis: class-weighted loss, temperature scaling and the
 sensitivity-target threshold fitted on the validation split, and a report
-with ROC, calibration and threshold plots.
+with ROC, calibration and threshold plots. ``train`` and ``evaluate`` are what ``lepton imaging train``
+and ``evaluate`` run.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from apps.imaging.calibration import fit_temperature, operating_point, softmax, threshold_for_sensitivity
-from apps.imaging.datasets import ImageSet, Split
-from apps.imaging.network import ImageDataset, build_network, predict_logits
+from apps.imaging.app import ImagingApp
+from apps.imaging.config import BUILTIN_IMAGES, TINY_IMAGES, ImagingEvaluateConfig, ImagingTrainConfig
+from apps.imaging.data import ImageSet, Split, load
+from apps.imaging.model import ImageDataset, ModelConfig, build_network, predict_logits
+from apps.imaging.probability_calibration import (
+    fit_temperature,
+    operating_point,
+    softmax,
+    threshold_for_sensitivity,
+)
 
-ARTIFACT_CONFIG = "imaging.json"
-ARTIFACT_WEIGHTS = "model.pt"
-
-
-@dataclass
-class ModelConfig:
-    """Everything a predictor needs besides the weights; saved beside them as JSON."""
-
-    arch: str = "resnet18"
-    small_input: bool = True
-    image_size: int = 28
-    class_names: list[str] = field(default_factory=lambda: ["negative", "positive"])
-    temperature: float = 1.0
-    threshold: float = 0.5
-    target_sensitivity: float = 0.95
-
-    def save(self, folder: Path) -> None:
-        (folder / ARTIFACT_CONFIG).write_text(json.dumps(asdict(self), indent=2))
-
-    @classmethod
-    def load(cls, folder: Path) -> ModelConfig:
-        return cls(**json.loads((folder / ARTIFACT_CONFIG).read_text()))
+if TYPE_CHECKING:
+    from lepton_shared.registry import ModelInfo
 
 
 @dataclass
@@ -52,7 +39,7 @@ class TrainSettings:
     batch_size: int = 64
     lr: float = 2e-3
     weight_decay: float = 5e-4
-    device: str = "auto"
+    device: str | None = "auto"  #: auto | cpu | cuda; None: the LEPTON_DEVICE setting
     seed: int = 42
     augment: bool = True
     weights_path: Path | None = None
@@ -193,3 +180,75 @@ def report_figures(labels: np.ndarray, raw: np.ndarray, cal: np.ndarray, cfg: Mo
         ax.legend()
         figs["Training curves"] = fig
     return figs
+
+
+# -- train / evaluate ------------------------------------------------------------------
+def train(config: ImagingTrainConfig) -> ModelInfo:
+    """Train on ``config.data`` (the built-in synthetic set when None), calibrate, score the held-out split
+    with the pixel baseline, register."""
+    from apps.imaging.baselines import pixel_baseline
+    from apps.imaging.model import save_model
+    from lepton_shared.data import fingerprint
+    from lepton_shared.errors import UserError
+    from lepton_shared.evaluation import write_report
+    from lepton_shared.registry import Registry
+
+    if not 0.5 <= config.target_sensitivity < 1.0:
+        raise UserError("--target-sensitivity must be between 0.5 and 1 (e.g. 0.95)")
+    if not 8 <= config.image_size <= 512:
+        raise UserError("--image-size must be between 8 and 512 pixels")
+    if config.arch == "densenet121" and config.image_size < 64:
+        raise UserError("densenet121 downsamples 32-fold: use --image-size 64 or more with it")
+    if config.batch_size < 2:
+        raise UserError("--batch-size must be at least 2")
+    builtin = TINY_IMAGES if config.tiny else config.builtin_images
+    if config.data is None and builtin < 20:
+        raise UserError("--builtin-images must be at least 20")
+    image_set = load(config.data, config.image_size, config.seed, builtin)
+    cfg = ModelConfig(arch=config.arch, image_size=config.image_size, class_names=image_set.class_names,
+                      target_sensitivity=config.target_sensitivity)
+    settings = TrainSettings(epochs=config.epochs or ImagingApp.default_epochs, batch_size=config.batch_size,
+                             lr=config.lr, device=config.device, seed=config.seed, augment=not config.no_augment,
+                             weights_path=config.weights)
+    model, facts = fit(image_set, cfg, settings)
+    held_out = image_set.splits.get("test") or image_set.split("val")
+    metrics, raw, cal = score(model, cfg, held_out)
+    metrics.update({k: v for k, v in facts.items() if k != "history"})
+    metrics["baselines"] = pixel_baseline(image_set.split("train"), held_out, config.seed)
+    figures = report_figures(held_out.labels, raw, cal, cfg, facts["history"])
+    params = {"arch": cfg.arch, "image_size": cfg.image_size, "epochs": settings.epochs,
+              "batch_size": settings.batch_size, "lr": settings.lr, "seed": config.seed,
+              "augment": settings.augment, "pretrained": config.weights is not None,
+              "data": str(config.data) if config.data else f"built-in ({builtin} synthetic images)",
+              "builtin_images": builtin if config.data is None else None,
+              "class_names": cfg.class_names}
+
+    def write(folder: Path) -> None:
+        save_model(folder, model, cfg)
+        write_report(folder / "report.html", "Imaging model report", metrics, figures,
+                     notes=f"Data: {params['data']}. Held-out split: "
+                           f"{'test' if 'test' in image_set.splits else 'val'}. Threshold chosen on the "
+                           f"validation split for sensitivity >= {cfg.target_sensitivity}.")
+
+    data_fp = fingerprint(config.data) if config.data else fingerprint({"builtin": builtin, "seed": 0})
+    return Registry().register(ImagingApp.name, write, metrics=metrics, params=params, data_fingerprint=data_fp,
+                               promote=config.promote)
+
+
+def evaluate(config: ImagingEvaluateConfig) -> dict[str, Any]:
+    """Metrics of version ``config.model`` (production when None) on the test (else validation) split of
+    ``config.data``, else of the built-in set of the size the model was trained on."""
+    from apps.imaging.baselines import pixel_baseline
+    from apps.imaging.model import load_model
+    from lepton_shared.registry import Registry
+
+    info = Registry().get(ImagingApp.name, config.model)
+    model, cfg = load_model(info.path, config.device)
+    builtin = int(info.params.get("builtin_images") or BUILTIN_IMAGES)
+    image_set = load(config.data, cfg.image_size, config.seed, builtin)
+    split = image_set.splits.get("test") or image_set.split("val")
+    metrics, _, _ = score(model, cfg, split)
+    if "train" in image_set.splits:
+        metrics["baselines"] = pixel_baseline(image_set.split("train"), split, config.seed)
+    metrics["model_version"] = info.version
+    return metrics

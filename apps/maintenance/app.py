@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from apps.maintenance.config import MaintenanceEvaluateConfig, MaintenanceTrainConfig
 from lepton_shared.app import LeptonApp
-from lepton_shared.config import EvaluateConfig, TrainConfig, from_args
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -20,8 +18,8 @@ if TYPE_CHECKING:
 class MaintenanceApp(LeptonApp):
     name: ClassVar[str] = "maintenance"
     default_epochs: ClassVar[int] = 60
-    train_config: ClassVar[type[TrainConfig] | None] = MaintenanceTrainConfig
-    evaluate_config: ClassVar[type[EvaluateConfig] | None] = MaintenanceEvaluateConfig
+    train_config = MaintenanceTrainConfig
+    evaluate_config = MaintenanceEvaluateConfig
 
     def add_arguments(self, command: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--tiny", action="store_true",
@@ -38,19 +36,14 @@ class MaintenanceApp(LeptonApp):
                                 help="PPO environment steps on the simulator (default 150000; fewer is faster but "
                                      "less steady from run to run)")
 
-    def train(self, config: MaintenanceTrainConfig | argparse.Namespace) -> ModelInfo:
+    def train(self, config: MaintenanceTrainConfig) -> ModelInfo:
         from apps.maintenance.training import train
 
-        if isinstance(config, argparse.Namespace):  # parsed options passed as they are (the shared contract test)
-            promote = not getattr(config, "no_promote", False)
-            config = replace(from_args(MaintenanceTrainConfig, config), promote=promote)
         return train(config)
 
-    def evaluate(self, config: MaintenanceEvaluateConfig | argparse.Namespace) -> dict[str, Any]:
+    def evaluate(self, config: MaintenanceEvaluateConfig) -> dict[str, Any]:
         from apps.maintenance.training import evaluate
 
-        if isinstance(config, argparse.Namespace):
-            config = from_args(MaintenanceEvaluateConfig, config)
         return evaluate(config)
 
     def load_predictor(self, version: str | None = None) -> Predictor:

@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from lepton_shared.app import app_installed, get_app
-from lepton_shared.config import from_args
+from lepton_shared.app import LeptonApp, app_installed, get_app
+from lepton_shared.config import EvaluateConfig, TrainConfig, from_args
 from lepton_shared.errors import UserError
 from lepton_shared.manifest import discover
 
@@ -107,6 +107,28 @@ def build_parser(app_name: str | None = None) -> argparse.ArgumentParser:
     dcmd.add_parser("upgrade", help="apply all migrations (SQLite or PostgreSQL per LEPTON_DATABASE_URL)")
     sub.add_parser("data", help="download a public data set from data/manifest.json").add_argument("name")
     return parser
+
+
+def _config(app: LeptonApp, args: argparse.Namespace) -> TrainConfig | EvaluateConfig:
+    """The typed configuration of ``train`` or ``evaluate`` from its parsed options (the one Namespace crossing)."""
+    if args.data is not None and not args.data.exists():
+        raise UserError(f"data not found: {args.data}")
+    if args.command == "train":
+        if args.epochs is not None and args.epochs < 1:
+            raise UserError("--epochs must be at least 1")
+        args.promote = not args.no_promote
+        return from_args(app.train_config, args)
+    return from_args(app.evaluate_config, args)
+
+
+def parse_config(app_name: str, command: str, argv: Sequence[str] = ()) -> TrainConfig | EvaluateConfig:
+    """The configuration ``lepton APP_NAME COMMAND ARGV`` gives the app (``train`` or ``evaluate``).
+
+    For code that holds options as command-line words, such as a manifest's tiny options in the
+    contract tests and the demo; everything else builds the app's config class directly.
+    """
+    args = build_parser(app_name).parse_args([app_name, command, *argv])
+    return _config(get_app(app_name), args)
 
 
 def _version() -> str:
@@ -217,19 +239,12 @@ def run(argv: Sequence[str]) -> int:
     else:
         app = get_app(args.group)
         if args.command == "train":
-            if args.epochs is not None and args.epochs < 1:
-                raise UserError("--epochs must be at least 1")
-            if args.data is not None and not args.data.exists():
-                raise UserError(f"data not found: {args.data}")
-            args.promote = not args.no_promote
-            info = app.train(from_args(app.train_config, args) if app.train_config else args)
+            info = app.train(_config(app, args))
             print(f"{app.name} {info.version} registered ({info.stage}); metrics: "
                   + ", ".join(f"{k}={v:.4g}" for k, v in info.metrics.items() if isinstance(v, (int, float))),
                   file=sys.stderr)
         elif args.command == "evaluate":
-            if args.data is not None and not args.data.exists():
-                raise UserError(f"data not found: {args.data}")
-            metrics = app.evaluate(from_args(app.evaluate_config, args) if app.evaluate_config else args)
+            metrics = app.evaluate(_config(app, args))
             if args.json:
                 _print_json(metrics)
             else:

@@ -79,7 +79,7 @@ def distinct_inputs(app: str, n: int, example: dict[str, Any]) -> list[dict[str,
 
         from PIL import Image
 
-        from apps.imaging.synthetic import synth_image
+        from apps.imaging.data import synth_image
 
         bodies = []
         for i in range(n):

@@ -4,9 +4,9 @@ Each app reuses it as ``implicit`` reuses its model test mixin::
 
     class TestChatbotContract(AppContract):
         app_name = "chatbot"
-        train_argv = ["--epochs", "1", "--tiny"]
 
-The class trains once on the app's built-in data in an isolated LEPTON_HOME,
+The class trains once on the app's built-in data, with the tiny options of the app's
+manifest, in an isolated LEPTON_HOME,
 then checks the predictor in-process, the ``evaluate --json`` CLI contract in a
 subprocess, and the service over real HTTP on loopback.
 
@@ -87,19 +87,25 @@ def assert_answers_close(actual: Any, expected: Any, label: str = "answer") -> N
 
 class AppContract:
     app_name: ClassVar[str]
-    train_argv: ClassVar[list[str]] = ["--epochs", "1"]
-    evaluate_argv: ClassVar[list[str]] = []
+
+    @property
+    def evaluate_argv(self) -> list[str]:
+        """The tiny evaluation options of the app's manifest (the CLI words the contract's subprocesses pass)."""
+        from lepton_shared.manifest import get_manifest
+
+        return list(get_manifest(self.app_name).tiny_evaluate_args)
 
     @pytest.fixture(scope="class")
     def trained(self, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+        """A home with the app's tiny model: the manifest's tiny options, as the CLI turns them into a config."""
         from lepton_shared.app import get_app
-        from lepton_shared.cli.main import build_parser
+        from lepton_shared.cli.main import parse_config
+        from lepton_shared.manifest import get_manifest
 
         home = tmp_path_factory.mktemp(f"{self.app_name}-contract")
         with lepton_env(home, api_token=TOKEN):
-            args = build_parser(self.app_name).parse_args([self.app_name, "train", *self.train_argv])
-            info = get_app(self.app_name).train(args)
-            yield info
+            config = parse_config(self.app_name, "train", get_manifest(self.app_name).tiny_train_args)
+            yield get_app(self.app_name).train(config)
 
     @pytest.fixture(scope="class")
     def service(self, trained: Any) -> Iterator[str]:

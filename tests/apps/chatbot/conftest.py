@@ -20,12 +20,11 @@ TOKEN = "chatbot-test-token"
 def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A LEPTON_HOME holding one tiny trained chatbot model (not entered: use ``trained_env`` for that)."""
     from apps.chatbot.app import APP
-    from lepton_shared.cli.main import build_parser
+    from apps.chatbot.config import ChatbotTrainConfig
 
     home = tmp_path_factory.mktemp("chatbot-tiny")
     with lepton_env(home):
-        args = build_parser("chatbot").parse_args(["chatbot", "train", "--tiny", "--epochs", "2"])
-        APP.train(args)
+        APP.train(ChatbotTrainConfig(tiny=True, epochs=2))
     return home
 
 

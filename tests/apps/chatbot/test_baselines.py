@@ -30,13 +30,13 @@ def test_out_of_scope_rows_are_not_scored() -> None:
 
 def test_trained_model_reports_its_baseline_in_train_and_evaluate(trained_home: Path) -> None:
     from apps.chatbot.app import APP
-    from lepton_shared.cli.main import build_parser
+    from apps.chatbot.config import ChatbotEvaluateConfig
     from lepton_shared.registry import Registry
     from lepton_shared.testing.env import lepton_env
 
     with lepton_env(trained_home):
         info = Registry().get("chatbot")
         assert 0.0 <= info.metrics["baselines"][BASELINE_NAME]["accuracy"] <= 1.0
-        out = APP.evaluate(build_parser("chatbot").parse_args(["chatbot", "evaluate", "--json"]))
+        out = APP.evaluate(ChatbotEvaluateConfig())
     assert set(out["baselines"][BASELINE_NAME]) == {"accuracy", "f1_macro"}
     json.dumps(out)  # evaluate --json prints it as one object

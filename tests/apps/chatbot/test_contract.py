@@ -5,7 +5,6 @@ from lepton_shared.testing.contract import AppContract
 
 class TestChatbotContract(AppContract):
     app_name = "chatbot"
-    train_argv = ["--epochs", "1", "--tiny"]
 
     def distinct_inputs(self) -> list[dict[str, Any]]:
         # messages of different intents (and lengths), so their answers differ

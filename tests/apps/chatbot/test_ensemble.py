@@ -8,10 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from apps.chatbot.calibration import choose_score_threshold
 from apps.chatbot.ensemble import PROBABILITY, SIMILARITY, IntentScorer, choose_weights, combine, text_proba
 from apps.chatbot.neighbours import NeighbourVote
-from apps.chatbot.oos import oos_metrics
+from apps.chatbot.oos import choose_score_threshold, oos_metrics
 
 
 def test_combine_weights_the_parts_and_skips_missing_ones() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from apps.chatbot.oos import choose_threshold, oos_metrics
+from apps.chatbot.oos import allowed_rejections, choose_score_threshold, choose_threshold, oos_metrics
 
 
 def _proba(confidences: list[float], predicted: list[int], n_classes: int = 3) -> np.ndarray:
@@ -51,8 +51,6 @@ def test_oos_metrics_counts_fallbacks() -> None:
 
 
 def test_confident_budget_flags_fewer_validation_rows() -> None:
-    from apps.chatbot.calibration import allowed_rejections, choose_score_threshold
-
     # 1 % of 500 is 5 rows, but only 1 keeps the 95 % upper bound of the rejection rate within 1 %
     assert allowed_rejections(500, 0.01, confidence=None) == 5
     assert allowed_rejections(500, 0.01) == 1

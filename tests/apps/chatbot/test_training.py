@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from apps.chatbot.config import ChatbotEvaluateConfig
 from apps.chatbot.data import builtin_intents, builtin_off_topic
 
 
@@ -47,20 +48,18 @@ def test_tiny_model_learns_something(trained_env: Path) -> None:
 
 
 def test_evaluate_reports_oos_metrics(trained_env: Path, tmp_path: Path) -> None:
-    from apps.chatbot.app import APP
-    from lepton_shared.cli.main import build_parser
+    from apps.chatbot.training import evaluate
 
     path = tmp_path / "eval.csv"
     pd.concat([builtin_intents().iloc[::9], builtin_off_topic()]).to_csv(path, index=False)
-    args = build_parser("chatbot").parse_args(["chatbot", "evaluate", "--data", str(path)])
-    metrics = APP.evaluate(args)
+    metrics = evaluate(ChatbotEvaluateConfig(data=path))
     assert {"accuracy", "f1_macro", "in_scope_accuracy", "oos_recall"} <= set(metrics)
     assert 0.0 <= metrics["oos_recall"] <= 1.0
     path.write_text("text,label\nhello,not_an_intent_of_this_model\n")
     from lepton_shared.errors import UserError
 
     with pytest.raises(UserError, match="does not know"):
-        APP.evaluate(build_parser("chatbot").parse_args(["chatbot", "evaluate", "--data", str(path)]))
+        evaluate(ChatbotEvaluateConfig(data=path))
 
 
 @pytest.mark.parametrize(("content", "needle"), [

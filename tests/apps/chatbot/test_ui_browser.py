@@ -1,50 +1,137 @@
-"""The Streamlit page in headless Chromium: send a message, see the answer, then the
-handoff banner and the agent queue after asking for a person."""
+"""The Streamlit page in headless Chromium, in-process and through the service: send a message, see the
+answer, rate it, then the handoff banner, the agent queue and the analytics after asking for a person."""
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
 from lepton_shared.testing.browser import browser_page, streamlit_server, wait_for_streamlit
+from lepton_shared.testing.env import lepton_env
+
+MODES = ["in-process", "service"]
+
+
+def _copy_database(home: Path, folder: Path) -> str:
+    """A consistent copy (write-ahead log included) of the home's database, with its registered model."""
+    copy = folder / "lepton.db"
+    with sqlite3.connect(home / "lepton.db") as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    return f"sqlite:///{copy}"
+
+
+def _env(home: Path, database_url: str | None = None, service: str = "") -> dict[str, str]:
+    env = {"LEPTON_HOME": str(home), "LEPTON_CHATBOT_URL": service, "TOKENIZERS_PARALLELISM": "false"}
+    if database_url:
+        env["LEPTON_DATABASE_URL"] = database_url
+    return env
 
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_chat_page_answers_and_hands_off(trained_home: Path) -> None:
-    from apps.chatbot.app import APP
+@pytest.mark.parametrize("mode", MODES)
+def test_chat_page_answers_and_hands_off(mode: str, trained_home: Path, tmp_path: Path) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import expect
 
-    env = {"LEPTON_HOME": str(trained_home), "LEPTON_CHATBOT_URL": "", "TOKENIZERS_PARALLELISM": "false"}
-    with streamlit_server(APP.ui_script, env=env) as url, browser_page("chatbot-ui") as page:
+    from apps.chatbot.app import APP
+    from lepton_shared.testing.server import serve_app
+
+    database_url = _copy_database(trained_home, tmp_path)  # this test's conversations only
+    with ExitStack() as stack:
+        stack.enter_context(lepton_env(trained_home, database_url=database_url))
+        service = stack.enter_context(serve_app(APP.create_service())) if mode == "service" else ""
+        url = stack.enter_context(streamlit_server(APP.ui_script, env=_env(trained_home, database_url, service)))
+        page = stack.enter_context(browser_page(f"chatbot-ui-{mode}"))
         page.goto(url)
         wait_for_streamlit(page)
-        page.get_by_text("intents · out-of-scope threshold").wait_for()
+        caption = page.get_by_text("intents · out-of-scope threshold")
+        caption.wait_for()
+        expect(caption).to_contain_text(f"service {service}" if mode == "service" else "in-process")
+
         page.get_by_label("Your message").fill("My new card has not arrived yet")
         page.get_by_role("button", name="Send").click()
-        page.get_by_text("My new card has not arrived yet").first.wait_for()
-        page.get_by_text("confidence").first.wait_for()
         wait_for_streamlit(page)
-        assert page.get_by_text("source").count() >= 1
+        turns = page.locator('[data-testid="stChatMessage"]')
+        expect(turns).to_have_count(2)
+        expect(turns.nth(0)).to_contain_text("My new card has not arrived yet")
+        answer = turns.nth(1)
+        expect(answer).to_contain_text("confidence")
+        expect(answer).to_contain_text("source")
+        reply = answer.inner_text().split("intent")[0].strip()
+        assert len(reply) > 10, f"the assistant's reply is empty: {answer.inner_text()!r}"
+
+        page.get_by_role("button", name="👍 Helpful").click()
+        page.get_by_text("Thanks for the feedback").wait_for()
+        wait_for_streamlit(page)
+
         page.get_by_label("Your message").fill("Can I talk to a real person?")
         page.get_by_role("button", name="Send").click()
         page.get_by_text("handed over to a human agent").wait_for()
         wait_for_streamlit(page)
+        expect(turns).to_have_count(4)
+
         page.get_by_role("tab", name="Agent queue").click()
+        handoff = page.get_by_text("asked for human").first
+        handoff.wait_for()
+        handoff.click()
+        expect(page.get_by_text("Customer: Can I talk to a real person?")).to_have_count(1)
+        wait_for_streamlit(page)
+        take = page.get_by_role("button", name="Take")
+        for _ in range(3):  # a click landing while the browser still lays out the expander can be lost
+            if not take.count():
+                break
+            take.click()
+            wait_for_streamlit(page)
+            try:
+                page.get_by_text("No waiting handoffs.").wait_for(timeout=20_000)
+            except PlaywrightTimeout:
+                continue
+        page.get_by_text("No waiting handoffs.").wait_for()
+        page.get_by_text("taken", exact=True).click()
         page.get_by_text("asked for human").first.wait_for()
+
+        page.get_by_role("tab", name="Analytics").click()
+        conversations = page.locator('[data-testid="stMetric"]').filter(has_text="Conversations")
+        expect(conversations).to_contain_text("1")
+        expect(page.get_by_role("button", name="Export feedback as training rows (CSV)")).to_have_count(1)
 
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_page_without_model_is_friendly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", MODES)
+def test_page_without_model_is_friendly(mode: str, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
     from apps.chatbot.app import APP
+    from lepton_shared.testing.server import serve_app
 
-    env = {"LEPTON_HOME": str(tmp_path / "empty"), "LEPTON_CHATBOT_URL": ""}
-    with streamlit_server(APP.ui_script, env=env) as url, browser_page("chatbot-ui-empty") as page:
+    home = tmp_path / "empty"
+    with ExitStack() as stack:
+        stack.enter_context(lepton_env(home))
+        service = stack.enter_context(serve_app(APP.create_service())) if mode == "service" else ""
+        url = stack.enter_context(streamlit_server(APP.ui_script, env=_env(home, service=service)))
+        page = stack.enter_context(browser_page(f"chatbot-ui-empty-{mode}"))
         page.goto(url)
         wait_for_streamlit(page)
         page.get_by_text("No chatbot model is available yet").wait_for()
         # expect() retries: Streamlit may draw the button a moment after the message
         expect(page.get_by_role("button", name="Train a small model")).to_have_count(1)
+        if mode == "service":
+            expect(page.get_by_text(f"the service at {service} is asked to reload it")).to_have_count(1)
+
+
+@pytest.mark.browser
+def test_unreachable_service_is_a_message_not_a_traceback(tmp_path: Path) -> None:
+    from apps.chatbot.app import APP
+    from lepton_shared.testing.server import free_port
+
+    down = f"http://127.0.0.1:{free_port()}"
+    with streamlit_server(APP.ui_script, env=_env(tmp_path / "empty", service=down)) as url, \
+            browser_page("chatbot-ui-down") as page:
+        page.goto(url)
+        wait_for_streamlit(page)
+        page.get_by_text(f"the chatbot service at {down} does not answer").wait_for()

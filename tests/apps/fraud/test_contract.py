@@ -1,25 +1,10 @@
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-from lepton_shared.testing.contract import TOKEN, AppContract
-from lepton_shared.testing.env import lepton_env
+from lepton_shared.testing.contract import AppContract
 
 
 class TestFraudContract(AppContract):
     app_name = "fraud"
-    train_argv = ["--epochs", "1", "--tiny"]
-    evaluate_argv = ["--tiny"]
-
-    @pytest.fixture(scope="class")
-    def trained(self, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-        """The tiny model of ``train_argv``, trained with the typed configuration the CLI builds from it."""
-        from apps.fraud.app import APP
-        from apps.fraud.config import FraudTrainConfig
-
-        with lepton_env(tmp_path_factory.mktemp("fraud-contract"), api_token=TOKEN):
-            yield APP.train(FraudTrainConfig(tiny=True, epochs=1))
 
     def distinct_inputs(self) -> list[dict[str, Any]]:
         # different cards, terminals, times and amounts (the expected costs follow the amount)

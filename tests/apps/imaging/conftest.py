@@ -11,12 +11,11 @@ import pytest
 from lepton_shared.testing.env import lepton_env
 
 
-def train_tiny(*extra: str) -> Any:
+def train_tiny() -> Any:
     from apps.imaging.app import APP
-    from lepton_shared.cli.main import build_parser
+    from apps.imaging.config import ImagingTrainConfig
 
-    args = build_parser("imaging").parse_args(["imaging", "train", "--tiny", "--epochs", "1", *extra])
-    return APP.train(args)
+    return APP.train(ImagingTrainConfig(tiny=True, epochs=1))
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from apps.imaging.baselines import BASELINE_NAME, pixel_baseline
-from apps.imaging.datasets import Split
+from apps.imaging.data import Split
 
 
 def _split(rng: np.random.Generator, n: int, signal: float) -> Split:

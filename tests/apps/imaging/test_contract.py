@@ -11,7 +11,7 @@ def _png(label: int, seed: int) -> str:
     """A synthetic image (with opacities when ``label`` is 1) as base64 PNG bytes."""
     from PIL import Image
 
-    from apps.imaging.synthetic import synth_image
+    from apps.imaging.data import synth_image
 
     pixels = synth_image(label, np.random.default_rng(seed), 64)
     buf = io.BytesIO()
@@ -21,7 +21,6 @@ def _png(label: int, seed: int) -> str:
 
 class TestImagingContract(AppContract):
     app_name = "imaging"
-    train_argv = ["--epochs", "1", "--tiny"]
 
     def distinct_inputs(self) -> list[dict[str, Any]]:
         # different synthetic images, with and without opacities

@@ -11,7 +11,7 @@ import httpx
 import numpy as np
 import pytest
 
-from apps.imaging.synthetic import synth_image, write_dicom, write_nifti, write_png
+from apps.imaging.data import synth_image, write_dicom, write_nifti, write_png
 from lepton_shared.testing.server import serve_app
 
 
@@ -31,6 +31,16 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     write_dicom(image, folder / "a.dcm", patient_id="PAT-SECRET-9", study_uid="1.2.840.99")
     write_nifti(image, folder / "a.nii.gz", depth=3)
     return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def test_model_route_describes_the_serving_model(service: str, files: dict[str, bytes],
+                                                  trained_home: tuple[Path, Any]) -> None:
+    body = httpx.get(f"{service}/v1/model", timeout=60).json()
+    assert body["model_version"] == trained_home[1].version
+    assert len(body["class_names"]) == 2 and 0.0 < body["threshold"] < 1.0
+    diagnosed = httpx.post(f"{service}/v1/diagnose", files={"file": ("a.png", files["a.png"])}, timeout=60).json()
+    assert set(diagnosed["probabilities"]) == set(body["class_names"])
+    assert diagnosed["threshold"] == pytest.approx(body["threshold"], abs=1e-5)
 
 
 @pytest.mark.parametrize("name", ["a.png", "a.dcm", "a.nii.gz"])

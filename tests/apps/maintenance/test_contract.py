@@ -16,8 +16,6 @@ def _readings(seed: int, end: int | None, n: int = 40) -> dict[str, Any]:
 
 class TestMaintenanceContract(AppContract):
     app_name = "maintenance"
-    train_argv = ["--epochs", "1", "--tiny", "--rl-steps", "1024", "--episodes", "2"]
-    evaluate_argv = ["--tiny", "--episodes", "2"]
 
     def distinct_inputs(self) -> list[dict[str, Any]]:
         # near failure, early in the same machine's life, and another machine at mid-life

@@ -1,4 +1,4 @@
-"""The classifier network and the tensors it eats.
+"""The classifier network, the tensors it eats, and its artifact: weights plus ``ModelConfig``.
 
 ResNet-18 from torchvision through ``lepton_shared.transfer.vision_backbone``
 (pretrained weights from a local file when given), or MONAI's DenseNet-121.
@@ -8,11 +8,16 @@ shrink a 28-pixel image to 7 pixels before the first residual block. The
 max-pool is kept (residual blocks start at 14 x 14), which costs a quarter of
 the CIFAR-style variant without it and still trains to AUC ~0.96 on
 PneumoniaMNIST on a shared 2-core CPU within minutes.
+
+``save_model`` writes the weights and the configuration of a trained network; ``load_model`` reads
+back any variant of it (fp32 or one written by ``lepton imaging optimize``).
 """
 
 from __future__ import annotations
 
+import json
 import warnings
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +27,29 @@ from torch import nn
 
 ARCHITECTURES = ("resnet18", "densenet121")
 MEAN, STD = 0.5, 0.5
+ARTIFACT_CONFIG = "imaging.json"
+ARTIFACT_WEIGHTS = "model.pt"
+
+
+@dataclass
+class ModelConfig:
+    """Everything a predictor needs besides the weights; saved beside them as JSON."""
+
+    arch: str = "resnet18"
+    small_input: bool = True
+    image_size: int = 28
+    class_names: list[str] = field(default_factory=lambda: ["negative", "positive"])
+    temperature: float = 1.0
+    threshold: float = 0.5
+    target_sensitivity: float = 0.95
+
+    def save(self, folder: Path) -> None:
+        (folder / ARTIFACT_CONFIG).write_text(json.dumps(asdict(self), indent=2))
+
+    @classmethod
+    def load(cls, folder: Path) -> ModelConfig:
+        return cls(**json.loads((folder / ARTIFACT_CONFIG).read_text()))
+
 
 
 def build_network(arch: str = "resnet18", weights_path: Path | None = None, small_input: bool = True,
@@ -109,3 +137,51 @@ def predict_logits(model: nn.Module, images: np.ndarray, batch_size: int = 256,
         x = to_tensor(images[start:start + batch_size]).to(device)
         out.append(model(x).float().cpu())
     return torch.cat(out).numpy() if out else np.zeros((0, 2), dtype=np.float32)
+
+
+# -- artifact ----------------------------------------------------------------------
+def save_model(folder: Path, model: nn.Module, cfg: ModelConfig) -> None:
+    """The trained network's weights (on the CPU) and its configuration, into ``folder``."""
+    torch.save({k: v.cpu() for k, v in model.state_dict().items()}, folder / ARTIFACT_WEIGHTS)
+    cfg.save(folder)
+
+
+def load_model(folder: Path, device: str | None = None) -> tuple[nn.Module, ModelConfig]:
+    """Network and configuration of one registered version, in eval mode on ``device``
+    (auto | cpu | cuda; None means the ``LEPTON_DEVICE`` setting).
+
+    The one factory for every variant: a plain fp32 artifact, or one written by
+    ``lepton imaging optimize`` (pruned, int8, onnx, onnx-int8, bf16, fp16; its
+    ``optimisation.json`` says which, see :mod:`apps.imaging.variants`). Every variant takes
+    normalised float32 images and returns float32 logits; int8 runs on the CPU whatever ``device``.
+    """
+    from apps.imaging.variants import ARTIFACT_INT8, ARTIFACT_ONNX, PrecisionModule, load_int8
+    from lepton_shared.errors import NotFoundError
+    from lepton_shared.optimize import read_optimisation
+    from lepton_shared.training.trainer import resolve_device
+
+    record = read_optimisation(folder)
+    method = record["method"] if record else "fp32"
+    files = {"int8": ARTIFACT_INT8, "onnx": ARTIFACT_ONNX, "onnx-int8": ARTIFACT_ONNX}
+    weights = folder / files.get(method, ARTIFACT_WEIGHTS)
+    if not weights.exists():
+        raise NotFoundError(f"{folder} holds no imaging model ({weights.name} missing)")
+    cfg = ModelConfig.load(folder)
+    target = resolve_device(device)
+    if method in ("onnx", "onnx-int8"):
+        from lepton_shared.optimize.methods import OnnxModule
+
+        return OnnxModule(weights, device=target.type).eval(), cfg
+    model = build_network(cfg.arch, None, cfg.small_input, num_classes=len(cfg.class_names), quiet=True)
+    if method == "int8":
+        return load_int8(model.eval(), cfg.image_size, weights), cfg
+    if method in ("bf16", "fp16"):
+        from lepton_shared.optimize.methods import CAST_DTYPES, check_cast_supported
+
+        check_cast_supported(method, target.type)
+        dtype = CAST_DTYPES[method]
+        model.to(dtype).load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+        return PrecisionModule(model, dtype).to(target).eval(), cfg
+    model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    model.to(target).eval()
+    return model, cfg

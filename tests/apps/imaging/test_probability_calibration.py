@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from apps.imaging.calibration import fit_temperature, operating_point, softmax, threshold_for_sensitivity
+from apps.imaging.probability_calibration import fit_temperature, operating_point, softmax, threshold_for_sensitivity
 from lepton_shared.evaluation import expected_calibration_error
 
 
