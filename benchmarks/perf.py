@@ -205,6 +205,9 @@ def render(raw: dict[str, Any]) -> str:
     parts.append(_overhead_section(raw.get("serve", {})))
     parts.append(_batching_section(raw.get("serve", {})))
     parts.append(_optimize_section())
+    notes = ROOT / "docs" / "benchmarks" / "notes" / "performance.md"
+    if notes.exists():  # written by people; never by this script
+        parts.append(notes.read_text().strip() + "\n")
     return "\n".join(parts)
 
 

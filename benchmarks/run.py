@@ -1,7 +1,10 @@
 """``make bench``: run each app's benchmark and collect the sections into docs/BENCHMARKS.md.
 
 Each ``benchmarks/<app>.py`` exposes ``run(shared: Path) -> str`` returning a
-Markdown section that states its figures and the commands that produced them.
+Markdown section that states its figures and the commands that produced them; it is
+written to ``docs/benchmarks/<app>.md`` and overwritten by the next run. Notes written
+by people (analysis, caveats, earlier runs) live in ``docs/benchmarks/notes/<app>.md``,
+which ``make bench`` never writes and appends after the app's section.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = ROOT / "docs" / "benchmarks"
+NOTES = SECTIONS / "notes"
 OUT = ROOT / "docs" / "BENCHMARKS.md"
 
 
@@ -33,9 +37,9 @@ def collect() -> None:
         "sets in `../shared/datasets` (see their licenses there), read through the apps' own `--data` loaders.\n",
     ]
     for name in order:
-        path = SECTIONS / f"{name}.md"
-        if path.exists():
-            parts.append(path.read_text().strip() + "\n")
+        for path in (SECTIONS / f"{name}.md", NOTES / f"{name}.md"):
+            if path.exists():
+                parts.append(path.read_text().strip() + "\n")
     OUT.write_text("\n".join(parts))
 
 
@@ -54,4 +58,6 @@ def main(apps: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or ["chatbot", "imaging", "recommender", "fraud", "maintenance"])
+    from lepton_shared.manifest import app_names
+
+    main(sys.argv[1:] or app_names())

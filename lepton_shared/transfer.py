@@ -19,7 +19,6 @@ from torch import nn
 
 from lepton_shared.errors import UserError
 
-TEXT_ENCODER = "all-MiniLM-L6-v2"
 TEXT_DIM = 384
 
 

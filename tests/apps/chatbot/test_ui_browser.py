@@ -16,10 +16,13 @@ MODES = ["in-process", "service"]
 
 
 def _copy_database(home: Path, folder: Path) -> str:
-    """A consistent copy (write-ahead log included) of the home's database, with its registered model."""
+    """A consistent copy (write-ahead log included) of the home's database, with its registered model and
+    without the conversations other tests of the session left in it."""
     copy = folder / "lepton.db"
     with sqlite3.connect(home / "lepton.db") as source, sqlite3.connect(copy) as target:
         source.backup(target)
+        for table in ("chatbot_feedback", "chatbot_handoffs", "chatbot_messages", "chatbot_sessions"):
+            target.execute(f"DELETE FROM {table}")
     return f"sqlite:///{copy}"
 
 

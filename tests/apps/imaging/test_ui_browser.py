@@ -19,10 +19,12 @@ MODES = ["in-process", "service"]
 
 
 def _copy_database(home: Path, folder: Path) -> str:
-    """A consistent copy (write-ahead log included) of the home's database, with its registered model."""
+    """A consistent copy (write-ahead log included) of the home's database, with its registered model and
+    without the studies other tests of the session left in it (the page's first study is then #1)."""
     copy = folder / "lepton.db"
     with sqlite3.connect(home / "lepton.db") as source, sqlite3.connect(copy) as target:
         source.backup(target)
+        target.execute("DELETE FROM imaging_studies")
     return f"sqlite:///{copy}"
 
 
