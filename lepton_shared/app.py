@@ -42,6 +42,10 @@ class LeptonApp(ABC):
     def key_metric(self) -> str:
         return self.manifest.key_metric
 
+    @property
+    def higher_is_better(self) -> bool:
+        return self.manifest.higher_is_better
+
     def add_arguments(self, command: str, parser: argparse.ArgumentParser) -> None:
         """Add app-specific options to ``train`` / ``evaluate`` (the common ones exist already)."""
         return None

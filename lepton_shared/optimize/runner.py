@@ -45,13 +45,6 @@ def _progress(message: str) -> None:
     print(f"[optimize] {message}", file=sys.stderr, flush=True)
 
 
-def higher_is_better(app_name: str) -> bool:
-    """Whether a larger value of the app's key metric is better (its manifest says)."""
-    from lepton_shared.manifest import get_manifest
-
-    return get_manifest(app_name).higher_is_better
-
-
 def metric_drop(before: float, after: float, higher_better: bool) -> float:
     """How much worse ``after`` is than ``before`` (negative when it improved)."""
     return (before - after) if higher_better else (after - before)
@@ -192,7 +185,7 @@ def _optimize(app_name: str, optimizer_cls: type[AppOptimizer], method: str, ver
     if "optimised_from" in source.params:
         _progress(f"note: {source.version} is itself an optimised version (from {source.params['optimised_from']})")
     metric_name = app.key_metric
-    better_high = higher_is_better(app_name)
+    better_high = app.higher_is_better
     optimizer = optimizer_cls(source, data, device)
     threads = torch.get_num_threads()
 

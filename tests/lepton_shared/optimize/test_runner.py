@@ -30,6 +30,7 @@ class FakePredictor:
 class FakeApp:
     name = "demo"
     key_metric = "accuracy"
+    higher_is_better = True
     loaded: ClassVar[list[str]] = []
 
     def load_predictor(self, version: str | None = None) -> FakePredictor:
