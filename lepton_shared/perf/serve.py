@@ -152,17 +152,34 @@ def running_service(app: str, env: dict[str, str], timeout: float) -> Iterator[S
     port = free_port()
     token = env.get("LEPTON_API_TOKEN") or get_settings().api_token
     headers = {"Authorization": f"Bearer {token}"} if token else {}
+    cmd = [sys.executable, "-m", "lepton_shared.cli.main", app, "serve", "--host", HOST, "--port", str(port)]
+    with _running(f"the {app} service", cmd, port, headers, env, timeout) as service:
+        yield service
+
+
+@contextmanager
+def running_floor(env: dict[str, str], timeout: float) -> Iterator[Service]:
+    """The bare FastAPI app of :mod:`lepton_shared.perf.floor_app` under uvicorn: the HTTP floor."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "uvicorn", "lepton_shared.perf.floor_app:app", "--host", HOST, "--port", str(port),
+           "--log-level", "warning"]
+    with _running("the bare FastAPI app", cmd, port, {}, env, timeout) as service:
+        yield service
+
+
+@contextmanager
+def _running(name: str, cmd: list[str], port: int, headers: dict[str, str], env: dict[str, str],
+             timeout: float) -> Iterator[Service]:
     with tempfile.TemporaryDirectory(prefix="lepton-perf-") as tmp:
         log = Path(tmp) / "service.log"
         with open(log, "wb") as sink:  # a file, not a pipe: the service logs a line per request
-            cmd = [sys.executable, "-m", "lepton_shared.cli.main", app, "serve", "--host", HOST, "--port", str(port)]
             proc = subprocess.Popen(cmd, env=env, stdout=sink, stderr=subprocess.STDOUT)
         service = Service(proc, port, log, headers)
         try:
             deadline = time.monotonic() + timeout
             while True:
                 if proc.poll() is not None:
-                    raise UserError(f"the {app} service exited with {proc.returncode}: {_tail(log)}")
+                    raise UserError(f"{name} exited with {proc.returncode}: {_tail(log)}")
                 try:
                     status, body = service.get("/readyz")
                 except OSError:  # not listening yet
@@ -170,9 +187,9 @@ def running_service(app: str, env: dict[str, str], timeout: float) -> Iterator[S
                 if status == 200:
                     break
                 if status:  # the service answers after loading the model: not ready now means it will not be
-                    raise UserError(f"the {app} service is not ready: {body.decode(errors='replace')}")
+                    raise UserError(f"{name} is not ready: {body.decode(errors='replace')}")
                 if time.monotonic() > deadline:
-                    raise UserError(f"the {app} service did not become ready in {timeout:.0f} s: {_tail(log)}")
+                    raise UserError(f"{name} did not become ready in {timeout:.0f} s: {_tail(log)}")
                 time.sleep(0.3)
             yield service
         finally:
@@ -337,8 +354,15 @@ def measure(bench: ServeBench, quiet: bool = False) -> dict[str, Any]:
     reference = inprocess_latency(predictor, bodies, bench.overhead_requests, bench.warmup, bench.seconds)
     del predictor
     gc.collect()
+    say(f"perf serve {bench.app}: the HTTP floor (a bare FastAPI app), {bench.overhead_requests} requests")
+    with running_floor({**os.environ, **bench.extra_env}, bench.start_timeout) as floor:
+        _sequential(floor, payloads, bench.warmup, bench.seconds)
+        floor_p50 = _pct(_sequential(floor, payloads, bench.overhead_requests, bench.seconds), 50)
     result: dict[str, Any] = {
         "app": bench.app, **reference, "batching_default": default_mode,
+        # one round trip to a bare FastAPI app under uvicorn (no model, no database), same client and payloads:
+        # what any Python HTTP service costs here, so the least "overhead" can be
+        "http_floor_p50_ms": floor_p50,
         "micro_batch": {},  # per mode: the service's options, from its /readyz
         "overhead_p50_ms_by_batching": {}, "service_p50_ms_by_batching": {},
         # the service's CPU time per request minus the predictor's per call, one client: the work the service
@@ -374,6 +398,7 @@ def measure(bench: ServeBench, quiet: bool = False) -> dict[str, Any]:
     chosen = default_mode if default_mode in result["overhead_p50_ms_by_batching"] else modes[0]
     result["overhead_p50_ms"] = result["overhead_p50_ms_by_batching"][chosen]
     result["service_p50_ms"] = result["service_p50_ms_by_batching"][chosen]
+    result["overhead_over_floor_p50_ms"] = round(result["overhead_p50_ms"] - floor_p50, 3)
     if "on" in modes and "off" in modes:
         result["throughput_on_vs_off"] = {
             c: round(v["on"]["req_per_s"] / v["off"]["req_per_s"], 2) if v["off"]["req_per_s"] else None

@@ -8,7 +8,6 @@ prediction logging and optional micro-batching of ``POST /v1/predict``.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import logging
@@ -30,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from lepton_shared.errors import NotReadyError, UserError
 from lepton_shared.serving.batching import MicroBatcher
 from lepton_shared.serving.logs import json_logger, request_id_var
+from lepton_shared.serving.prediction_log import PredictionLogWriter, log_row
 from lepton_shared.serving.predictor import Predictor
 from lepton_shared.settings import get_settings
 
@@ -192,6 +192,7 @@ class ServiceState:
         self.batchers: dict[str, MicroBatcher] = {}
         #: called with (route, batch size) for every micro-batch (the service's Prometheus histogram)
         self.observe_batch: Callable[[str, int], None] | None = None
+        self.log_writer = PredictionLogWriter(get_settings().resolved_database_url)
 
     def new_batcher(self, route: str, fn: Callable[[list[Any]], list[Any]]) -> MicroBatcher:
         opts, observe = self.batching, self.observe_batch
@@ -232,35 +233,26 @@ def get_predictor(request: Request) -> Predictor:
     return state.load()
 
 
-def _hash_input(value: Any) -> str:
-    raw = json.dumps(value, sort_keys=True, default=str).encode() if not isinstance(value, bytes) else value
-    return hashlib.sha256(raw).hexdigest()
-
-
 def log_prediction(request: Request, output: dict[str, Any], inputs: Any, latency_ms: float = 0.0,
                    session: Session | None = None) -> None:
-    """Store one answer in ``prediction_log`` (the input only as a hash).
+    """Log one answer in ``prediction_log`` (the input only as a hash).
 
-    Pass the request's own ``session`` to write the log in the same transaction as the answer's other rows:
-    one commit instead of two, and the log is kept exactly when the answer's rows are."""
+    Pass the request's own ``session`` to write the log in the same transaction as the answer's other rows
+    (one commit, and the log is kept exactly when the answer's rows are); without one the row goes to the
+    service's :class:`PredictionLogWriter`, committed just after the answer is sent."""
     if not get_settings().log_predictions:
         return
-    from lepton_shared.storage import PredictionLog, session_scope
-
     state: ServiceState = request.app.state.lepton
-    row = PredictionLog(
-        app=state.app_name, model_version=str(output.get("model_version", "")),
-        request_id=getattr(request.state, "request_id", "-"), endpoint=request.url.path,
-        input_hash=_hash_input(inputs), output=json.loads(json.dumps(output, default=str)), latency_ms=latency_ms,
-    )
-    if session is not None:
-        session.add(row)
+    row = log_row(state.app_name, getattr(request.state, "request_id", "-"), request.url.path, output, inputs,
+                  latency_ms)
+    if session is None:
+        state.log_writer.add([row])
         return
-    try:
-        with session_scope() as own:
-            own.add(row)
-    except Exception:
-        json_logger("lepton.serving").exception("could not log prediction")
+    from sqlalchemy import insert
+
+    from lepton_shared.storage import PredictionLog
+
+    session.execute(insert(PredictionLog), [row])
 
 
 @dataclass(frozen=True)
@@ -274,23 +266,13 @@ class _Pending:
     start: float
 
 
-def _answer_and_log_batch(state: ServiceState, batch: list[_Pending]) -> list[dict[str, Any]]:
-    """Answer a micro-batch with one ``predict_batch`` call and log all its answers in one transaction."""
+def _answer_batch(state: ServiceState, batch: list[_Pending]) -> list[dict[str, Any]]:
+    """Answer a micro-batch with one ``predict_batch`` call; its log rows go to the writer together."""
     outputs = state.load().predict_batch([p.item for p in batch])
-    if not get_settings().log_predictions:
-        return outputs
-    from lepton_shared.storage import PredictionLog, session_scope
-
-    now = time.perf_counter()
-    try:
-        with session_scope() as session:
-            session.add_all([PredictionLog(
-                app=state.app_name, model_version=str(out.get("model_version", "")), request_id=p.request_id,
-                endpoint=p.endpoint, input_hash=_hash_input(p.inputs),
-                output=json.loads(json.dumps(out, default=str)), latency_ms=(now - p.start) * 1000,
-            ) for p, out in zip(batch, outputs, strict=True)])
-    except Exception:
-        json_logger("lepton.serving").exception("could not log predictions")
+    if get_settings().log_predictions:
+        now = time.perf_counter()
+        state.log_writer.add([log_row(state.app_name, p.request_id, p.endpoint, out, p.inputs,
+                                      (now - p.start) * 1000) for p, out in zip(batch, outputs, strict=True)])
     return outputs
 
 
@@ -340,6 +322,7 @@ def create_app(
         for batcher in [state.batcher, *state.batchers.values()]:
             if batcher is not None:
                 await batcher.close()
+        await run_in_threadpool(state.log_writer.close)
 
     app = FastAPI(title=title or f"Lepton {app_name}", description=description, version="1",
                   lifespan=lifespan)
@@ -407,7 +390,9 @@ def _add_predict_route(app: FastAPI, state: ServiceState) -> None:
 
     @app.post("/v1/predict", tags=["predict"])
     async def predict(request: Request, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
-        """Answer one item in the app's ``InputModel`` schema (the uniform contract endpoint)."""
+        """Answer one item in the app's ``InputModel`` schema (the uniform contract endpoint).
+
+        Its ``prediction_log`` row is committed by the service's log writer just after the answer is sent."""
         loaded = state.predictor  # once loaded, no trip to a thread just to fetch it
         predictor: Predictor = loaded if loaded is not None else await run_in_threadpool(state.load)
         try:
@@ -417,16 +402,13 @@ def _add_predict_route(app: FastAPI, state: ServiceState) -> None:
             detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors) or str(exc)
             raise HTTPException(status_code=422, detail=detail) from None
         start = time.perf_counter()
-        if opts.enabled:  # answered and logged with the requests around it: one forward pass, one commit
+        if opts.enabled:  # answered with the requests around it: one forward pass
             if state.batcher is None:
-                state.batcher = state.new_batcher("/v1/predict", lambda batch: _answer_and_log_batch(state, batch))
+                state.batcher = state.new_batcher("/v1/predict", lambda batch: _answer_batch(state, batch))
             result: dict[str, Any] = await state.batcher.submit(_Pending(
                 item, getattr(request.state, "request_id", "-"), request.url.path, body, start))
             return result
 
-        def answer_and_log() -> dict[str, Any]:  # one trip to the thread pool for both
-            out = predictor.predict(item)
-            log_prediction(request, out, body, (time.perf_counter() - start) * 1000)
-            return out
-
-        return await run_in_threadpool(answer_and_log)
+        out: dict[str, Any] = await run_in_threadpool(predictor.predict, item)
+        log_prediction(request, out, body, (time.perf_counter() - start) * 1000)
+        return out

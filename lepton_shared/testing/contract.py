@@ -31,7 +31,7 @@ import httpx
 import pytest
 
 from lepton_shared.testing.env import lepton_env
-from lepton_shared.testing.server import serve_app
+from lepton_shared.testing.server import eventually, serve_app
 
 TOKEN = "contract-test-token"
 
@@ -253,7 +253,9 @@ class AppContract:
         httpx.post(f"{service}/v1/predict", json=example, headers=self._auth(), timeout=60)
         text = httpx.get(f"{service}/metrics", headers=self._auth()).text
         assert "lepton_requests_total" in text
-        with session_scope() as session:
-            count = session.scalar(select(func.count()).select_from(PredictionLog)
-                                   .where(PredictionLog.app == self.app_name))
-        assert count and count >= 1
+        def logged() -> int:
+            with session_scope() as session:
+                return int(session.scalar(select(func.count()).select_from(PredictionLog)
+                                          .where(PredictionLog.app == self.app_name)) or 0)
+
+        assert eventually(logged, lambda n: n >= 1) >= 1

@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import func, select
 
 from lepton_shared.testing.env import lepton_env
-from lepton_shared.testing.server import free_port, wait_http
+from lepton_shared.testing.server import eventually, free_port, wait_http
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -109,10 +109,16 @@ def test_replicas_lose_no_writes_and_agree(postgres_url: str, tmp_path: Path) ->
             by_input.setdefault(str(sorted(pair["input"].items())), set()).add(str(sorted(pair["output"].items())))
         assert all(len(outputs) == 1 for outputs in by_input.values()), "replicas disagreed on an input"
 
+        sent = THREADS * PER_THREAD + 2 * len(probes)
+
+        def logged() -> dict[str, int]:
+            with session_scope() as session:
+                return dict(session.execute(
+                    select(PredictionLog.request_id, func.count()).where(PredictionLog.request_id.like(f"{run}-%"))
+                    .group_by(PredictionLog.request_id)).all())
+
+        counts = eventually(logged, lambda c: sum(c.values()) >= sent)
         with session_scope() as session:
-            counts = dict(session.execute(
-                select(PredictionLog.request_id, func.count()).where(PredictionLog.request_id.like(f"{run}-%"))
-                .group_by(PredictionLog.request_id)).all())
             versions = set(session.scalars(select(PredictionLog.model_version)
                                            .where(PredictionLog.request_id.like(f"{run}-%"))))
         sent_ids = {request_id for request_id, _, _ in results}

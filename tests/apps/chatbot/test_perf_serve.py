@@ -18,7 +18,8 @@ def test_perf_serve_returns_the_figures(trained_home: Path) -> None:
         result = measure(ServeBench(app="chatbot", clients=(1, 2), requests=8, seconds=20, warmup=2,
                                     overhead_requests=5, inputs=4), quiet=True)
     assert {"overhead_p50_ms", "inprocess_p50_ms", "service_p50_ms", "clients", "peak_rss_mb",
-            "load_average"} <= set(result)
+            "load_average", "http_floor_p50_ms", "overhead_over_floor_p50_ms"} <= set(result)
+    assert 0 < result["http_floor_p50_ms"] < result["service_p50_ms"]
     assert result["batching_default"] == "on" and set(result["overhead_p50_ms_by_batching"]) == {"off", "on"}
     for count in ("1", "2"):
         for mode in ("off", "on"):

@@ -63,9 +63,13 @@ def test_dicom_identifiers_are_hashed_everywhere(service: str, files: dict[str, 
     from sqlalchemy import select
 
     from lepton_shared.storage import PredictionLog, session_scope
+    from lepton_shared.testing.server import eventually
 
-    with session_scope() as session:
-        logged = [str(r.output) for r in session.scalars(select(PredictionLog))]
+    def outputs() -> list[str]:
+        with session_scope() as session:
+            return [str(r.output) for r in session.scalars(select(PredictionLog))]
+
+    logged = eventually(outputs, bool)
     assert logged and not any("PAT-SECRET-9" in text for text in logged)
     assert "PAT-SECRET-9" not in httpx.get(f"{service}/v1/studies").text
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from lepton_shared.storage import PredictionLog, session_scope
 from lepton_shared.testing.env import lepton_env
 from lepton_shared.testing.example import example_service, register_example
-from lepton_shared.testing.server import serve_app
+from lepton_shared.testing.server import eventually, serve_app
 
 TOKEN = "s3cret"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -54,9 +54,13 @@ def test_end_to_end_predictions_auth_and_errors(home: Path) -> None:
         metrics = httpx.get(f"{base}/metrics", headers=AUTH).text
         assert 'lepton_requests_total{app="example",path="/v1/predict",status="200"}' in metrics
         assert httpx.get(f"{base}/openapi.json").json()["paths"]["/v1/predict"]
-    with session_scope() as session:
-        rows = session.scalars(select(PredictionLog).where(PredictionLog.request_id == "abc")).all()
-        assert len(rows) == 1 and rows[0].output["label"] == 1 and len(rows[0].input_hash) == 64
+
+    def logged() -> list[PredictionLog]:
+        with session_scope() as session:
+            return list(session.scalars(select(PredictionLog).where(PredictionLog.request_id == "abc")))
+
+    rows = eventually(logged, bool)
+    assert len(rows) == 1 and rows[0].output["label"] == 1 and len(rows[0].input_hash) == 64
 
 
 def test_micro_batching_groups_concurrent_requests(home: Path) -> None:

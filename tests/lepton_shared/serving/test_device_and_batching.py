@@ -20,7 +20,7 @@ from lepton_shared.serving.device import serving_device
 from lepton_shared.storage import PredictionLog, session_scope
 from lepton_shared.testing.env import lepton_env
 from lepton_shared.testing.example import example_service, register_example
-from lepton_shared.testing.server import serve_app
+from lepton_shared.testing.server import eventually, serve_app
 from lepton_shared.training import Trainer, TrainerConfig, resolve_device
 
 CUDA = torch.cuda.is_available()
@@ -173,8 +173,12 @@ def test_batched_service_answers_equal_unbatched_ones_and_logs_each(tmp_path: Pa
             assert got["probability"] == pytest.approx(want["probability"], abs=1e-5)
         assert app.state.lepton.batcher.batches_run < n
         assert 'lepton_batch_size_count{app="example",route="/v1/predict"}' in metrics
-        with session_scope() as session:
-            rows = session.scalars(select(PredictionLog).where(PredictionLog.endpoint == "/v1/predict")).all()
-            assert sorted(r.request_id for r in rows) == sorted(f"r{i}" for i in range(n))
+
+        def logged() -> list[str]:
+            with session_scope() as session:
+                return sorted(session.scalars(select(PredictionLog.request_id)
+                                              .where(PredictionLog.endpoint == "/v1/predict")))
+
+        assert eventually(logged, lambda ids: len(ids) >= n) == sorted(f"r{i}" for i in range(n))
     with lepton_env(tmp_path / "h2", micro_batch="false"):
         assert not example_service(micro_batch=True).state.lepton.batching.enabled

@@ -1,0 +1,54 @@
+"""The service's prediction-log writer: rows grouped into few commits, nothing lost on close."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, select
+
+from lepton_shared.serving.prediction_log import PredictionLogWriter, hash_input, log_row
+from lepton_shared.settings import get_settings
+from lepton_shared.storage import PredictionLog, get_engine, init_db, session_scope
+
+
+def _rows(n: int) -> list[dict]:
+    return [log_row("example", f"r{i}", "/v1/predict", {"label": i % 2, "model_version": "v1"}, {"x": i}, 1.5)
+            for i in range(n)]
+
+
+def test_rows_are_committed_in_groups_and_close_writes_the_rest(lepton_home: Path) -> None:
+    init_db()
+    url = get_settings().resolved_database_url
+    inserts: list[int] = []
+
+    @event.listens_for(get_engine(url), "before_execute")
+    def count(_conn, clause, multiparams, _params, _execution_options):  # type: ignore[no-untyped-def]
+        if getattr(clause, "is_insert", False):
+            inserts.append(len(multiparams))
+
+    writer = PredictionLogWriter(url, interval_s=0.5, max_rows=64)
+    for i in range(0, 200, 10):
+        writer.add(_rows(200)[i:i + 10])
+    writer.close()
+    with session_scope() as session:
+        ids = list(session.scalars(select(PredictionLog.request_id)))
+        first = session.scalars(select(PredictionLog).where(PredictionLog.request_id == "r0")).one()
+    assert sorted(ids) == sorted(f"r{i}" for i in range(200))
+    assert sum(inserts) == 200 and len(inserts) <= 4  # 64 + 64 + 64 + 8, not 200 transactions
+    assert first.output == {"label": 0, "model_version": "v1"} and first.input_hash == hash_input({"x": 0})
+    assert first.model_version == "v1" and first.latency_ms == 1.5
+
+
+def test_a_failed_write_is_logged_and_the_writer_goes_on(lepton_home: Path,
+                                                        capfd: pytest.CaptureFixture[str]) -> None:
+    init_db()
+    broken = PredictionLogWriter("sqlite:///" + str(lepton_home / "missing" / "no.db"), interval_s=0.01)
+    broken.add(_rows(3))
+    broken.close()
+    assert "could not log 3 predictions" in capfd.readouterr().err
+    writer = PredictionLogWriter(get_settings().resolved_database_url, interval_s=0.01)
+    writer.add(_rows(2))
+    writer.close()
+    with session_scope() as session:
+        assert len(session.scalars(select(PredictionLog)).all()) == 2
