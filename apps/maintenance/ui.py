@@ -25,6 +25,8 @@ st.title(MANIFEST.title)
 st.caption("Remaining useful life (RUL) with a 90 % band, the recommended action, and how the RL policy compares "
            "with tuned rules.")
 client = AppClient(APP)
+#: re-tuning three baselines and simulating every policy: about a minute on 2 busy cores, more on a crowded one
+COMPARE_TIMEOUT_S = 600.0
 
 
 def policy_table(rows: dict[str, Any]) -> pd.DataFrame:
@@ -89,10 +91,14 @@ def policy_section(saved: dict[str, Any]) -> None:
         service = c3.slider("service cost", 0, 3000, int(costs["service_cost"]), 50)
         run = st.form_submit_button("Re-run comparison")
     if run:
-        with st.spinner("re-tuning the baselines and scoring every policy…"):
-            result = client.post("/v1/policies/compare", json={
-                "costs": {"downtime_cost": downtime, "failure_cost": failure, "service_cost": service},
-                "episodes": 4})
+        try:
+            with st.spinner("re-tuning the baselines and scoring every policy…"):
+                result = client.post("/v1/policies/compare", timeout=COMPARE_TIMEOUT_S, json={
+                    "costs": {"downtime_cost": downtime, "failure_cost": failure, "service_cost": service},
+                    "episodes": 4})
+        except ServiceError as exc:
+            st.error(str(exc))
+            return
         st.markdown("**With your costs** (baselines re-tuned; the RL agent was trained for the saved costs)")
         st.dataframe(policy_table(result["policies"]))
     replay = saved["replay"]

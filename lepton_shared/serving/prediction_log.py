@@ -5,8 +5,8 @@ one transaction per request (an ORM flush, a connection, a commit) cost a one-cl
 several milliseconds per answer on 2 cores, more than the HTTP round trip itself. Rows go to a queue;
 a writer thread wakes at the first row, lets the group fill for ``interval_s``, and inserts it with
 one Core ``INSERT`` per ``max_rows``. A service that stops flushes the queue; a process killed
-outright loses at most the last ``interval_s`` of log rows, never an answer. Routes whose answer writes rows of its own (a chatbot
-conversation, a fraud decision) keep logging in that transaction with ``log_prediction(session=...)``.
+outright loses at most the last ``interval_s`` of log rows, never an answer. Routes whose answer writes
+rows of its own (a fraud decision) keep logging in that transaction with ``log_prediction(session=...)``.
 """
 
 from __future__ import annotations

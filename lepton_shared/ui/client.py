@@ -77,11 +77,16 @@ class AppClient:
         return headers
 
     def raw(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """The response itself (for files such as CSV exports or PDF reports)."""
+        """The response itself (for files such as CSV exports or PDF reports); ``timeout=`` (seconds) for a
+        request known to take long; a service that does not answer in time is a 504 :class:`ServiceError`."""
         headers = self._headers(kwargs.pop("headers", None))
+        timeout = kwargs.pop("timeout", self.timeout)
         if self.url is not None:
-            resp = httpx.request(method, self.url.rstrip("/") + path, headers=headers, timeout=self.timeout,
-                                 **kwargs)
+            try:
+                resp = httpx.request(method, self.url.rstrip("/") + path, headers=headers, timeout=timeout, **kwargs)
+            except httpx.TimeoutException:
+                raise ServiceError(504, f"the {self.app} service did not answer {method} {path} within "
+                                        f"{timeout:g} s; it may be busy: try again in a moment") from None
         else:
             resp = _local_client(self.app).request(method, path, headers=headers, **kwargs)
         if resp.status_code >= 400:
