@@ -46,7 +46,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p = commands.add_parser("serve", help="an app's service under 1..N concurrent clients, batching off and on",
                             description="Start `lepton APP serve` on a free loopback port with the production "
-                                        "model of LEPTON_HOME and measure POST /v1/predict under concurrent clients.")
+                                        "model of LEPTON_HOME and measure POST /v1/predict under concurrent clients, "
+                                        "beside the predictor called in-process and a bare FastAPI app (the HTTP "
+                                        "floor).")
     p.add_argument("app", help="the app to measure (it needs a trained production model)")
     p.add_argument("--clients", type=_client_counts, default=(1, 4, 16, 64),
                    help="comma-separated client counts (default 1,4,16,64)")
@@ -84,7 +86,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                     seconds=args.seconds, batching=modes))
         if not args.json:
             print(f"{args.app}: in-process p50 {result['inprocess_p50_ms']:.2f} ms, service adds "
-                  f"{result['overhead_p50_ms']:.2f} ms p50 (batching {result['batching_default']})", file=sys.stderr)
+                  f"{result['overhead_p50_ms']:.2f} ms p50 (batching {result['batching_default']}), of which "
+                  f"{result['http_floor_p50_ms']:.2f} ms is the HTTP floor (a bare FastAPI app)", file=sys.stderr)
         return result
     raise UserError("choose one of: lepton perf trainer, lepton perf serve APP")
 

@@ -13,6 +13,9 @@ Measured:
 - ``overhead_p50_ms``: the service's p50 with one client minus ``inprocess_p50_ms``, the same inputs in the
   same order (for the app's default batching, and per batching mode in ``overhead_p50_ms_by_batching``);
   ``overhead_cpu_ms_by_batching``: the service's CPU time per request minus the predictor's per call;
+- ``http_floor_p50_ms``: the same client and payloads against a bare FastAPI app under uvicorn
+  (:mod:`lepton_shared.perf.floor_app`), what any Python HTTP service costs on this machine now, and
+  ``overhead_over_floor_p50_ms``: the service's overhead above it (the part the Lepton service itself adds);
 - for every client count: ``req_per_s``, ``p50_ms``, ``p99_ms``, errors and the mean micro-batch size (from
   the service's ``lepton_batch_size`` metric), with batching ``off`` and, for apps that batch, ``on`` (the
   service is restarted with ``LEPTON_MICRO_BATCH`` changed);
