@@ -51,6 +51,9 @@ OPTIMIZE_DATA: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "chatbot": ("banking77/train.csv", "banking77/test.csv", ("--epochs", "4", "--val-fraction", "0.05",
                                                                "--encoder-lr", "1e-4")),
     "imaging": ("medmnist/pneumoniamnist.npz", "medmnist/pneumoniamnist.npz", ()),
+    # the RUL recipe of benchmarks/maintenance.py; optimize only changes the RUL nets, so the simulator agent is
+    # trained briefly (its steps do not touch the RUL ensemble, which is the same with any --rl-steps)
+    "maintenance": ("cmapss/train_FD001.txt", "cmapss/test_FD001.txt", ("--members", "5", "--rl-steps", "4096")),
 }
 OPTIMIZE_METHODS = ("int8", "onnx", "onnx-int8", "prune", "bf16")
 

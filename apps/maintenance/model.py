@@ -40,6 +40,7 @@ from apps.maintenance.baselines import RidgeRul
 from apps.maintenance.costs import CostModel
 from apps.maintenance.features import FeatureSpec, estimate_rows, make_windows
 from apps.maintenance.trees import TreeRul
+from apps.maintenance.variants import FP32_FILE, StackedMembers, load_members
 from lepton_shared.training import Trainer, TrainerConfig, seed_everything
 
 if TYPE_CHECKING:
@@ -103,7 +104,8 @@ def build_net(arch: str, n_features: int, window: int, width: int | None = None)
     return net
 
 
-def _loss(model: nn.Module, batch: Any) -> torch.Tensor:
+def rul_loss(model: nn.Module, batch: Any) -> torch.Tensor:
+    """Mean squared error of the estimate in units of the cap (the training loss of every member)."""
     x, y = batch
     return nn.functional.mse_loss(model(x), y)
 
@@ -113,7 +115,10 @@ class RulEnsemble:
 
     def __init__(self, spec: FeatureSpec, states: list[dict[str, torch.Tensor]], residual_sd: float = 0.0,
                  width: int | None = None, arch: str = DEFAULT_ARCH, trees: TreeRul | None = None,
-                 tree_weight: float = 0.0, band: tuple[list[float], list[float]] | None = None) -> None:
+                 tree_weight: float = 0.0, band: tuple[list[float], list[float]] | None = None,
+                 network: nn.Module | None = None, variant: dict[str, Any] | None = None) -> None:
+        """``states`` are the fp32 members' weights; an optimised ensemble passes ``network`` (its members in
+        another form, see ``variants.py``) and the ``variant`` record instead."""
         self.spec = spec
         self.arch = arch
         self.width = width or DEFAULT_WIDTH[arch]
@@ -127,6 +132,9 @@ class RulEnsemble:
             net.load_state_dict(state)
             net.eval()
             self.members.append(net)
+        self.variant: dict[str, Any] = dict(variant or {})
+        self.network: nn.Module = network if network is not None else StackedMembers(self.members).eval()
+        self.n_members = len(self.members) if network is None else int(self.variant.get("members", 0))
 
     # -- inference ----------------------------------------------------------------
     def predict_windows(self, x: np.ndarray, batch: int = 4096) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -149,12 +157,10 @@ class RulEnsemble:
 
     def net_predictions(self, x: np.ndarray, batch: int = 4096) -> np.ndarray:
         """Each net's RUL for windows (N, W, C): an array (members, N), before any blending with the trees."""
-        outs = []
         with torch.no_grad():
             tx = torch.from_numpy(np.array(x[..., :self.spec.net_channels], dtype=np.float32))
-            for net in self.members:
-                outs.append(torch.cat([net(tx[i:i + batch]) for i in range(0, len(tx), batch)]).numpy())
-        return np.clip(np.stack(outs) * self.spec.cap, 0, self.spec.cap)
+            out = torch.cat([self.network(tx[i:i + batch]) for i in range(0, len(tx), batch)], dim=1).numpy()
+        return np.clip(out * self.spec.cap, 0, self.spec.cap)
 
     def half_width(self, mean: np.ndarray, member_sd: np.ndarray | float = 0.0) -> np.ndarray:
         """Half-width of the 90 % band around estimates ``mean`` (see ``band_profile`` for why it varies)."""
@@ -178,23 +184,39 @@ class RulEnsemble:
 
     # -- persistence ----------------------------------------------------------------
     def save(self, folder: Path) -> None:
+        """Write the fp32 ensemble (an optimised one is written by ``optimize.py`` with ``write_spec``)."""
+        if self.variant:
+            raise ValueError("an optimised RUL ensemble is written by its optimizer, not saved")
         folder.mkdir(parents=True, exist_ok=True)
-        torch.save([m.state_dict() for m in self.members], folder / "members.pt")
+        torch.save([m.state_dict() for m in self.members], folder / FP32_FILE)
         if self.trees is not None:
             self.trees.save(folder / TREES_FILE)
-        (folder / "spec.json").write_text(json.dumps({"spec": self.spec.as_dict(), "residual_sd": self.residual_sd,
-                                                      "width": self.width, "arch": self.arch,
-                                                      "tree_weight": self.tree_weight, "band": self.band}, indent=1))
+        self.write_spec(folder)
+
+    def write_spec(self, folder: Path, variant: dict[str, Any] | None = None) -> None:
+        """``spec.json``: the features, the band, the architecture and (optimised) the nets' ``variant``."""
+        meta = {"spec": self.spec.as_dict(), "residual_sd": self.residual_sd, "width": self.width,
+                "arch": self.arch, "tree_weight": self.tree_weight, "band": self.band}
+        if variant:
+            meta["variant"] = variant
+        (folder / "spec.json").write_text(json.dumps(meta, indent=1))
 
     @classmethod
     def load(cls, folder: Path) -> RulEnsemble:
         meta = json.loads((folder / "spec.json").read_text())
-        states = torch.load(folder / "members.pt", map_location="cpu", weights_only=True)
         spec = FeatureSpec(**meta["spec"])
         trees = TreeRul.load(folder / TREES_FILE, spec) if (folder / TREES_FILE).exists() else None
         band = meta["band"]
+        variant = meta.get("variant") or {}
+        states: list[dict[str, torch.Tensor]] = []
+        network = None
+        if variant:
+            network = load_members(folder, variant, lambda: build_net(meta["arch"], spec.net_channels, spec.window,
+                                                                      meta["width"]), variant.get("members"))
+        else:
+            states = torch.load(folder / FP32_FILE, map_location="cpu", weights_only=True)
         return cls(spec, states, meta["residual_sd"], meta["width"], meta["arch"], trees, meta["tree_weight"],
-                   (band[0], band[1]) if band else None)
+                   (band[0], band[1]) if band else None, network=network, variant=variant)
 
 
 def band_profile(estimate: np.ndarray, truth: np.ndarray, cap: float) -> tuple[list[float], list[float]]:
@@ -259,7 +281,7 @@ def train_ensemble(train: pd.DataFrame, val: pd.DataFrame | None, spec: FeatureS
                             patience=None if val_ds is None else patience if patience is not None
                             else max(3, epochs // 4),
                             app="maintenance", scheduler="cosine", show_progress=show_progress)
-        result = Trainer(net, cfg, loss_fn=_loss, eval_fn=val_rmse).fit(train_ds, val_ds)
+        result = Trainer(net, cfg, loss_fn=rul_loss, eval_fn=val_rmse).fit(train_ds, val_ds)
         states.append({k: v.detach().cpu() for k, v in net.state_dict().items()})
         summaries.append({"member": m, "val_rmse": result.best_metrics.get("val_rmse"),
                           "epochs_run": result.epochs_run, "seconds": round(result.seconds, 1)})

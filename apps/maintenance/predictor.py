@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -54,8 +55,16 @@ class MaintenancePredictor(Predictor):
 
     def assess(self, frame: pd.DataFrame) -> dict[str, Any]:
         """Estimate for the newest reading of one machine's history (canonical columns)."""
-        window = self._windows(frame)[-1:]
-        mean, lo, hi = (float(v[0]) for v in self.bundle.rul.predict_windows(window))
+        return self.assess_many([frame])[0]
+
+    def assess_many(self, frames: list[pd.DataFrame]) -> list[dict[str, Any]]:
+        """Estimates for the newest reading of each machine: one pass of the nets for all of them."""
+        windows = np.concatenate([self._windows(frame)[-1:] for frame in frames])
+        return [self._decide(float(m), float(lo), float(hi))
+                for m, lo, hi in zip(*self.bundle.rul.predict_windows(windows), strict=True)]
+
+    def _decide(self, mean: float, lo: float, hi: float) -> dict[str, Any]:
+        """The recommended action for an estimate and its band, from the expected cost of acting now or waiting."""
         costs = self.bundle.costs
         sd = max((hi - mean) / 1.645, 1.0)
         lead = float(costs.period)  # waiting means running until the next planning slot
@@ -71,7 +80,7 @@ class MaintenancePredictor(Predictor):
                 "model_version": self.version}
 
     def predict_batch(self, items: list[Any]) -> list[dict[str, Any]]:
-        return [self.assess(pd.DataFrame(item.readings)) for item in items]
+        return self.assess_many([pd.DataFrame(item.readings) for item in items])
 
     @classmethod
     def example_input(cls) -> dict[str, Any]:

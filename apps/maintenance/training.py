@@ -322,7 +322,7 @@ def evaluate(config: MaintenanceEvaluateConfig) -> dict[str, Any]:
     out: dict[str, Any] = {"rmse": scores["rmse"], "nasa_score": nasa_score(truth, estimate), "mae": scores["mae"],
                            "band_coverage": float(np.mean((truth >= low) & (truth <= high))), "n": len(truth),
                            "evaluated_at": "last cycle per machine" if last_only else "every cycle",
-                           "rul_model": {"arch": bundle.rul.arch, "nets": len(bundle.rul.members),
+                           "rul_model": {"arch": bundle.rul.arch, "nets": bundle.rul.n_members,
                                          "tree_weight": bundle.rul.tree_weight}}
     costs = parse_costs(config.cost) if config.cost else bundle.costs
     out["policies"] = compare_policies(bundle.policy_rul, bundle.ppo, bundle.baselines, costs, budget.episodes,

@@ -13,7 +13,7 @@ from lepton_shared.optimize.base import (
     read_optimisation,
     write_optimisation,
 )
-from lepton_shared.optimize.measure import folder_bytes, latency_ms, throughput_per_s
+from lepton_shared.optimize.measure import folder_bytes, latency_ms, model_bytes, throughput_per_s
 from lepton_shared.optimize.runner import optimize
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "AppOptimizer",
     "folder_bytes",
     "latency_ms",
+    "model_bytes",
     "optimize",
     "read_optimisation",
     "throughput_per_s",

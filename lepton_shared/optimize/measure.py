@@ -10,9 +10,14 @@ from typing import Any
 
 import numpy as np
 
+#: Files of a version's folder that describe the model rather than make it up (the registry's record and the
+#: training report): an optimised version has no report of its own, so counting them would flatter its size.
+NOT_MODEL_FILES = ("lepton_meta.json", "report.html")
 
-def folder_bytes(path: Path | str) -> int:
-    """Total size in bytes of the files under ``path`` (a file's own size when it is a file)."""
+
+def folder_bytes(path: Path | str, exclude: tuple[str, ...] = ()) -> int:
+    """Total size in bytes of the files under ``path`` (a file's own size when it is a file), leaving out files
+    named in ``exclude`` at the top of the folder."""
     path = Path(path)
     if path.is_file():
         return path.stat().st_size
@@ -20,9 +25,14 @@ def folder_bytes(path: Path | str) -> int:
     for root, _dirs, files in os.walk(path):
         for name in files:
             file = Path(root) / name
-            if not file.is_symlink():
+            if not file.is_symlink() and not (file.parent == path and name in exclude):
                 total += file.stat().st_size
     return total
+
+
+def model_bytes(path: Path | str) -> int:
+    """What a registered version's model takes on disk: its folder without ``NOT_MODEL_FILES``."""
+    return folder_bytes(path, NOT_MODEL_FILES)
 
 
 def latency_samples(predict_one: Callable[[], Any], repeats: int, warmup: int = 0) -> list[float]:

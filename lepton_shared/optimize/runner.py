@@ -29,7 +29,7 @@ from typing import Any
 
 from lepton_shared.errors import UserError
 from lepton_shared.optimize.base import METHODS, AppOptimizer
-from lepton_shared.optimize.measure import folder_bytes, latency_ms, latency_samples, percentiles, throughput_per_s
+from lepton_shared.optimize.measure import latency_ms, latency_samples, model_bytes, percentiles, throughput_per_s
 
 PROMOTE_CHOICES = ("gate", "always", "never")
 #: Default tolerance of the key metric's drop: one point (0.01) of an accuracy-like metric or AUC.
@@ -197,7 +197,7 @@ def _optimize(app_name: str, optimizer_cls: type[AppOptimizer], method: str, ver
             raise UserError(f"the {app_name} app produced no sample inputs to measure with")
         before_predictor = app.load_predictor(source.version)
         before_predictor.predict_batch(items[:1])  # it loads and answers; it is measured beside the new one
-        before: dict[str, float] = {"size_bytes": folder_bytes(source.path)}
+        before: dict[str, float] = {"size_bytes": model_bytes(source.path)}
         _progress(f"scoring {metric_name} of {source.version}")
         before["metric"] = float(optimizer.metric(source.version))
 
@@ -213,7 +213,7 @@ def _optimize(app_name: str, optimizer_cls: type[AppOptimizer], method: str, ver
             speed_before, after = measure_pair(before_predictor, after_predictor, items, optimizer.batch_size)
             del after_predictor, before_predictor
             before.update(speed_before)
-            after["size_bytes"] = folder_bytes(info.path)
+            after["size_bytes"] = model_bytes(info.path)
             _progress(f"scoring {metric_name} of {info.version}")
             after["metric"] = float(optimizer.metric(info.version))
         except Exception:

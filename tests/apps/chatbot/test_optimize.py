@@ -35,7 +35,7 @@ class QuickOptimizer(ChatbotOptimizer):
 def optimised(trained_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[str, Any]]]:
     """method -> {"version": ..., "size_bytes": {"before", "after"}} (plus the runner's result for RUNNER_METHOD)."""
     from lepton_shared.optimize import runner
-    from lepton_shared.optimize.measure import folder_bytes
+    from lepton_shared.optimize.measure import model_bytes
     from lepton_shared.registry import Registry
     from lepton_shared.testing.env import lepton_env
 
@@ -58,7 +58,7 @@ def optimised(trained_home: Path, tmp_path_factory: pytest.TempPathFactory) -> I
                     metrics=source.metrics, params={**source.params, "optimised_from": "v1", "method": method},
                     promote=False)
                 out[method] = {"version": info.version, "promoted": False,
-                               "size_bytes": {"before": folder_bytes(source.path), "after": folder_bytes(info.path)}}
+                               "size_bytes": {"before": model_bytes(source.path), "after": model_bytes(info.path)}}
             yield out
         finally:
             patch.undo()

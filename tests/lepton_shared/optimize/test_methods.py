@@ -10,7 +10,14 @@ import torch
 from torch import nn
 
 from lepton_shared.errors import UserError
-from lepton_shared.optimize import folder_bytes, latency_ms, read_optimisation, throughput_per_s, write_optimisation
+from lepton_shared.optimize import (
+    folder_bytes,
+    latency_ms,
+    model_bytes,
+    read_optimisation,
+    throughput_per_s,
+    write_optimisation,
+)
 from lepton_shared.optimize.methods import (
     OnnxModule,
     cast_module,
@@ -129,6 +136,9 @@ def test_measurements(tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "b").write_bytes(b"y" * 23)
     assert folder_bytes(tmp_path) == 123
+    (tmp_path / "report.html").write_bytes(b"r" * 1000)
+    (tmp_path / "sub" / "report.html").write_bytes(b"r" * 7)
+    assert model_bytes(tmp_path) == 130  # the top-level report describes the model; a model's own file counts
     calls: list[int] = []
     p50, p99 = latency_ms(lambda: calls.append(1), repeats=10, warmup=2)
     assert len(calls) == 12 and 0 <= p50 <= p99
