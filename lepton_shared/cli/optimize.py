@@ -36,7 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "app uses the data the model was trained on when that file still exists)")
     parser.add_argument("--tolerance", type=float, default=None, metavar="T",
                         help="largest acceptable loss of the key metric for automatic promotion "
-                             "(default 0.01: one point of accuracy or AUC)")
+                             "(default: the app's; 0.01, one point of accuracy or AUC; 0.25 cycles of maintenance's "
+                             "RUL RMSE)")
     parser.add_argument("--promote", choices=["gate", "always", "never"], default="gate",
                         help="gate (default): promote only when the key metric stays within the tolerance; "
                              "always / never: override the gate")

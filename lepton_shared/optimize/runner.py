@@ -32,8 +32,6 @@ from lepton_shared.optimize.base import METHODS, AppOptimizer
 from lepton_shared.optimize.measure import latency_ms, latency_samples, model_bytes, percentiles, throughput_per_s
 
 PROMOTE_CHOICES = ("gate", "always", "never")
-#: Default tolerance of the key metric's drop: one point (0.01) of an accuracy-like metric or AUC.
-DEFAULT_TOLERANCE = 0.01
 LATENCY_REPEATS = 40
 LATENCY_WARMUP = 3
 THROUGHPUT_SECONDS = 4.0
@@ -171,7 +169,7 @@ def _optimize(app_name: str, optimizer_cls: type[AppOptimizer], method: str, ver
         raise UserError(f"--promote must be one of {', '.join(PROMOTE_CHOICES)}, not {promote!r}")
     if tolerance is not None and (not math.isfinite(tolerance) or tolerance < 0):
         raise UserError(f"--tolerance must be a number >= 0, not {tolerance}")
-    tol = DEFAULT_TOLERANCE if tolerance is None else float(tolerance)
+    tol = optimizer_cls.default_tolerance if tolerance is None else float(tolerance)
     if data is not None and not Path(data).exists():
         raise UserError(f"--data {data}: no such file or folder")
     device = resolve_device(device).type
