@@ -201,8 +201,12 @@ class AppContract:
             baselines = {**trained.metrics["baselines"], name: {**trained.metrics["baselines"][name],
                                                                  key: 0.5 + sign * baseline}}
             metrics = {**trained.metrics, key: 0.5 + sign * value, "baselines": baselines}
-            return register_trained(self.app_name, lambda folder: (folder / "model.txt").write_text(str(value)),
-                                    metrics=metrics, params={"seed": 42}, data_fingerprint="gate-test").stage
+
+            def write(folder: Path) -> None:
+                (folder / "model.txt").write_text(str(value))
+
+            return register_trained(self.app_name, write, metrics=metrics, params={"seed": 42},
+                                    data_fingerprint="gate-test").stage
 
         with lepton_env(tmp_path / "gate-home"):
             assert register(0.2) == "production"  # the first version: beats its baseline

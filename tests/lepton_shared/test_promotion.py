@@ -10,6 +10,7 @@ import pytest
 from lepton_shared.errors import UserError
 from lepton_shared.promotion import (
     DEFAULT_TOLERANCE,
+    Decision,
     best_baseline,
     decide,
     promote_version,
@@ -29,7 +30,7 @@ def _version(version: str, value: float | None, baseline: float | None = 0.5, fi
 
 
 def _decide(candidate: ModelInfo, production: ModelInfo | None, promote: str = "gate", higher: bool = True,
-            metric: str = "accuracy"):  # type: ignore[no-untyped-def]
+            metric: str = "accuracy") -> Decision:
     return decide(candidate, production, metric, higher, promote)
 
 
@@ -122,8 +123,12 @@ def test_missing_key_metric_and_bad_options() -> None:
 # -- on a registry, with a real app's manifest (fraud: average_precision, higher is better) --------------------
 def _train(value: float, baseline: float = 0.3, promote: str = "gate", fingerprint: str = "same") -> ModelInfo:
     metrics = {"average_precision": value, "baselines": {"logistic": {"average_precision": baseline}}}
-    return register_trained("fraud", lambda folder: (folder / "model.txt").write_text(str(value)), metrics=metrics,
-                            params={"seed": 42}, data_fingerprint=fingerprint, promote=promote)
+
+    def write(folder: Path) -> None:
+        (folder / "model.txt").write_text(str(value))
+
+    return register_trained("fraud", write, metrics=metrics, params={"seed": 42}, data_fingerprint=fingerprint,
+                            promote=promote)
 
 
 def test_train_gate_on_the_registry_says_why_in_one_line(lepton_home: Path,

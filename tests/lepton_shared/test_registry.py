@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from lepton_shared.errors import NotFoundError, NotReadyError, UserError
-from lepton_shared.registry import Registry
+from lepton_shared.registry import ModelInfo, Registry
 
 
 def _writer(text: str):
@@ -95,7 +95,7 @@ def test_a_gate_decides_inside_registration(lepton_db_home: Path) -> None:
     reg = Registry()
     seen: list[tuple[str, str | None]] = []
 
-    def gate(new, production):  # type: ignore[no-untyped-def]
+    def gate(new: ModelInfo, production: ModelInfo | None) -> tuple[bool, str]:
         seen.append((new.version, production.version if production else None))
         return new.version != "v2", f"decided on {new.version}"
 
