@@ -26,7 +26,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 HOME = ROOT / "var" / "bench" / "chatbot"
-TRAIN_FLAGS = ["--epochs", "4", "--val-fraction", "0.05", "--encoder-lr", "1e-4"]
+TRAIN_FLAGS = ["--epochs", "4", "--val-fraction", "0.05", "--encoder-lr", "1e-4", "--promote", "always"]
 
 
 def _env() -> dict[str, str]:

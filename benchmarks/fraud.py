@@ -137,7 +137,7 @@ def run(shared: Path) -> str:
              "baseline.", ""]
     rows = []
     for start in STARTS:
-        _, train_s = _cli("train", "--data", str(data), "--train-start", start)
+        _, train_s = _cli("train", "--data", str(data), "--train-start", start, "--promote", "always")
         out, eval_s = _cli("evaluate", "--data", str(data), "--train-start", start, "--json")
         m = json.loads(out)
         info = json.loads(subprocess.run([sys.executable, "-m", "lepton_shared.cli.main", "models", "show", "fraud"],

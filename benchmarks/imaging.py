@@ -55,7 +55,7 @@ def run(shared: Path) -> str:
     train_cmd = f"LEPTON_HOME={HOME.relative_to(ROOT)} lepton imaging train --data {data}"
     models = json.loads(_cli_models())
     if not any(m["params"].get("data") == str(data) for m in models):
-        _cli("train", "--data", str(data))
+        _cli("train", "--data", str(data), "--promote", "always")
         models = json.loads(_cli_models())
     trained = next(m for m in models if m["params"].get("data") == str(data))
     metrics = json.loads(_cli("evaluate", "--data", str(data), "--model", trained["version"], "--json").stdout)

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TRAIN_FLAGS = ["--members", "5"]
+TRAIN_FLAGS = ["--members", "5", "--promote", "always"]
 
 
 def _lepton(args: list[str], home: Path) -> tuple[str, float]:

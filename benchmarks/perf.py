@@ -127,7 +127,8 @@ def optimize(apps: list[str], methods: list[str]) -> None:
             raise SystemExit(f"{eval_data} is missing: the optimisation figures need the public data set")
         where = home(app)
         if not _has_model(app, where):
-            _lepton([app, "train", "--data", str(train_data), *flags], timeout=6 * 3600, where=where)
+            _lepton([app, "train", "--data", str(train_data), *flags, "--promote", "always"], timeout=6 * 3600,
+                    where=where)
         source = json.loads(subprocess.run([sys.executable, "-m", "lepton_shared.cli.main", "models", "show", app],
                                            capture_output=True, text=True, env=_env(where),
                                            check=True).stdout)
@@ -150,7 +151,7 @@ def measure(apps: list[str], clients: str, requests: int, skip_trainer: bool,
                            "training": {}, "serve": {}}
     for app in apps:
         if not _has_model(app):
-            _, facts = _lepton([app, "train", *get_manifest(app).tiny_train_args])
+            _, facts = _lepton([app, "train", *get_manifest(app).tiny_train_args, "--promote", "always"])
             raw["training"][app] = facts
     if not skip_trainer:
         # torch's default (a thread per core) only on an idle machine: oversubscribed OpenMP threads spin

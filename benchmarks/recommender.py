@@ -141,7 +141,7 @@ def run(shared: Path) -> str:
     parts = ["## Recommender", ""]
 
     # 1. built-in data: the default train, then the protocol's evaluate
-    train_argv = ["recommender", "train", "--no-events"]
+    train_argv = ["recommender", "train", "--no-events", "--promote", "always"]
     _, train_s, train_rss = _run(train_argv)
     eval_argv = ["recommender", "evaluate", "--json"]
     out, _, _ = _run(eval_argv)
@@ -188,7 +188,7 @@ def run(shared: Path) -> str:
             "",
         ]
     else:
-        ml_train = ["recommender", "train", "--data", str(ml), "--no-events"]
+        ml_train = ["recommender", "train", "--data", str(ml), "--no-events", "--promote", "always"]
         _, ml_s, _ = _run(ml_train)
         ml_eval = ["recommender", "evaluate", "--data", str(ml), "--json"]
         ml_result = json.loads(_run(ml_eval)[0])
@@ -217,7 +217,8 @@ def run(shared: Path) -> str:
     ]
 
     # 3. one million synthetic interactions: time and memory
-    big_argv = ["recommender", "train", "--synthetic-interactions", "1000000", "--no-events"]
+    big_argv = ["recommender", "train", "--synthetic-interactions", "1000000", "--no-events", "--promote",
+                "always"]
     _, big_s, big_rss = _run(big_argv)
     timings = _timings()
     big_eval = json.loads(_run(["recommender", "evaluate", "--json"])[0])

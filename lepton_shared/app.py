@@ -46,6 +46,10 @@ class LeptonApp(ABC):
     def higher_is_better(self) -> bool:
         return self.manifest.higher_is_better
 
+    @property
+    def tolerance(self) -> float:
+        return self.manifest.tolerance
+
     def add_arguments(self, command: str, parser: argparse.ArgumentParser) -> None:
         """Add app-specific options to ``train`` / ``evaluate`` (the common ones exist already)."""
         return None

@@ -25,7 +25,8 @@ class TrainConfig:
     seed: int = 42
     device: str | None = None  #: auto | cpu | cuda; None: the LEPTON_DEVICE setting
     epochs: int | None = None  #: None: the app's default
-    promote: bool = True  #: make the new version production
+    promote: str = "gate"  #: gate | always | never: when the new version becomes production (lepton_shared.promotion)
+    tolerance: float | None = None  #: largest acceptable loss of the key metric against production; None: 0.01
 
 
 @dataclass

@@ -44,6 +44,9 @@ class AppManifest:
     demo_train_args: tuple[str, ...] = ()
     #: Micro-batching of ``/v1/predict``: on for apps whose model answers a batch in one forward pass.
     micro_batch: bool = False
+    #: How much worse the key metric may get, in its units, before the promotion gate keeps a new version a
+    #: candidate (``--tolerance`` overrides): one point of an accuracy-like metric or AUC by default.
+    tolerance: float = 0.01
     resources: Resources = field(default_factory=Resources)
     extra: dict[str, Any] = field(default_factory=dict)
 

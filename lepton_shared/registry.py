@@ -7,7 +7,10 @@ leaves a version that points at a partial artifact.
 
 from __future__ import annotations
 
+import builtins
+import getpass
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -62,6 +65,65 @@ class ModelInfo:
         }
 
 
+@dataclass(frozen=True)
+class PromotionRecord:
+    """One row of an app's promotion history: ``version`` became production, replacing ``previous_version``."""
+
+    app: str
+    version: str
+    action: str  #: promote | rollback
+    created_at: datetime | None
+    actor: str
+    reason: str
+    previous_version: str | None
+    metric: str
+    value: float | None
+    previous_value: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "app": self.app,
+            "version": self.version,
+            "action": self.action,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+            "actor": self.actor,
+            "reason": self.reason,
+            "previous_version": self.previous_version,
+            "metric": self.metric,
+            "value": self.value,
+            "previous_value": self.previous_value,
+        }
+
+
+#: Decides, inside the transaction that registers a version, whether it becomes production:
+#: ``gate(new version, current production or None) -> (promote?, reason)``.
+Gate = Callable[[ModelInfo, ModelInfo | None], tuple[bool, str]]
+
+
+def current_actor() -> str:
+    """Who is acting, for the promotion history: the OS user running the command."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no user name in the environment and none in the password database
+        return "unknown"
+
+
+def key_metric_of(app: str) -> str:
+    """The app's key metric from its manifest; "" for an app without one (tests register ad-hoc apps)."""
+    from lepton_shared.manifest import discover
+
+    manifest = discover().get(app)
+    return manifest.key_metric if manifest else ""
+
+
+def metric_value(metrics: dict[str, Any], name: str) -> float | None:
+    """``metrics[name]`` as a finite float, or None when it is missing or not a finite number."""
+    value = metrics.get(name) if name else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
 def _info(row: ModelVersion) -> ModelInfo:
     return ModelInfo(
         app=row.app,
@@ -105,9 +167,13 @@ class Registry:
         metrics: dict[str, Any] | None = None,
         params: dict[str, Any] | None = None,
         data_fingerprint: str = "",
-        promote: bool = True,
+        promote: bool | Gate = True,
     ) -> ModelInfo:
         """Write an artifact with ``write(folder)`` and record it as the next version.
+
+        ``promote`` is True (make it production), False (leave it a candidate) or a :data:`Gate` that
+        decides in the same transaction, so that no other promotion can slip in between the comparison
+        and the change of production.
 
         Under ``torchrun`` every rank reaches this call with the same model; only rank 0
         writes it, and the other ranks get the version rank 0 registered.
@@ -125,7 +191,7 @@ class Registry:
         return info if rank == 0 else self.get(app, box[0])
 
     def _register(self, app: str, write: Callable[[Path], None], metrics: dict[str, Any] | None,
-                  params: dict[str, Any] | None, data_fingerprint: str, promote: bool) -> ModelInfo:
+                  params: dict[str, Any] | None, data_fingerprint: str, promote: bool | Gate) -> ModelInfo:
         app_dir = self.root / app
         app_dir.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".incomplete-", dir=app_dir))
@@ -149,8 +215,13 @@ class Registry:
                 )
                 session.add(row)
                 session.flush()
+                if callable(promote):
+                    production = self._production(session, app)
+                    promote, reason = promote(_info(row), _info(production) if production else None)
+                else:
+                    reason = "registered with promotion on"
                 if promote:
-                    self._promote(session, app, version, "promote")
+                    self._promote(session, app, version, "promote", reason, current_actor())
                 session.flush()
                 return _info(row)
         finally:
@@ -184,17 +255,17 @@ class Registry:
             raise NotFoundError(f"{app} model {info.version} is registered but its files are missing: {info.path}")
         return info
 
-    def promote(self, app: str, version: str) -> ModelInfo:
+    def promote(self, app: str, version: str, reason: str = "", actor: str | None = None) -> ModelInfo:
+        """Make ``version`` production, unconditionally (the gate is :mod:`lepton_shared.promotion`'s)."""
         self.get(app, version)
         with session_scope(self.database_url) as session:
-            self._promote(session, app, version, "promote")
+            self._promote(session, app, version, "promote", reason, actor or current_actor())
         return self.get(app, version)
 
-    def rollback(self, app: str) -> ModelInfo:
+    def rollback(self, app: str, reason: str = "", actor: str | None = None) -> ModelInfo:
         """Return production to the version that was production before the current one."""
         with session_scope(self.database_url) as session:
-            current = session.scalar(select(ModelVersion).where(ModelVersion.app == app,
-                                                                ModelVersion.stage == "production"))
+            current = self._production(session, app)
             if current is None:
                 raise UserError(f"{app} has no production model to roll back")
             history = session.scalars(select(Promotion).where(Promotion.app == app)
@@ -211,16 +282,37 @@ class Registry:
             previous = stack[-1] if stack else None
             if previous is None:
                 raise UserError(f"{app} has no earlier production model to roll back to")
+            self._promote(session, app, previous, "rollback", reason or f"rolled back from {current.version}",
+                          actor or current_actor())
             current.stage = "archived"
-            self._promote(session, app, previous, "rollback")
         return self.get(app, previous)
 
+    def history(self, app: str) -> builtins.list[PromotionRecord]:
+        """Every promotion and rollback of ``app``, oldest first."""
+        with session_scope(self.database_url) as session:
+            rows = session.scalars(select(Promotion).where(Promotion.app == app).order_by(Promotion.id))
+            return [PromotionRecord(app=r.app, version=r.version, action=r.action, created_at=r.created_at,
+                                    actor=r.actor or "", reason=r.reason or "", previous_version=r.previous_version,
+                                    metric=r.metric or "", value=r.value, previous_value=r.previous_value)
+                    for r in rows]
+
     @staticmethod
-    def _promote(session: Any, app: str, version: str, action: str) -> None:
+    def _production(session: Any, app: str) -> ModelVersion | None:
+        return session.scalar(select(ModelVersion).where(ModelVersion.app == app, ModelVersion.stage == "production"))
+
+    @staticmethod
+    def _promote(session: Any, app: str, version: str, action: str, reason: str, actor: str) -> None:
+        """Make ``version`` production and append the history row (with both versions' key metric)."""
+        previous = Registry._production(session, app)
+        target = session.scalar(select(ModelVersion).where(ModelVersion.app == app, ModelVersion.version == version))
+        metric = key_metric_of(app)
+        replaced = previous if previous is not None and previous.version != version else None
+        session.add(Promotion(app=app, version=version, action=action, actor=actor, reason=reason,
+                              previous_version=replaced.version if replaced else None, metric=metric,
+                              value=metric_value(target.metrics or {}, metric),
+                              previous_value=metric_value(replaced.metrics or {}, metric) if replaced else None))
         for row in session.scalars(select(ModelVersion).where(ModelVersion.app == app,
                                                               ModelVersion.stage == "production")):
             if row.version != version:
                 row.stage = "candidate" if action == "promote" else row.stage
-        target = session.scalar(select(ModelVersion).where(ModelVersion.app == app, ModelVersion.version == version))
         target.stage = "production"
-        session.add(Promotion(app=app, version=version, action=action))

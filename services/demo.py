@@ -180,10 +180,15 @@ def apps_without_model(apps: Sequence[str]) -> list[str]:
 
 
 def train_command(app: str) -> list[str]:
-    """``lepton <app> train`` on built-in data, with the app's lighter demo options if it declares any."""
+    """``lepton <app> train`` on built-in data, with the app's lighter demo options if it declares any.
+
+    ``--promote always``: the demo shows every app, so its first model becomes production even where a
+    lighter model loses to the app's baseline (the training output says so).
+    """
     from lepton_shared.app import get_app
 
-    return [sys.executable, "-m", "lepton_shared.cli.main", app, "train", *get_app(app).manifest.demo_train_args]
+    return [sys.executable, "-m", "lepton_shared.cli.main", app, "train", *get_app(app).manifest.demo_train_args,
+            "--promote", "always"]
 
 
 def train_app(app: str, env: dict[str, str]) -> bool:

@@ -192,7 +192,7 @@ def finish(run: FittedRun, config: ChatbotTrainConfig) -> ModelInfo:
     from apps.chatbot.oos import choose_score_threshold
     from apps.chatbot.scoring import build_artifact_writer, figures, label_ids, metrics_for
     from lepton_shared.data import fingerprint
-    from lepton_shared.registry import Registry
+    from lepton_shared.promotion import register_trained
     from lepton_shared.training.trainer import resolve_device
 
     scorer, head, proba, oos_scores = fit_scorer(run, config.seed)
@@ -220,8 +220,9 @@ def finish(run: FittedRun, config: ChatbotTrainConfig) -> ModelInfo:
     params = {"source": run.source, "tiny": bool(config.tiny), "val_fraction": config.val_fraction,
               "seed": config.seed, **dict(vars(run.settings)), "max_drop": config.max_drop, "faq_rows": len(run.faq),
               "device": str(resolve_device(run.settings.device))}
-    return Registry().register("chatbot", write, metrics=metrics, params=params,
-                               data_fingerprint=fingerprint(run.frame), promote=config.promote)
+    return register_trained("chatbot", write, metrics=metrics, params=params,
+                            data_fingerprint=fingerprint(run.frame), promote=config.promote,
+                            tolerance=config.tolerance)
 
 
 # -- train / evaluate ------------------------------------------------------------

@@ -294,7 +294,7 @@ def write_artifact(folder: Path, result: TrainResult, policy: dict[str, Any], so
 def train(config: FraudTrainConfig) -> ModelInfo:
     """Check the options, train on the configured data, register the best candidate with its cost policy."""
     from lepton_shared.data import fingerprint
-    from lepton_shared.registry import Registry
+    from lepton_shared.promotion import register_trained
 
     candidates = tuple(m.strip() for m in config.models.split(",") if m.strip())
     unknown = [m for m in candidates if m not in CANDIDATES]
@@ -310,9 +310,10 @@ def train(config: FraudTrainConfig) -> ModelInfo:
     result = train_models(df, periods, epochs, config.seed, config.device, candidates)
     params = {"data": source, "candidates": list(candidates), "epochs": epochs, "seed": config.seed,
               "policy": policy.as_dict(), **result.periods.describe()}
-    return Registry().register(
+    return register_trained(
         FraudApp.name, lambda folder: write_artifact(folder, result, policy.as_dict(), source),
-        metrics=result.metrics, params=params, data_fingerprint=fingerprint(df), promote=config.promote)
+        metrics=result.metrics, params=params, data_fingerprint=fingerprint(df), promote=config.promote,
+        tolerance=config.tolerance)
 
 
 def evaluate(config: FraudEvaluateConfig) -> dict[str, Any]:

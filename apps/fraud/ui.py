@@ -34,11 +34,12 @@ def serving_model() -> tuple[dict[str, Any] | None, str]:
 
 
 def train_small_model() -> str:
-    """Train on the tiny built-in simulation in this process, then have the service load the new version."""
+    """Train on the tiny built-in simulation in this process, then have the service load the new version
+    (made production whatever the promotion gate says: the page has no model to show otherwise)."""
     from apps.fraud.config import FraudTrainConfig
     from apps.fraud.training import train
 
-    info = train(FraudTrainConfig(tiny=True, epochs=1))
+    info = train(FraudTrainConfig(tiny=True, epochs=1, promote="always"))
     loaded = client.post("/v1/admin/reload")["model_version"]
     if loaded != info.version:
         raise RuntimeError(f"model {info.version} was trained here, but the service at {client.url} loaded "

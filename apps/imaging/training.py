@@ -191,7 +191,7 @@ def train(config: ImagingTrainConfig) -> ModelInfo:
     from lepton_shared.data import fingerprint
     from lepton_shared.errors import UserError
     from lepton_shared.evaluation import write_report
-    from lepton_shared.registry import Registry
+    from lepton_shared.promotion import register_trained
 
     if not 0.5 <= config.target_sensitivity < 1.0:
         raise UserError("--target-sensitivity must be between 0.5 and 1 (e.g. 0.95)")
@@ -231,8 +231,8 @@ def train(config: ImagingTrainConfig) -> ModelInfo:
                            f"validation split for sensitivity >= {cfg.target_sensitivity}.")
 
     data_fp = fingerprint(config.data) if config.data else fingerprint({"builtin": builtin, "seed": 0})
-    return Registry().register(ImagingApp.name, write, metrics=metrics, params=params, data_fingerprint=data_fp,
-                               promote=config.promote)
+    return register_trained(ImagingApp.name, write, metrics=metrics, params=params, data_fingerprint=data_fp,
+                            promote=config.promote, tolerance=config.tolerance)
 
 
 def evaluate(config: ImagingEvaluateConfig) -> dict[str, Any]:

@@ -37,11 +37,12 @@ def serving_model() -> tuple[dict[str, Any] | None, str]:
 
 
 def train_small_model() -> str:
-    """Train on built-in synthetic images in this process, then have the service load the new version."""
+    """Train on built-in synthetic images in this process, then have the service load the new version
+    (made production whatever the promotion gate says: the page has no model to show otherwise)."""
     from apps.imaging.config import ImagingTrainConfig
     from apps.imaging.training import train
 
-    info = train(ImagingTrainConfig(builtin_images=160, epochs=3))
+    info = train(ImagingTrainConfig(builtin_images=160, epochs=3, promote="always"))
     loaded = client.post("/v1/admin/reload")["model_version"]
     if loaded != info.version:
         raise RuntimeError(f"model {info.version} was trained here, but the service at {client.url} loaded "

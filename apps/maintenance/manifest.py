@@ -8,6 +8,7 @@ MANIFEST = AppManifest(
     summary="remaining-useful-life estimates and an RL maintenance policy",
     key_metric="rmse",
     higher_is_better=False,
+    tolerance=0.25,  # cycles of RUL RMSE: about 2 % of FD001's 11, twice its spread over training seeds
     port=8105,
     icon=":material/build:",
     tiny_train_args=("--tiny", "--epochs", "1", "--rl-steps", "1024", "--episodes", "2"),

@@ -48,8 +48,6 @@ def _note(message: str) -> None:
 class MaintenanceOptimizer(AppOptimizer):
     methods: ClassVar[tuple[str, ...]] = ("int8", "prune", "onnx", "onnx-int8", "bf16")
     batch_size: ClassVar[int] = 32  # machines assessed per predict_batch (a fleet page or a batch client)
-    #: RMSE is in cycles: a quarter cycle is about 2 % of FD001's 11 and twice its spread over training seeds
-    default_tolerance: ClassVar[float] = 0.25
 
     # -- data -----------------------------------------------------------------------
     @property

@@ -55,6 +55,7 @@ from apps.maintenance.simulator import SimConfig
 from apps.maintenance.trees import TREE_PARAMS
 from lepton_shared.data import fingerprint
 from lepton_shared.evaluation import regression_metrics, write_report
+from lepton_shared.promotion import register_trained
 from lepton_shared.registry import ModelInfo, Registry
 from lepton_shared.settings import get_settings
 
@@ -276,18 +277,19 @@ def train(config: MaintenanceTrainConfig) -> ModelInfo:
                                                           policies.ppo, DECIDE_BELOW)
 
     spec = rul.model.spec
-    params = {"source": source, "epochs": rul.epochs, "members": budget.members, "window": spec.window,
-              "cap": spec.cap, "features": spec.columns, "rl": policies.rl_info, "decide_below": DECIDE_BELOW,
+    params = {"source": source, "seed": config.seed, "epochs": rul.epochs, "members": budget.members,
+              "window": spec.window, "cap": spec.cap, "features": spec.columns, "rl": policies.rl_info,
+              "decide_below": DECIDE_BELOW,
               "costs": costs.as_dict(), "baselines": policies.baseline_params(), "ensemble": rul.summaries,
               "rul_seconds": rul_seconds, "train_seconds": round(time.perf_counter() - started, 1),
               "trees": TREE_PARAMS if rul.model.trees is not None else None}
     return register(rul, estimator, policies, replay, costs, source, metrics, params, fingerprint(frame),
-                    config.promote)
+                    config.promote, config.tolerance)
 
 
 def register(rul: RulFit, estimator: RulEnsemble, policies: SimulatorPolicies, replay: ReplayPolicies | None,
              costs: CostModel, source: str, metrics: dict[str, Any], params: dict[str, Any], data_fingerprint: str,
-             promote: bool) -> ModelInfo:
+             promote: str = "gate", tolerance: float | None = None) -> ModelInfo:
     """A new version in the registry, its folder laid out as ``model.Bundle`` reads it."""
 
     def write(folder: Path) -> None:
@@ -308,8 +310,8 @@ def register(rul: RulFit, estimator: RulEnsemble, policies: SimulatorPolicies, r
                      notes=f"Data: {source}. RUL capped at {rul.model.spec.cap:.0f}; policies on held-out simulator "
                            "seeds.")
 
-    return Registry().register(APP, write, metrics=metrics, params=params, data_fingerprint=data_fingerprint,
-                               promote=promote)
+    return register_trained(APP, write, metrics=metrics, params=params, data_fingerprint=data_fingerprint,
+                            promote=promote, tolerance=tolerance)
 
 
 def evaluate(config: MaintenanceEvaluateConfig) -> dict[str, Any]:

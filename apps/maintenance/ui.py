@@ -44,7 +44,8 @@ def no_model(reason: str) -> None:
         from apps.maintenance.training import train
 
         with st.spinner("training (a minute or two)…"):
-            train(MaintenanceTrainConfig(tiny=True, epochs=2, members=1, rl_steps=2048, episodes=4, device="cpu"))
+            train(MaintenanceTrainConfig(tiny=True, epochs=2, members=1, rl_steps=2048, episodes=4, device="cpu",
+                                         promote="always"))
         reset_local(APP)
         st.rerun()
 

@@ -112,7 +112,7 @@ def train(config: RecommenderTrainConfig) -> ModelInfo:
     register it."""
     from apps.recommender.storage import load_events
     from lepton_shared.data import fingerprint
-    from lepton_shared.registry import Registry
+    from lepton_shared.promotion import register_trained
 
     started = time.perf_counter()
     device = resolve_device(config.device)
@@ -165,7 +165,7 @@ def train(config: RecommenderTrainConfig) -> ModelInfo:
     })
     timings = {"tune_s": round(tune_s, 2), "fit_s": round(fit_s, 2),
                "total_s": round(time.perf_counter() - started, 2)}
-    params = {"family": family, **chosen.params, "epochs": epochs, "device": device, "data": spec,
+    params = {"family": family, **chosen.params, "epochs": epochs, "seed": config.seed, "device": device, "data": spec,
               "events_used": len(events), "timings": timings, "n_users": shape[0], "n_items": shape[1],
               "validation": [{"family": t.family, "params": t.params, "ndcg_at_10": t.metrics["ndcg_at_10"]}
                              for t in trials]}
@@ -174,8 +174,9 @@ def train(config: RecommenderTrainConfig) -> ModelInfo:
         artifact.save(folder)
         _write_report(folder / "report.html", metrics, trials, popularity, family, chosen, data.source)
 
-    return Registry().register(APP, write, metrics=metrics, params=params,
-                               data_fingerprint=fingerprint(data.frame), promote=config.promote)
+    return register_trained(APP, write, metrics=metrics, params=params,
+                            data_fingerprint=fingerprint(data.frame), promote=config.promote,
+                            tolerance=config.tolerance)
 
 
 def evaluate(config: RecommenderEvaluateConfig) -> dict[str, Any]:

@@ -37,11 +37,12 @@ def _table(items: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
 
 
 def train_small_model() -> str:
-    """Train on the tiny built-in shop in this process, then have the service load the new version."""
+    """Train on the tiny built-in shop in this process, then have the service load the new version
+    (made production whatever the promotion gate says: the page has no model to show otherwise)."""
     from apps.recommender.config import RecommenderTrainConfig
     from apps.recommender.training import train
 
-    info = train(RecommenderTrainConfig(tiny=True, epochs=3))
+    info = train(RecommenderTrainConfig(tiny=True, epochs=3, promote="always"))
     loaded = client.post("/v1/admin/reload")["model_version"]
     if loaded != info.version:
         raise RuntimeError(f"model {info.version} was trained here, but the service at {client.url} loaded "

@@ -38,8 +38,13 @@ def _add_common(command: str, parser: argparse.ArgumentParser) -> None:
                                  "when present)")
     if command == "train":
         parser.add_argument("--epochs", type=int, default=None, help="training epochs (app default if omitted)")
-        parser.add_argument("--no-promote", action="store_true",
-                            help="register the new version without making it the production model")
+        parser.add_argument("--promote", choices=["gate", "always", "never"], default="gate",
+                            help="gate (default): the new version becomes production only if its key metric beats "
+                                 "the app's baseline and is no worse than production's (same data) by more than "
+                                 "the tolerance; always / never: override the gate")
+        parser.add_argument("--tolerance", type=float, default=None, metavar="T",
+                            help="largest acceptable loss of the key metric against production (default: the app's; "
+                                 "0.01, one point of accuracy or AUC; 0.25 cycles of maintenance's RUL RMSE)")
     if command == "evaluate":
         parser.add_argument("--model", default=None, help="model version to score (default: production)")
         parser.add_argument("--json", action="store_true", help="print one JSON object of metrics on stdout")
@@ -89,7 +94,7 @@ def build_parser(app_name: str | None = None) -> argparse.ArgumentParser:
     from lepton_shared.cli import perf
 
     perf.add_parser(sub)
-    models = sub.add_parser("models", help="list, show, promote or roll back model versions")
+    models = sub.add_parser("models", help="list, show, promote or roll back model versions; their history")
     mcmd = models.add_subparsers(dest="command", metavar="ACTION")
     p = mcmd.add_parser("list", help="all versions (optionally of one app)")
     p.add_argument("app", nargs="?", choices=app_names)
@@ -97,11 +102,17 @@ def build_parser(app_name: str | None = None) -> argparse.ArgumentParser:
     p = mcmd.add_parser("show", help="one version's metadata")
     p.add_argument("app", choices=app_names)
     p.add_argument("version", nargs="?", default=None, help="default: production")
-    p = mcmd.add_parser("promote", help="make a version the production model")
+    p = mcmd.add_parser("promote", help="make a version the production model if it passes the promotion gate")
     p.add_argument("app", choices=app_names)
     p.add_argument("version")
+    p.add_argument("--force", action="store_true", help="promote a version that fails the gate (needs --reason)")
+    p.add_argument("--reason", default="", metavar="TEXT", help="why, for the promotion history")
     p = mcmd.add_parser("rollback", help="return to the previous production model")
     p.add_argument("app", choices=app_names)
+    p.add_argument("--reason", default="", metavar="TEXT", help="why, for the promotion history")
+    p = mcmd.add_parser("history", help="every promotion and rollback: who, when, why, both versions' key metric")
+    p.add_argument("app", choices=app_names)
+    p.add_argument("--json", action="store_true")
     db = sub.add_parser("db", help="database schema")
     dcmd = db.add_subparsers(dest="command", metavar="ACTION")
     dcmd.add_parser("upgrade", help="apply all migrations (SQLite or PostgreSQL per LEPTON_DATABASE_URL)")
@@ -116,7 +127,9 @@ def _config(app: LeptonApp, args: argparse.Namespace) -> TrainConfig | EvaluateC
     if args.command == "train":
         if args.epochs is not None and args.epochs < 1:
             raise UserError("--epochs must be at least 1")
-        args.promote = not args.no_promote
+        from lepton_shared.promotion import check_tolerance
+
+        check_tolerance(args.tolerance)
         return from_args(app.train_config, args)
     return from_args(app.evaluate_config, args)
 
@@ -159,8 +172,12 @@ def _print_json(obj: Any) -> None:
     sys.stdout.flush()
 
 
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
 def _models(args: argparse.Namespace) -> None:
-    from lepton_shared.registry import Registry
+    from lepton_shared.registry import Registry, key_metric_of, metric_value
 
     reg = Registry()
     if args.command == "list":
@@ -171,18 +188,31 @@ def _models(args: argparse.Namespace) -> None:
         if not infos:
             print("no model versions yet: train one with `lepton <app> train`")
         for i in infos:
-            key = next(iter(i.metrics.items()), ("", ""))
-            print(f"{i.app:12} {i.version:6} {i.stage:10} {i.created_at:%Y-%m-%d %H:%M}  {key[0]}={key[1]}")
+            key = key_metric_of(i.app)
+            print(f"{i.app:12} {i.version:6} {i.stage:10} {i.created_at:%Y-%m-%d %H:%M}  "
+                  f"{key}={_number(metric_value(i.metrics, key))}")
     elif args.command == "show":
         _print_json(reg.get(args.app, args.version).as_dict())
     elif args.command == "promote":
-        info = reg.promote(args.app, args.version)
-        print(f"{info.app} {info.version} is now production")
+        from lepton_shared.promotion import promote_version
+
+        print(promote_version(args.app, args.version, force=args.force, reason=args.reason)[1])
     elif args.command == "rollback":
-        info = reg.rollback(args.app)
+        info = reg.rollback(args.app, reason=args.reason)
         print(f"{info.app} rolled back to {info.version}")
+    elif args.command == "history":
+        records = reg.history(args.app)
+        if args.json:
+            _print_json([r.as_dict() for r in records])
+            return
+        if not records:
+            print(f"{args.app} has no promotions yet")
+        for r in records:
+            replaced = f" replacing {r.previous_version} ({_number(r.previous_value)})" if r.previous_version else ""
+            print(f"{r.created_at:%Y-%m-%d %H:%M}  {r.action:8} {r.version} ({r.metric}={_number(r.value)}){replaced}"
+                  f"  by {r.actor or 'unknown'}: {r.reason or '-'}")
     else:
-        raise UserError("choose one of: list, show, promote, rollback")
+        raise UserError("choose one of: list, show, promote, rollback, history")
 
 
 def _serve(name: str, args: argparse.Namespace) -> None:

@@ -52,9 +52,6 @@ class AppOptimizer(ABC):
     methods: ClassVar[tuple[str, ...]] = ()
     #: The app's serving batch size, used for the throughput figure.
     batch_size: ClassVar[int] = 32
-    #: How much worse the key metric may get before the version stays a candidate (``--tolerance`` overrides):
-    #: one point of an accuracy-like metric or AUC; an app whose metric has other units sets its own.
-    default_tolerance: ClassVar[float] = 0.01
 
     def __init__(self, source: ModelInfo, data: Path | None, device: str = "cpu") -> None:
         self.source = source

@@ -11,8 +11,9 @@ The flow is the same for every app:
    the same threads, in alternating rounds (so that a shared machine's changing load does not
    favour either): single-item latency (p50/p99 of ``predict_batch([item])``) and throughput of
    ``predict_batch(items)`` at the app's serving batch size; then the new version's size and key metric;
-4. the gate: when the key metric got worse by more than the tolerance the version stays a
-   candidate and the reason says why; ``promote="always"``/``"never"`` override the gate.
+4. the gate (:func:`lepton_shared.promotion.gate`, shared with ``train``): when the key metric got worse
+   by more than the tolerance the version stays a candidate and the reason says why;
+   ``promote="always"``/``"never"`` override the gate.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from typing import Any
 from lepton_shared.errors import UserError
 from lepton_shared.optimize.base import METHODS, AppOptimizer
 from lepton_shared.optimize.measure import latency_ms, latency_samples, model_bytes, percentiles, throughput_per_s
+from lepton_shared.promotion import check_promote, check_tolerance, gate
 
-PROMOTE_CHOICES = ("gate", "always", "never")
 LATENCY_REPEATS = 40
 LATENCY_WARMUP = 3
 THROUGHPUT_SECONDS = 4.0
@@ -41,33 +42,6 @@ MEASURE_ROUNDS = 4
 
 def _progress(message: str) -> None:
     print(f"[optimize] {message}", file=sys.stderr, flush=True)
-
-
-def metric_drop(before: float, after: float, higher_better: bool) -> float:
-    """How much worse ``after`` is than ``before`` (negative when it improved)."""
-    return (before - after) if higher_better else (after - before)
-
-
-def gate(before: float, after: float, tolerance: float, higher_better: bool, promote: str,
-         metric: str) -> tuple[bool, str]:
-    """(promote?, reason) for a key metric that went from ``before`` to ``after``."""
-    if promote not in PROMOTE_CHOICES:
-        raise UserError(f"--promote must be one of {', '.join(PROMOTE_CHOICES)}, not {promote!r}")
-    drop = metric_drop(before, after, higher_better)
-    if not (math.isfinite(before) and math.isfinite(after)):
-        within, detail = False, f"{metric} could not be compared ({before} -> {after})"
-    elif drop > tolerance:
-        within, detail = False, (f"{metric} got worse by {drop:.4f} ({before:.4f} -> {after:.4f}), "
-                                 f"more than the tolerance {tolerance:g}")
-    else:
-        within, detail = True, (f"{metric} {before:.4f} -> {after:.4f} is within the tolerance {tolerance:g}")
-    if promote == "always":
-        return True, f"promoted because --promote always was given; {detail}"
-    if promote == "never":
-        return False, f"left a candidate because --promote never was given; {detail}"
-    if within:
-        return True, f"promoted: {detail}"
-    return False, f"left a candidate: {detail}"
 
 
 @contextlib.contextmanager
@@ -165,11 +139,8 @@ def _optimize(app_name: str, optimizer_cls: type[AppOptimizer], method: str, ver
     if method not in optimizer_cls.methods:
         raise UserError(f"the {app_name} app does not support --method {method}; "
                         f"it supports: {', '.join(optimizer_cls.methods) or 'none'}")
-    if promote not in PROMOTE_CHOICES:
-        raise UserError(f"--promote must be one of {', '.join(PROMOTE_CHOICES)}, not {promote!r}")
-    if tolerance is not None and (not math.isfinite(tolerance) or tolerance < 0):
-        raise UserError(f"--tolerance must be a number >= 0, not {tolerance}")
-    tol = optimizer_cls.default_tolerance if tolerance is None else float(tolerance)
+    check_promote(promote)
+    check_tolerance(tolerance)
     if data is not None and not Path(data).exists():
         raise UserError(f"--data {data}: no such file or folder")
     device = resolve_device(device).type
@@ -178,6 +149,7 @@ def _optimize(app_name: str, optimizer_cls: type[AppOptimizer], method: str, ver
                         "on CPU")
 
     app = get_app(app_name)
+    tol = check_tolerance(tolerance, default=app.tolerance)
     registry = Registry()
     source = registry.get(app_name, version)
     if "optimised_from" in source.params:
@@ -223,7 +195,7 @@ def _optimize(app_name: str, optimizer_cls: type[AppOptimizer], method: str, ver
 
     promoted, reason = gate(before["metric"], after["metric"], tol, better_high, promote, metric_name)
     if promoted:
-        registry.promote(app_name, info.version)
+        registry.promote(app_name, info.version, reason=f"optimize --method {method} of {source.version}: {reason}")
     _progress(reason)
     return {
         "method": method,

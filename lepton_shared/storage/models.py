@@ -39,15 +39,22 @@ class ModelVersion(Base):
 
 
 class Promotion(Base):
-    """History of production versions, so that rollback knows what came before."""
+    """History of production versions: what rollback walks back through, and the audit trail of who
+    made which version production, when, why, and how its key metric compared with the one it replaced."""
 
     __tablename__ = "model_promotions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     app: Mapped[str] = mapped_column(String(64), index=True)
     version: Mapped[str] = mapped_column(String(32))
-    action: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(16))  #: promote | rollback
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(128), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    previous_version: Mapped[str | None] = mapped_column(String(32), nullable=True)  #: production before this row
+    metric: Mapped[str] = mapped_column(String(64), default="")  #: the app's key metric ("" when it has none)
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)  #: ``version``'s key metric, as registered
+    previous_value: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class TrainingRun(Base):

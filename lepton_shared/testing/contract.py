@@ -97,14 +97,18 @@ class AppContract:
 
     @pytest.fixture(scope="class")
     def trained(self, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-        """A home with the app's tiny model: the manifest's tiny options, as the CLI turns them into a config."""
+        """A home with the app's tiny model: the manifest's tiny options, as the CLI turns them into a config.
+
+        ``--promote always``: a tiny model need not beat its baseline, and the rest of the contract needs it
+        in production; the gate itself is :meth:`test_promotion_gate_refuses_worse_and_promotes_better`'s."""
         from lepton_shared.app import get_app
         from lepton_shared.cli.main import parse_config
         from lepton_shared.manifest import get_manifest
 
         home = tmp_path_factory.mktemp(f"{self.app_name}-contract")
         with lepton_env(home, api_token=TOKEN):
-            config = parse_config(self.app_name, "train", get_manifest(self.app_name).tiny_train_args)
+            config = parse_config(self.app_name, "train", [*get_manifest(self.app_name).tiny_train_args,
+                                                           "--promote", "always"])
             yield get_app(self.app_name).train(config)
 
     @pytest.fixture(scope="class")
@@ -176,6 +180,43 @@ class AppContract:
 
         with pytest.raises(UserError):
             get_app(self.app_name).load_predictor("v999")
+
+    def test_promotion_gate_refuses_worse_and_promotes_better(self, trained: Any, tmp_path: Path) -> None:
+        """The gate on this app's own metrics: training records a baseline of the key metric where the gate
+        reads it; a version worse than production beyond the tolerance, or one that loses to its baseline,
+        stays a candidate, and a better one becomes production. Crafted values, registered in a home of
+        their own, so that the model trained above keeps serving."""
+        from lepton_shared.app import get_app
+        from lepton_shared.promotion import best_baseline, register_trained
+        from lepton_shared.registry import Registry
+
+        app = get_app(self.app_name)
+        key, sign = app.key_metric, (1.0 if app.higher_is_better else -1.0)
+        found = best_baseline(trained.metrics, key, app.higher_is_better)
+        assert found is not None, f"training recorded no baseline {key} in metrics['baselines']: {trained.metrics}"
+        name = found[0]
+
+        def register(value: float, baseline: float = 0.0) -> str:
+            """A version whose key metric is ``value`` steps better than 0.5, and its baseline's ``baseline``."""
+            baselines = {**trained.metrics["baselines"], name: {**trained.metrics["baselines"][name],
+                                                                 key: 0.5 + sign * baseline}}
+            metrics = {**trained.metrics, key: 0.5 + sign * value, "baselines": baselines}
+
+            def write(folder: Path) -> None:
+                (folder / "model.txt").write_text(str(value))
+
+            return register_trained(self.app_name, write, metrics=metrics, params={"seed": 42},
+                                    data_fingerprint="gate-test").stage
+
+        with lepton_env(tmp_path / "gate-home"):
+            assert register(0.2) == "production"  # the first version: beats its baseline
+            assert register(0.1) == "candidate"  # worse than production by more than the tolerance
+            assert register(0.25, baseline=0.3) == "candidate"  # better than production, loses to its baseline
+            assert register(0.25) == "production"
+            assert Registry().get(self.app_name).version == "v4"
+            record = Registry().history(self.app_name)[-1]
+            assert (record.version, record.previous_version, record.metric) == ("v4", "v1", key)
+            assert record.value == pytest.approx(0.5 + sign * 0.25) and record.reason.startswith("promoted: ")
 
     def test_cli_evaluate_prints_one_json_object(self, trained: Any) -> None:
         from lepton_shared.app import get_app

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from lepton_shared.errors import NotFoundError, NotReadyError, UserError
-from lepton_shared.registry import Registry
+from lepton_shared.registry import ModelInfo, Registry
 
 
 def _writer(text: str):
@@ -74,3 +74,32 @@ def test_unknown_version_lists_known_ones(lepton_db_home: Path) -> None:
     reg.register("demo", _writer("a"))
     with pytest.raises(NotFoundError, match="known: v1"):
         reg.get("demo", "v7")
+
+
+def test_every_promotion_and_rollback_is_in_the_history(lepton_db_home: Path) -> None:
+    reg = Registry()
+    reg.register("demo", _writer("a"))
+    reg.register("demo", _writer("b"), promote=False)
+    reg.promote("demo", "v2", reason="looks better", actor="alice")
+    reg.rollback("demo")
+    history = reg.history("demo")
+    assert [(r.action, r.version, r.previous_version) for r in history] == [
+        ("promote", "v1", None), ("promote", "v2", "v1"), ("rollback", "v1", "v2")]
+    assert (history[1].actor, history[1].reason) == ("alice", "looks better")
+    assert history[2].reason == "rolled back from v2" and history[2].actor  # the OS user by default
+    assert history[0].metric == "" and history[0].value is None  # an app without a manifest has no key metric
+    assert reg.history("other") == []
+
+
+def test_a_gate_decides_inside_registration(lepton_db_home: Path) -> None:
+    reg = Registry()
+    seen: list[tuple[str, str | None]] = []
+
+    def gate(new: ModelInfo, production: ModelInfo | None) -> tuple[bool, str]:
+        seen.append((new.version, production.version if production else None))
+        return new.version != "v2", f"decided on {new.version}"
+
+    assert reg.register("demo", _writer("a"), promote=gate).stage == "production"
+    assert reg.register("demo", _writer("b"), promote=gate).stage == "candidate"
+    assert seen == [("v1", None), ("v2", "v1")]
+    assert [r.reason for r in reg.history("demo")] == ["decided on v1"]

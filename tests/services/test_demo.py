@@ -155,7 +155,7 @@ def _heavier_options(app: str, options: list[str]) -> list[str]:
     Numbers must be smaller than the default (``--epochs`` against the app's ``default_epochs``, an
     option without a default against the "default N" its help states), switches must be turned on,
     comma-separated choices must be a strict subset of the default ones, and --seed, --device, --data
-    and --no-promote never count as lighter."""
+    and --promote / --tolerance never count as lighter."""
     import argparse
 
     from lepton_shared.app import get_app
@@ -178,7 +178,7 @@ def _heavier_options(app: str, options: list[str]) -> list[str]:
         elif default is None and isinstance(value, (int, float)):
             found = re.search(r"default (\d[\d_,]*)", actions[key].help or "")
             default = int(found.group(1).replace(",", "").replace("_", "")) if found else None
-        if key in ("seed", "device", "data", "no_promote"):
+        if key in ("seed", "device", "data", "promote", "tolerance"):
             lighter = False  # these change what is trained or where, not how much
         elif isinstance(value, bool):
             lighter = value and not default
@@ -218,7 +218,7 @@ def test_demo_trains_with_each_apps_lighter_options() -> None:
         declared = list(get_app(app).manifest.demo_train_args)
         cmd = demo.train_command(app)
         assert cmd[:5] == [sys.executable, "-m", "lepton_shared.cli.main", app, "train"]
-        assert cmd[5:] == declared
+        assert cmd[5:] == [*declared, "--promote", "always"]
         assert _heavier_options(app, declared) == [], app
 
 
@@ -245,5 +245,6 @@ def test_demo_passes_the_lighter_options_to_the_training_process(monkeypatch: py
 
     monkeypatch.setattr(demo.subprocess, "Popen", FakeTraining)
     assert demo.train_app(app, dict(os.environ)) is True
-    assert started == [[sys.executable, "-m", "lepton_shared.cli.main", app, "train", "--tiny", "--epochs", "1"]]
-    assert _heavier_options(app, started[0][5:]) == []
+    assert started == [[sys.executable, "-m", "lepton_shared.cli.main", app, "train", "--tiny", "--epochs", "1",
+                        "--promote", "always"]]
+    assert _heavier_options(app, started[0][5:-2]) == []

@@ -12,10 +12,11 @@ from lepton_shared.testing.env import lepton_env
 
 
 def train_tiny() -> Any:
+    """A one-epoch model made production whatever the promotion gate says: the tests need one to serve."""
     from apps.imaging.app import APP
     from apps.imaging.config import ImagingTrainConfig
 
-    return APP.train(ImagingTrainConfig(tiny=True, epochs=1))
+    return APP.train(ImagingTrainConfig(tiny=True, epochs=1, promote="always"))
 
 
 @pytest.fixture(scope="module")

@@ -28,8 +28,8 @@ def test_options_reach_the_config() -> None:
     args = build_parser("imaging").parse_args(["imaging", "train", "--device", "cpu", "--tiny", "--epochs", "2",
                                                "--builtin-images", "100", "--arch", "densenet121",
                                                "--weights", "w.pt", "--image-size", "64", "--lr", "0.01",
-                                               "--target-sensitivity", "0.9", "--no-augment", "--no-promote"])
+                                               "--target-sensitivity", "0.9", "--no-augment", "--promote", "never"])
     expected = ImagingTrainConfig(device="cpu", tiny=True, epochs=2, builtin_images=100, arch="densenet121",
                                   weights=Path("w.pt"), image_size=64, lr=0.01, target_sensitivity=0.9,
-                                  no_augment=True)
-    assert from_args(ImagingTrainConfig, args) == expected  # promote comes from --no-promote in the CLI
+                                  no_augment=True, promote="never")
+    assert from_args(ImagingTrainConfig, args) == expected

@@ -40,7 +40,7 @@ def test_builtin_data_is_learnable(tmp_path: Path) -> None:
     from lepton_shared.testing.env import lepton_env
 
     with lepton_env(tmp_path / "home"):
-        info = train(ImagingTrainConfig(builtin_images=160, epochs=8, promote=False))
+        info = train(ImagingTrainConfig(builtin_images=160, epochs=8, promote="never"))
     assert info.stage == "candidate"
     assert info.metrics["roc_auc"] >= 0.8, info.metrics
 

@@ -11,7 +11,9 @@ import pytest
 from apps.maintenance.config import MaintenanceTrainConfig
 from lepton_shared.testing.env import lepton_env
 
-TINY = MaintenanceTrainConfig(seed=1, device="cpu", epochs=1, tiny=True, episodes=2, members=1, rl_steps=1024)
+#: Made production whatever the promotion gate says: the service and page tests need a model to serve.
+TINY = MaintenanceTrainConfig(seed=1, device="cpu", epochs=1, tiny=True, episodes=2, members=1, rl_steps=1024,
+                              promote="always")
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from lepton_shared.config import from_args
 def test_every_option_is_a_field_with_its_default(command: str, cls: type) -> None:
     args = build_parser("maintenance").parse_args(["maintenance", command])
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    options = set(vars(args)) - {"group", "command", "json", "no_promote"}
+    options = set(vars(args)) - {"group", "command", "json"}
     assert options <= set(fields)
     defaults = cls()
     for name in options - {"device"}:  # the CLI's default is the LEPTON_DEVICE setting; a config's None means it
@@ -28,8 +28,7 @@ def test_every_option_is_a_field_with_its_default(command: str, cls: type) -> No
 def test_cli_options_fill_the_config() -> None:
     args = build_parser("maintenance").parse_args(
         ["maintenance", "train", "--tiny", "--cost", "downtime_cost=300", "--cost", "period=10", "--episodes", "3",
-         "--members", "2", "--rl-steps", "512", "--seed", "7", "--device", "cpu", "--no-promote"])
-    args.promote = not args.no_promote  # as the CLI does
+         "--members", "2", "--rl-steps", "512", "--seed", "7", "--device", "cpu", "--promote", "never"])
     config = from_args(MaintenanceTrainConfig, args)
     assert config == MaintenanceTrainConfig(tiny=True, cost=["downtime_cost=300", "period=10"], episodes=3, members=2,
-                                            rl_steps=512, seed=7, promote=False, device="cpu")
+                                            rl_steps=512, seed=7, promote="never", device="cpu")

@@ -29,7 +29,7 @@ def test_recorded_training_file_gets_cross_fit_and_a_replay_in_evaluate(tmp_path
     _write_cmapss(data, simulate_fleet(10, seed=2))
     with lepton_env(tmp_path / "home"):
         info = train(MaintenanceTrainConfig(data=data, seed=1, device="cpu", epochs=1, tiny=True, episodes=2,
-                                            members=1, rl_steps=512))
+                                            members=1, rl_steps=512, promote="always"))
         assert info.metrics["validation"].startswith("5-fold")
         assert np.isfinite(info.metrics["test_like_rmse"])
         # recorded data gets the net + trees blend, its weight chosen out of fold and saved with the version

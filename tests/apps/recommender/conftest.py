@@ -12,10 +12,11 @@ from lepton_shared.testing.env import lepton_env
 
 
 def train_tiny(**options: Any) -> Any:
+    """A tiny model made production whatever the promotion gate says: the tests need one to serve."""
     from apps.recommender.app import APP
     from apps.recommender.config import RecommenderTrainConfig
 
-    return APP.train(RecommenderTrainConfig(tiny=True, epochs=1, **options))
+    return APP.train(RecommenderTrainConfig(tiny=True, epochs=1, **{"promote": "always", **options}))
 
 
 @pytest.fixture()

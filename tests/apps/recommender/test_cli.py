@@ -21,7 +21,7 @@ def _cli(home: Path, *argv: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.slow
 def test_train_then_evaluate_a_csv_gives_the_same_numbers(tmp_path: Path, interactions_csv: Path) -> None:
     home = tmp_path / "home"
-    proc = _cli(home, "train", "--data", str(interactions_csv), "--epochs", "1", "--tiny")
+    proc = _cli(home, "train", "--data", str(interactions_csv), "--epochs", "1", "--tiny", "--promote", "always")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "registered" in proc.stderr
     proc = _cli(home, "evaluate", "--data", str(interactions_csv), "--json")

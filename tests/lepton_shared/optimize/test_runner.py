@@ -12,7 +12,7 @@ import pytest
 from lepton_shared.errors import UserError
 from lepton_shared.optimize import AppOptimizer, optimize, read_optimisation, write_optimisation
 from lepton_shared.optimize import runner as runner_module
-from lepton_shared.optimize.runner import gate
+from lepton_shared.promotion import gate
 from lepton_shared.registry import Registry
 
 KEYS = {"method", "from_version", "version", "promoted", "reason", "size_bytes", "p50_ms", "p99_ms",
@@ -31,6 +31,7 @@ class FakeApp:
     name = "demo"
     key_metric = "accuracy"
     higher_is_better = True
+    tolerance = 0.01
     loaded: ClassVar[list[str]] = []
 
     def load_predictor(self, version: str | None = None) -> FakePredictor:
