@@ -29,3 +29,12 @@ def test_the_data_key_is_builtin_or_the_data_fingerprint(tmp_path: Path) -> None
     data.write_text("a,b\n1,2\n")
     key = QuadraticTuner(TrainConfig(data=data)).data_key()
     assert len(key) == 16 and key != "builtin"
+
+
+@pytest.mark.parametrize("app", ["recommender", "fraud"])
+def test_an_app_tuner_is_found_by_name_and_names_its_app(app: str) -> None:
+    from lepton_shared.tuning.base import AppTuner
+    from lepton_shared.tuning.runner import tuner_class
+
+    cls = tuner_class(app)
+    assert issubclass(cls, AppTuner) and cls.app == app and cls.__module__ == f"apps.{app}.tuning"
