@@ -6,7 +6,8 @@ The flow is the same for every app:
    from, the RDB storage on the suite database (:mod:`lepton_shared.tuning.storage`), maximising or
    minimising the manifest's key metric; a new study gets the app's defaults enqueued as trial 0;
 2. ``trials`` trials (and/or until ``timeout``) run in this process, or in ``workers`` local processes
-   that share the study through the storage, the budget split among them so the total is ``trials``;
+   that share the study through the storage, the budget split among them so the total is ``trials``
+   (enqueued trials, such as the defaults, run in this process first);
 3. a trial that raises is recorded as failed and the study goes on; a pruned one as pruned;
 4. the result: the study's best value and parameters, and the default's value to compare with.
 
@@ -165,6 +166,7 @@ def tune(app_name: str, config: TrainConfig, trials: int | None = None, timeout:
 
     ``tuner_cls`` defaults to the app's ``TUNER_CLASS`` (tests pass a cheap one).
     """
+    from optuna.trial import TrialState
     from tqdm import tqdm
 
     if trials is not None and trials < 1:
@@ -182,16 +184,24 @@ def tune(app_name: str, config: TrainConfig, trials: int | None = None, timeout:
         study = open_study(app_name, name, tuner, database_url)
         before = len(study.get_trials(deepcopy=False))
         bar = tqdm(total=trials, desc=f"tune {name}", unit="trial", file=sys.stderr, dynamic_ncols=True)
+        def advance(study: optuna.Study, _trial: optuna.trial.FrozenTrial) -> None:
+            bar.set_postfix_str(_bar_postfix(study), refresh=False)
+            bar.update(1)
+
         try:
             if workers == 1:
-                def advance(study: optuna.Study, _trial: optuna.trial.FrozenTrial) -> None:
-                    bar.update(1)
-                    bar.set_postfix_str(_bar_postfix(study))
-
                 _run_trials(study, tuner, trials, timeout, [advance])
             else:
-                _run_workers(tuner_cls, app_name, config, name, trials, timeout, workers, database_url, study,
-                             before, bar)
+                # Enqueued trials (the defaults) run here first: SQLite has no row locks, so two workers could
+                # both take the same waiting trial.
+                waiting = len(study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
+                first = waiting if trials is None else min(waiting, trials)
+                if first:
+                    _run_trials(study, tuner, first, timeout, [advance])
+                    trials = None if trials is None else trials - first
+                if trials is None or trials > 0:
+                    _run_workers(tuner_cls, app_name, config, name, trials, timeout, workers, database_url, study,
+                                 before, bar)
         finally:
             bar.close()
     return summary(app_name, study, database_url)
@@ -202,8 +212,6 @@ def _run_workers(tuner_cls: type[AppTuner], app_name: str, config: TrainConfig, 
                  bar: Any) -> None:
     """Start the workers (fresh ``spawn`` processes: no torch or database state crosses a fork), move the
     bar as the shared study grows, and fail when a worker died rather than finished."""
-    from optuna.trial import TrialState
-
     ctx = multiprocessing.get_context("spawn")
     procs = [ctx.Process(target=_worker, args=(tuner_cls, app_name, config, name, n, timeout, database_url),
                          name=f"lepton-tune-{i}")
@@ -213,10 +221,9 @@ def _run_workers(tuner_cls: type[AppTuner], app_name: str, config: TrainConfig, 
     try:
         while any(p.is_alive() for p in procs):
             time.sleep(POLL_S)
-            done = sum(1 for t in study.get_trials(deepcopy=False)[before:] if t.state.is_finished()
-                       or t.state == TrialState.FAIL)
+            done = sum(1 for t in study.get_trials(deepcopy=False)[before:] if t.state.is_finished())
+            bar.set_postfix_str(_bar_postfix(study), refresh=False)
             bar.update(done - bar.n)
-            bar.set_postfix_str(_bar_postfix(study))
     finally:
         for proc in procs:
             proc.join()

@@ -69,7 +69,8 @@ def _two_workers(home: Path, database_url: str | None) -> None:
         study = open_study("recommender", "shared", None, create=False)
         numbers = sorted(t.number for t in study.trials)
         assert numbers == list(range(7))  # one study, none duplicated, none lost
-        assert sum(1 for t in study.trials if t.user_attrs.get(DEFAULT_ATTR)) == 1
+        defaults = [t for t in study.trials if t.user_attrs.get(DEFAULT_ATTR)]
+        assert len(defaults) == 1 and defaults[0].state.name == "COMPLETE" and result["default_value"] == -16.0
 
 
 def test_two_workers_share_one_study_on_sqlite(tmp_path: Path) -> None:
