@@ -6,6 +6,8 @@
 #   make train-<app> DATA=path      retrain one app (EPOCHS=, DEVICE=, SEED=, NPROC= for torchrun)
 #   make evaluate-<app> DATA=path   metrics as JSON
 #   make optimize-<app> METHOD=m    quantise/prune/export into a new measured version
+#   make tune-<app> TRIALS=n        Optuna study on the validation split (WORKERS=, STUDY=, TIMEOUT=, DATA=);
+#                                   then make train-<app> PARAMS=best [STUDY=name]
 #   make bench / bench-perf         quality benchmarks / efficiency ratios (docs/)
 #   make serve-<app> / ui-<app> / ui
 
@@ -25,9 +27,17 @@ NPROC  ?= 1
 NNODES ?= 1
 PORT   ?=
 WORKERS ?= 1
+TRIALS ?=
+STUDY  ?=
+TIMEOUT ?=
+PARAMS ?=
 PYTEST_ARGS ?=
 
-TRAIN_FLAGS = $(if $(DATA),--data $(DATA)) $(if $(EPOCHS),--epochs $(EPOCHS)) --device $(DEVICE) --seed $(SEED)
+TRAIN_FLAGS = $(if $(DATA),--data $(DATA)) $(if $(EPOCHS),--epochs $(EPOCHS)) --device $(DEVICE) --seed $(SEED) \
+              $(if $(PARAMS),--params $(PARAMS)) $(if $(STUDY),--study $(STUDY))
+TUNE_FLAGS  = $(if $(DATA),--data $(DATA)) $(if $(EPOCHS),--epochs $(EPOCHS)) --device $(DEVICE) --seed $(SEED) \
+              --workers $(WORKERS) $(if $(TRIALS),--trials $(TRIALS)) $(if $(TIMEOUT),--timeout $(TIMEOUT)) \
+              $(if $(STUDY),--study $(STUDY))
 EVAL_FLAGS  = $(if $(DATA),--data $(DATA)) $(if $(MODEL),--model $(MODEL)) --device $(DEVICE) --seed $(SEED)
 LAUNCH      = $(if $(filter-out 1,$(NPROC) $(NNODES)),$(BIN)/torchrun --nnodes $(NNODES) --nproc_per_node $(NPROC) -m lepton_shared.cli.main,$(BIN)/lepton)
 
@@ -73,6 +83,9 @@ evaluate-%: $(STAMP)
 
 optimize-%: $(STAMP) ## METHOD=int8|prune|onnx|onnx-int8|bf16|fp16 DATA=path MODEL=version
 	$(BIN)/lepton $* optimize --json --method $(METHOD) $(if $(DATA),--data $(DATA)) $(if $(MODEL),--model $(MODEL))
+
+tune-%: $(STAMP) ## TRIALS=n WORKERS=n STUDY=name TIMEOUT=s DATA=path: the study's best as JSON
+	$(BIN)/lepton $* tune --json $(TUNE_FLAGS)
 
 serve-%: $(STAMP)
 	$(BIN)/lepton $* serve --workers $(WORKERS) $(if $(PORT),--port $(PORT))

@@ -55,6 +55,22 @@ class FraudApp(LeptonApp):
                                      "'TX_AMOUNT > 1000 and TERMINAL_ID_NB_TX_30DAY_WINDOW < 1 -> review'")
             parser.add_argument("--with-feedback", action="store_true",
                                 help="add the labelled transactions the service has scored to the data")
+            hyper = parser.add_argument_group(
+                "hyperparameters", "of the candidates (`tune` searches them; `train --params best` sets them "
+                                   "from its best trial)")
+            for name, kind, text in (
+                    ("lgbm_leaves", int, "LightGBM leaves per tree"),
+                    ("lgbm_learning_rate", float, "LightGBM shrinkage"),
+                    ("lgbm_min_child_samples", int, "LightGBM fewest rows in a leaf"),
+                    ("lgbm_lambda_l2", float, "LightGBM L2 penalty on leaf values"),
+                    ("lgbm_feature_fraction", float, "LightGBM share of features each tree sees"),
+                    ("lgbm_rounds", int, "LightGBM boosting rounds"),
+                    ("mlp_hidden", int, "MLP hidden units"),
+                    ("mlp_lr", float, "MLP learning rate"),
+                    ("mlp_weight_decay", float, "MLP weight decay")):
+                value = getattr(default, name)
+                hyper.add_argument("--" + name.replace("_", "-"), type=kind, default=value,
+                                   help=f"{text} (default {value:g})")
 
     def train(self, config: FraudTrainConfig) -> ModelInfo:
         from apps.fraud.training import train

@@ -40,3 +40,13 @@ class FraudTrainConfig(TrainConfig):
     #: e.g. ``TX_AMOUNT > 1000 and TERMINAL_ID_NB_TX_30DAY_WINDOW < 1 -> review``
     rule: list[str] = field(default_factory=list)
     with_feedback: bool = False  #: add the labelled transactions the service has scored to the data
+    # The candidates' hyperparameters (what ``tune`` searches; ``train --params best`` sets them).
+    lgbm_leaves: int = 7  #: LightGBM: leaves per tree
+    lgbm_learning_rate: float = 0.05  #: LightGBM: shrinkage
+    lgbm_min_child_samples: int = 20  #: LightGBM: fewest rows in a leaf
+    lgbm_lambda_l2: float = 10.0  #: LightGBM: L2 penalty on leaf values
+    lgbm_feature_fraction: float = 0.8  #: LightGBM: share of features each tree sees
+    lgbm_rounds: int = 400  #: LightGBM: boosting rounds
+    mlp_hidden: int = 64  #: MLP: hidden units
+    mlp_lr: float = 3e-3  #: MLP: AdamW learning rate
+    mlp_weight_decay: float = 1e-4  #: MLP: AdamW weight decay

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,25 +46,56 @@ LGBM_PARAMS: dict[str, Any] = {
 LGBM_ROUNDS = 400
 """Small trees, strong L2: chosen by mean average precision over 3 seeds on the protocol's validation
 periods (training weeks from 2018-04-17 and 2018-04-24, i.e. before both test weeks) among leaves 4-15,
-min_child_samples 5-100, lambda_l2 1-30, 300-800 rounds, bagging on/off, class weights, 5-seed averaging."""
+min_child_samples 5-100, lambda_l2 1-30, 300-800 rounds, bagging on/off, class weights, 5-seed averaging.
+``Hyperparameters`` (from the train config, which ``tune`` searches) overrides the searched ones."""
+
+
+@dataclass(frozen=True)
+class Hyperparameters:
+    """The candidates' hyperparameters; the defaults are the hand-tuned ones above (and the config's)."""
+
+    lgbm_leaves: int = 7
+    lgbm_learning_rate: float = 0.05
+    lgbm_min_child_samples: int = 20
+    lgbm_lambda_l2: float = 10.0
+    lgbm_feature_fraction: float = 0.8
+    lgbm_rounds: int = LGBM_ROUNDS
+    mlp_hidden: int = 64
+    mlp_lr: float = 3e-3
+    mlp_weight_decay: float = 1e-4
+
+    @classmethod
+    def from_config(cls, config: FraudTrainConfig) -> Hyperparameters:
+        return cls(**{name: getattr(config, name) for name in cls.__dataclass_fields__})
+
+    def lgbm_params(self) -> dict[str, Any]:
+        """``LGBM_PARAMS`` with these values."""
+        return {**LGBM_PARAMS, "num_leaves": int(self.lgbm_leaves), "learning_rate": float(self.lgbm_learning_rate),
+                "min_child_samples": int(self.lgbm_min_child_samples), "lambda_l2": float(self.lgbm_lambda_l2),
+                "feature_fraction": float(self.lgbm_feature_fraction)}
 
 
 # -- LightGBM ---------------------------------------------------------------
 def fit_lightgbm(x: np.ndarray, y: np.ndarray, features: list[str], seed: int = 42,
-                 rounds: int = LGBM_ROUNDS) -> FraudModel:
+                 rounds: int = LGBM_ROUNDS, params: dict[str, Any] | None = None) -> FraudModel:
     """Gradient-boosted trees; unweighted so the scores stay calibrated probabilities
-    (boosting copes with the ~1% fraud rate, and AP / AUC do not need reweighting)."""
+    (boosting copes with the ~1% fraud rate, and AP / AUC do not need reweighting).
+    ``params``: LightGBM parameters instead of ``LGBM_PARAMS``."""
     import lightgbm as lgb
 
     data = lgb.Dataset(np.asarray(x, dtype=np.float64), label=y, feature_name=features, free_raw_data=True)
-    booster = lgb.train({**LGBM_PARAMS, "seed": seed}, data, num_boost_round=rounds)
+    booster = lgb.train({**(params or LGBM_PARAMS), "seed": seed}, data, num_boost_round=rounds)
     return FraudModel("lightgbm", list(features), booster=booster)
 
 
 def fit_mlp(x: np.ndarray, y: np.ndarray, features: list[str], x_val: np.ndarray, y_val: np.ndarray,
-            epochs: int = 5, seed: int = 42, device: str | None = "auto", hidden: int = 64) -> FraudModel:
+            epochs: int = 5, seed: int = 42, device: str | None = "auto", hidden: int = 64, lr: float = 3e-3,
+            weight_decay: float = 1e-4, on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
+            quiet: bool = False) -> FraudModel:
     """An MLP on log-scaled, standardised features; the rare class is up-weighted in the loss
-    (``pos_weight``) and the weight's log is subtracted from the logits at scoring time."""
+    (``pos_weight``) and the weight's log is subtracted from the logits at scoring time.
+    ``on_epoch_end`` sees every epoch's validation metrics (a tuning pruner); ``quiet``: no progress,
+    no training-run rows (a tuning trial)."""
     import torch
     from torch.utils.data import TensorDataset
 
@@ -96,9 +128,10 @@ def fit_mlp(x: np.ndarray, y: np.ndarray, features: list[str], x_val: np.ndarray
     net = make_mlp(len(features), hidden)
     train_ds = TensorDataset(torch.from_numpy(model.scaled(x)), torch.from_numpy(y.astype(np.float32)))
     val_ds = TensorDataset(torch.from_numpy(model.scaled(x_val)), torch.from_numpy(y_val.astype(np.float32)))
-    config = TrainerConfig(epochs=epochs, batch_size=1024, lr=3e-3, weight_decay=1e-4, device=device, seed=seed,
-                           monitor="average_precision", mode="max", patience=3, app="fraud")
-    result = Trainer(net, config, loss_fn, eval_fn).fit(train_ds, val_ds)
+    config = TrainerConfig(epochs=epochs, batch_size=1024, lr=lr, weight_decay=weight_decay, device=device,
+                           seed=seed, monitor="average_precision", mode="max", patience=3, app="fraud",
+                           show_progress=not quiet, log_to_db=not quiet)
+    result = Trainer(net, config, loss_fn, eval_fn, on_epoch_end=on_epoch_end).fit(train_ds, val_ds)
     model.net = net.cpu().eval()
     model.info = {"epochs_run": result.epochs_run, "best_epoch": result.best_epoch,
                   "samples_per_second": round(result.samples_per_second, 1)}
@@ -174,37 +207,74 @@ def baseline_results(df: pd.DataFrame, x: pd.DataFrame, train: np.ndarray, test:
     return out, scores
 
 
-def train_models(df: pd.DataFrame, periods: Periods, epochs: int, seed: int = 42, device: str | None = "auto",
-                 candidates: tuple[str, ...] = CANDIDATES) -> TrainResult:
-    """Pick the best candidate by validation AP, refit it on the training week, test it and the baselines."""
-    steps = tqdm(total=3 + len(candidates), desc="fraud", leave=False, dynamic_ncols=True)
-    steps.set_postfix_str("features")
+@dataclass
+class Prepared:
+    """The features of the data and the protocol's rows: training and test weeks, and the validation
+    split one step earlier (what candidates are chosen, and trials scored, on)."""
+
+    df: pd.DataFrame
+    x: pd.DataFrame
+    xs: np.ndarray
+    y: np.ndarray
+    train: np.ndarray
+    test: np.ndarray
+    v_train: np.ndarray
+    v_val: np.ndarray
+
+
+def prepare(df: pd.DataFrame, periods: Periods) -> Prepared:
+    """Features and the protocol's rows of ``df``; a UserError when the validation period holds no fraud."""
     x = offline_features(df, FeatureConfig())
     y = df["TX_FRAUD"].to_numpy()
     train, test = split(df, periods)
     v_train, v_val = _validation_split(df, periods)
     if y[v_train].sum() == 0 or y[v_val].sum() == 0:
         raise UserError("the validation period holds no fraud; give more data or a later --train-start")
+    return Prepared(df, x, x[FEATURES].to_numpy(), y, train, test, v_train, v_val)
+
+
+def fit_candidate(name: str, p: Prepared, fit_rows: np.ndarray, epochs: int, seed: int, device: str | None,
+                  hyper: Hyperparameters,
+                  on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
+                  quiet: bool = False) -> FraudModel:
+    """Candidate ``name`` fitted on ``fit_rows`` (the MLP's early stopping watches the validation rows)."""
+    if name == "lightgbm":
+        return fit_lightgbm(p.xs[fit_rows], p.y[fit_rows], FEATURES, seed, hyper.lgbm_rounds, hyper.lgbm_params())
+    return fit_mlp(p.xs[fit_rows], p.y[fit_rows], FEATURES, p.xs[p.v_val], p.y[p.v_val], epochs, seed, device,
+                   hidden=hyper.mlp_hidden, lr=hyper.mlp_lr, weight_decay=hyper.mlp_weight_decay,
+                   on_epoch_end=on_epoch_end, quiet=quiet)
+
+
+def validation_average_precision(p: Prepared, name: str, epochs: int, seed: int, device: str | None,
+                                 hyper: Hyperparameters,
+                                 on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
+                                 quiet: bool = False) -> tuple[float, FraudModel]:
+    """Candidate ``name`` fitted on the validation split's training rows and its average precision on its
+    validation rows: how ``train`` chooses a candidate, and what ``tune`` maximises (the test week stays
+    unseen)."""
+    model = fit_candidate(name, p, p.v_train, epochs, seed, device, hyper, on_epoch_end, quiet)
+    return float(score_metrics(p.df.iloc[p.v_val], model.predict_proba(p.xs[p.v_val]))["average_precision"]), model
+
+
+def train_models(df: pd.DataFrame, periods: Periods, epochs: int, seed: int = 42, device: str | None = "auto",
+                 candidates: tuple[str, ...] = CANDIDATES, hyper: Hyperparameters | None = None) -> TrainResult:
+    """Pick the best candidate by validation AP, refit it on the training week, test it and the baselines."""
+    hyper = hyper or Hyperparameters()
+    steps = tqdm(total=3 + len(candidates), desc="fraud", leave=False, dynamic_ncols=True)
+    steps.set_postfix_str("features")
+    p = prepare(df, periods)
+    x, xs, y, train, test = p.x, p.xs, p.y, p.train, p.test
     steps.update()
-    xs = x[FEATURES].to_numpy()
     validation: dict[str, float] = {}
     fitted: dict[str, FraudModel] = {}
     for name in candidates:
         steps.set_postfix_str(f"validating {name}")
-        if name == "lightgbm":
-            fitted[name] = fit_lightgbm(xs[v_train], y[v_train], FEATURES, seed)
-        else:
-            fitted[name] = fit_mlp(xs[v_train], y[v_train], FEATURES, xs[v_val], y[v_val], epochs, seed, device)
-        validation[name] = float(score_metrics(df.iloc[v_val], fitted[name].predict_proba(xs[v_val]))
-                                 ["average_precision"])
+        validation[name], fitted[name] = validation_average_precision(p, name, epochs, seed, device, hyper)
         steps.update()
     best = max(validation, key=lambda k: validation[k])
     steps.set_postfix_str(f"refitting {best}")
-    if best == "lightgbm":
-        model = fit_lightgbm(xs[train], y[train], FEATURES, seed)
-    else:
-        epochs_best = int(fitted[best].info.get("best_epoch", epochs)) or epochs
-        model = fit_mlp(xs[train], y[train], FEATURES, xs[v_val], y[v_val], epochs_best, seed, device)
+    epochs_best = int(fitted[best].info.get("best_epoch", epochs)) or epochs
+    model = fit_candidate(best, p, train, epochs_best, seed, device, hyper)
     model.info.update({"validation_average_precision": validation, "selected": best})
     steps.update()
     steps.set_postfix_str("baselines")
@@ -307,9 +377,10 @@ def train(config: FraudTrainConfig) -> ModelInfo:
     df, source = load_data(config.data, config.tiny, config.seed, config.with_feedback)
     periods = periods_from(config, df)
     epochs = config.epochs or FraudApp.default_epochs
-    result = train_models(df, periods, epochs, config.seed, config.device, candidates)
+    hyper = Hyperparameters.from_config(config)
+    result = train_models(df, periods, epochs, config.seed, config.device, candidates, hyper)
     params = {"data": source, "candidates": list(candidates), "epochs": epochs, "seed": config.seed,
-              "policy": policy.as_dict(), **result.periods.describe()}
+              "policy": policy.as_dict(), "hyperparameters": asdict(hyper), **result.periods.describe()}
     return register_trained(
         FraudApp.name, lambda folder: write_artifact(folder, result, policy.as_dict(), source),
         metrics=result.metrics, params=params, data_fingerprint=fingerprint(df), promote=config.promote,

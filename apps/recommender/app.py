@@ -37,6 +37,16 @@ class RecommenderApp(LeptonApp):
                                      "benchmark)")
             parser.add_argument("--no-events", dest="use_events", action="store_false",
                                 help="ignore interactions posted to the service (POST /v1/events)")
+            model = parser.add_argument_group(
+                "served model", "fix the served model instead of searching the built-in grid (`tune` searches "
+                                "these; `train --params best` sets them from its best trial)")
+            model.add_argument("--family", choices=["ease", "item_knn_bm25"], default=None,
+                               help="the served model's family")
+            model.add_argument("--ease-l2", type=float, default=None, metavar="L",
+                               help="EASE's λ (default: twice the mean item count)")
+            model.add_argument("--knn-k", type=int, default=100, metavar="K", help="item-kNN neighbours (100)")
+            model.add_argument("--knn-k1", type=float, default=1.2, help="BM25 k1 (1.2)")
+            model.add_argument("--knn-b", type=float, default=0.75, help="BM25 b (0.75)")
         parser.epilog = ("--data takes a CSV (user,item[,weight][,timestamp]), MovieLens u.data or ratings.csv, "
                          "a folder holding one, or a MovieLens .zip (see `lepton data ml-100k`). --epochs sets "
                          "ALS sweeps (BPR runs 8x as many SGD epochs); EASE and item-kNN are closed-form.")

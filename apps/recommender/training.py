@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -107,37 +108,92 @@ def _load(spec: dict[str, Any]) -> Interactions:
     return load_or_generate(Path(spec["path"]), {}, Path(spec["items"]) if spec.get("items") else None)
 
 
+@dataclass
+class Prepared:
+    """The data of a training run: the file (or built-in shop), the stored events, their encodings and the
+    protocol's 80 % training part with the events added (what tuning and the refit see)."""
+
+    spec: dict[str, Any]
+    data: Interactions
+    events: pd.DataFrame
+    all_enc: Any
+    train_all: sparse.csr_matrix
+
+    @property
+    def mean_item_count(self) -> float:
+        """Interactions per item in the training part: the scale of a good EASE λ."""
+        return max(1.0, self.train_all.nnz / max(1, self.train_all.shape[1]))
+
+
+def prepare(config: RecommenderTrainConfig, verbose: bool = True) -> Prepared:
+    """Load the configured data and events and build the protocol's training part (never its 20 % test)."""
+    from apps.recommender.storage import load_events
+
+    spec = _data_spec(config)
+    data = _load(spec)
+    events = load_events() if config.use_events else pd.DataFrame()
+    if verbose:
+        print(f"recommender: {len(data)} interactions, {data.n_users} users, {data.n_items} items from "
+              f"{data.source}" + (f", plus {len(events)} stored events" if len(events) else ""), file=sys.stderr)
+    file_enc = encode(data.frame)
+    train_part, _ = split(file_enc.matrix)
+    all_enc = encode(events, file_enc.user_ids, file_enc.item_ids) if len(events) else file_enc
+    train_all = _pad(train_part, all_enc.matrix.shape)
+    if len(events):
+        train_all = train_all + all_enc.matrix
+        train_all.data[:] = 1.0
+    return Prepared(spec, data, events, all_enc, train_all)
+
+
+def chosen_model(config: RecommenderTrainConfig, mean_item_count: float) -> dict[str, list[dict[str, Any]]] | None:
+    """The served family and its parameters when the config fixes them (``train --params best``), as a
+    one-candidate grid; None when train should search its grid of both families."""
+    if config.family is None:
+        return None
+    if config.family == "ease":
+        l2 = config.ease_l2 if config.ease_l2 is not None else round(2.0 * mean_item_count, 1)
+        return {"ease": [{"l2": float(l2)}]}
+    if config.family == "item_knn_bm25":
+        return {"item_knn_bm25": [{"k": int(config.knn_k), "k1": float(config.knn_k1), "b": float(config.knn_b)}]}
+    raise UserError(f"family {config.family!r} is not a served model; use one of: {', '.join(SERVING_FAMILIES)}")
+
+
+def validation_ndcg(prepared: Prepared, config: RecommenderTrainConfig) -> float:
+    """NDCG@10 of the config's model fitted on the fit part and scored on the validation part of the training
+    split, as ``train`` scores its candidates (what ``tune`` maximises); the test split stays unseen."""
+    grid = chosen_model(config, prepared.mean_item_count)
+    if grid is None:
+        raise UserError("validation_ndcg needs a family")
+    device = resolve_device(config.device)
+    with quiet_implicit():
+        trials = tune(prepared.train_all, grid, config.seed, device, show_progress=False)
+    return float(trials[0].metrics["ndcg_at_10"])
+
+
 def train(config: RecommenderTrainConfig) -> ModelInfo:
     """Tune every family on validation, refit the best item-to-item model, score it against the baselines,
     register it."""
-    from apps.recommender.storage import load_events
     from lepton_shared.data import fingerprint
     from lepton_shared.promotion import register_trained
 
     started = time.perf_counter()
     device = resolve_device(config.device)
     epochs = config.epochs or RecommenderApp.default_epochs
-    spec = _data_spec(config)
-    data = _load(spec)
-    events = load_events() if config.use_events else pd.DataFrame()
-    print(f"recommender: {len(data)} interactions, {data.n_users} users, {data.n_items} items from {data.source}"
-          + (f", plus {len(events)} stored events" if len(events) else ""), file=sys.stderr)
-
-    file_enc = encode(data.frame)
-    train_part, _ = split(file_enc.matrix)
-    all_enc = encode(events, file_enc.user_ids, file_enc.item_ids) if len(events) else file_enc
+    prepared = prepare(config)
+    spec, data, events, all_enc, train_all = (prepared.spec, prepared.data, prepared.events, prepared.all_enc,
+                                              prepared.train_all)
     shape = all_enc.matrix.shape
-    train_all = _pad(train_part, shape)
-    if len(events):
-        train_all = train_all + all_enc.matrix
-        train_all.data[:] = 1.0
+    fixed = chosen_model(config, prepared.mean_item_count)
     with quiet_implicit():
         t0 = time.perf_counter()
         grid = candidate_grid(shape[1], train_all.nnz, config.tiny, epochs)
+        if fixed is not None:  # the served family with its tuned parameters; the baselines keep their grids
+            grid = {**grid, **fixed}
         trials = tune(train_all, grid, config.seed, device)
         tune_s = time.perf_counter() - t0
         best = best_of(trials, grid.keys())
-        family = max(SERVING_FAMILIES, key=lambda f: best[f].metrics["ndcg_at_10"])
+        family = next(iter(fixed)) if fixed is not None else max(SERVING_FAMILIES,
+                                                                 key=lambda f: best[f].metrics["ndcg_at_10"])
         chosen = best[family]
         t0 = time.perf_counter()
         model = item_weights(fit_model(build(family, chosen.params, config.seed, device), train_all))

@@ -1,4 +1,4 @@
-"""``lepton <app> train|evaluate|optimize|serve|ui``, ``lepton models …``, ``lepton apps``, ``lepton perf …``,
+"""``lepton <app> train|evaluate|optimize|tune|serve|ui``, ``lepton models …``, ``lepton apps``, ``lepton perf …``,
 ``lepton db upgrade``.
 
 The apps and their help texts come from the app manifests (``lepton_shared.manifest``).
@@ -27,7 +27,7 @@ EXIT_USER_ERROR = 2
 
 
 def _add_common(command: str, parser: argparse.ArgumentParser) -> None:
-    if command in ("train", "evaluate"):
+    if command in ("train", "evaluate", "tune"):
         parser.add_argument("--data", type=Path, default=None,
                             help="data file or folder (default: the app's built-in data)")
         parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
@@ -36,8 +36,9 @@ def _add_common(command: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default=get_settings().device,
                             help="where to run torch code (default: the LEPTON_DEVICE setting, else auto: CUDA "
                                  "when present)")
-    if command == "train":
+    if command in ("train", "tune"):
         parser.add_argument("--epochs", type=int, default=None, help="training epochs (app default if omitted)")
+    if command == "train":
         parser.add_argument("--promote", choices=["gate", "always", "never"], default="gate",
                             help="gate (default): the new version becomes production only if its key metric beats "
                                  "the app's baseline and is no worse than production's (same data) by more than "
@@ -45,6 +46,9 @@ def _add_common(command: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--tolerance", type=float, default=None, metavar="T",
                             help="largest acceptable loss of the key metric against production (default: the app's; "
                                  "0.01, one point of accuracy or AUC; 0.25 cycles of maintenance's RUL RMSE)")
+        from lepton_shared.cli import tune
+
+        tune.add_train_arguments(parser)
     if command == "evaluate":
         parser.add_argument("--model", default=None, help="model version to score (default: production)")
         parser.add_argument("--json", action="store_true", help="print one JSON object of metrics on stdout")
@@ -62,7 +66,7 @@ def build_parser(app_name: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lepton",
         description="Lepton Suite: AI apps on one shared library. "
-                    "Every app: train, evaluate --json, optimize, serve, ui.",
+                    "Every app: train, evaluate --json, optimize, tune, serve, ui.",
     )
     parser.add_argument("--version", action="version", version=f"lepton {_version()}")
     sub = parser.add_subparsers(dest="group", metavar="COMMAND")
@@ -76,6 +80,8 @@ def build_parser(app_name: str | None = None) -> argparse.ArgumentParser:
             "train": "train on --data (or built-in data), evaluate on the held-out part, register a version",
             "evaluate": "score a model version on --data and print metrics (--json for one JSON object)",
             "optimize": "quantise, prune or export the served network into a new, measured model version",
+            "tune": "search hyperparameters with Optuna on the validation split (a study shared through the "
+                    "suite database); then `train --params best`",
             "serve": "start the app's HTTP service",
             "ui": "start the app's Streamlit page",
         }
@@ -86,8 +92,13 @@ def build_parser(app_name: str | None = None) -> argparse.ArgumentParser:
                 from lepton_shared.cli import optimize
 
                 optimize.add_arguments(cmd_parser)
-            if name == app_name and command in ("train", "evaluate"):
-                get_app(name).add_arguments(command, cmd_parser)
+            if command == "tune":
+                from lepton_shared.cli import tune
+
+                tune.add_arguments(cmd_parser)
+            if name == app_name and command in ("train", "evaluate", "tune"):
+                # tune takes the train options: every trial is a training run of that configuration
+                get_app(name).add_arguments("train" if command == "tune" else command, cmd_parser)
     apps = sub.add_parser("apps", help="the installed apps, from their manifests")
     apps.add_argument("--names", action="store_true", help="names only, space-separated (for the Makefile)")
     apps.add_argument("--json", action="store_true", help="every manifest as JSON")
@@ -124,12 +135,13 @@ def _config(app: LeptonApp, args: argparse.Namespace) -> TrainConfig | EvaluateC
     """The typed configuration of ``train`` or ``evaluate`` from its parsed options (the one Namespace crossing)."""
     if args.data is not None and not args.data.exists():
         raise UserError(f"data not found: {args.data}")
-    if args.command == "train":
+    if args.command in ("train", "tune"):
         if args.epochs is not None and args.epochs < 1:
             raise UserError("--epochs must be at least 1")
-        from lepton_shared.promotion import check_tolerance
+        if args.command == "train":
+            from lepton_shared.promotion import check_tolerance
 
-        check_tolerance(args.tolerance)
+            check_tolerance(args.tolerance)
         return from_args(app.train_config, args)
     return from_args(app.evaluate_config, args)
 
@@ -269,7 +281,9 @@ def run(argv: Sequence[str]) -> int:
     else:
         app = get_app(args.group)
         if args.command == "train":
-            info = app.train(_config(app, args))
+            from lepton_shared.cli import tune
+
+            info = tune.train_with_best(app, _config(app, args), args)
             print(f"{app.name} {info.version} registered ({info.stage}); metrics: "
                   + ", ".join(f"{k}={v:.4g}" for k, v in info.metrics.items() if isinstance(v, (int, float))),
                   file=sys.stderr)
@@ -288,6 +302,14 @@ def run(argv: Sequence[str]) -> int:
             report = optimize.run(app.name, args)
             if args.json:
                 _print_json(report)
+        elif args.command == "tune":
+            from lepton_shared.cli import tune
+
+            result = tune.run(app.name, _config(app, args), args)
+            if args.json:
+                _print_json(result)
+            else:
+                print(tune.summary_line(result))
         elif args.command == "serve":
             _serve(app.name, args)
         elif args.command == "ui":
