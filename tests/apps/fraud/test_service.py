@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -164,3 +165,30 @@ def test_labelled_served_transactions_join_the_next_retrain(service: str) -> Non
     assert len(merged) == len(plain) + 1 and "1 labelled served" in source
     added = merged[merged["TX_AMOUNT"] == 999.0]
     assert list(added["TX_FRAUD"]) == [1] and added["TRANSACTION_ID"].is_unique
+
+
+def _raw(base: str, path: str, text: str) -> httpx.Response:
+    return httpx.post(f"{base}{path}", content=text, headers={**AUTH, "Content-Type": "application/json"},
+                      timeout=30)
+
+
+@pytest.mark.parametrize("path", ["/v1/score", "/v1/predict"])
+@pytest.mark.parametrize(("field", "value"), [
+    ("tx_amount", "NaN"), ("tx_amount", "Infinity"), ("tx_amount", "-Infinity"), ("tx_amount", "1e400"),
+    ("customer_id", str(2**64)), ("terminal_id", str(10**30)), ("customer_id", str(2**63)),
+])
+def test_non_finite_amounts_and_ids_beyond_64_bits_are_422(service: str, path: str, field: str,
+                                                            value: str) -> None:
+    fields = ", ".join(f'"{k}": {value if k == field else json.dumps(v)}' for k, v in TX.items())
+    resp = _raw(service, path, "{" + fields + "}")
+    assert resp.status_code == 422, resp.text
+    assert field in resp.json()["detail"]
+    batch = _raw(service, "/v1/score/batch", '{"transactions": [{' + fields + "}]}")
+    assert batch.status_code == 422 and field in batch.json()["detail"]
+
+
+def test_the_largest_64_bit_ids_are_scored(service: str) -> None:
+    resp = post(service, "/v1/score", {**TX, "transaction_id": "max", "customer_id": 2**63 - 1,
+                                       "terminal_id": 2**63 - 1})
+    assert resp.status_code == 200, resp.text
+

@@ -184,3 +184,16 @@ def test_concurrent_predictions_are_batched_with_unbatched_answers(trained_home:
         for name, p in want["probabilities"].items():
             assert got["probabilities"][name] == pytest.approx(p, abs=1e-5)
     assert state.batcher.batches_run < len(bodies) + 1
+
+
+def test_study_ids_beyond_64_bits_are_422(lepton_home: Path) -> None:
+    from apps.imaging.app import APP
+
+    with serve_app(APP.create_service()) as url:
+        for suffix in ("", "/report"):
+            resp = httpx.get(f"{url}/v1/studies/{2**64}{suffix}", timeout=30)
+            assert resp.status_code == 422 and "study_id" in resp.json()["detail"], resp.text
+        review = httpx.post(f"{url}/v1/studies/{10**30}/review", json={"reviewer": "a", "confirmed": True},
+                            timeout=30)
+        assert review.status_code == 422 and "study_id" in review.json()["detail"], review.text
+        assert httpx.get(f"{url}/v1/studies/{2**63 - 1}", timeout=30).status_code == 404
