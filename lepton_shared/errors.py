@@ -24,3 +24,10 @@ class NotReadyError(UserError):
     """The app cannot answer yet, typically because no model was trained."""
 
     status_code = 503
+
+
+class ConflictError(UserError):
+    """The request clashes with what is stored (an id already used), possibly by a concurrent request."""
+
+    status_code = 409
+

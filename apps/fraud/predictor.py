@@ -101,6 +101,6 @@ class FraudPredictor(Predictor):
         for item, tx_id, answer in zip(items, ids, answers, strict=True):
             answer["transaction_id"] = tx_id
             storage.store(session, item, tx_id, answer)
-        session.flush()
+        storage.flush_new(session, ids)
         return answers
 
