@@ -31,3 +31,8 @@ class ConflictError(UserError):
 
     status_code = 409
 
+
+class TooLargeError(UserError):
+    """The input is larger than the service accepts (bytes, pixels, decompressed size)."""
+
+    status_code = 413
