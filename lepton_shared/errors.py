@@ -24,3 +24,15 @@ class NotReadyError(UserError):
     """The app cannot answer yet, typically because no model was trained."""
 
     status_code = 503
+
+
+class ConflictError(UserError):
+    """The request clashes with what is stored (an id already used), possibly by a concurrent request."""
+
+    status_code = 409
+
+
+class TooLargeError(UserError):
+    """The input is larger than the service accepts (bytes, pixels, decompressed size)."""
+
+    status_code = 413

@@ -6,13 +6,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from apps.chatbot.ensemble import IntentScorer
 from apps.chatbot.faq import FaqIndex
 from apps.chatbot.model import infer, load_model
 from lepton_shared.registry import ModelInfo
-from lepton_shared.serving import Predictor
+from lepton_shared.serving import Predictor, RequestModel
 from lepton_shared.serving.threads import blas_threads
 
 MAX_MESSAGE_CHARS = 1000
@@ -35,8 +35,7 @@ def serving_threads() -> int:
         return 1
 
 
-class MessageIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class MessageIn(RequestModel):
     text: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS, description="one customer message",
                       examples=["My new card has not arrived yet"])
 

@@ -9,33 +9,30 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from apps.chatbot import storage
 from apps.chatbot.predictor import MAX_MESSAGE_CHARS, ChatbotPredictor
-from lepton_shared.serving import Predictor, create_app, get_predictor, log_prediction
+from lepton_shared.serving import DbId, Predictor, RequestModel, create_app, get_predictor, log_prediction
 from lepton_shared.serving.app import ServiceState
 
 router = APIRouter(prefix="/v1", tags=["chatbot"])
 
 
-class ChatIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ChatIn(RequestModel):
     message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS, description="the customer's message")
     session_id: str | None = Field(default=None, max_length=64,
                                    description="conversation to continue; omit to start a new one")
 
 
-class FeedbackIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    message_id: int = Field(description="id of the bot reply (message_id in the /v1/chat answer)")
+class FeedbackIn(RequestModel):
+    message_id: DbId = Field(description="id of the bot reply (message_id in the /v1/chat answer)")
     helpful: bool | None = Field(default=None, description="was the reply helpful?")
     correct_intent: str | None = Field(default=None, max_length=128, description="the intent the user meant")
 
 
-class HandoffUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class HandoffUpdate(RequestModel):
     status: str = Field(description="waiting | taken | closed")
 
 
@@ -93,7 +90,7 @@ def handoffs(status: str | None = Query("waiting", description="waiting | taken 
 
 
 @router.post("/handoffs/{handoff_id}")
-def update_handoff(handoff_id: int, body: HandoffUpdate) -> dict[str, Any]:
+def update_handoff(handoff_id: DbId, body: HandoffUpdate) -> dict[str, Any]:
     """An agent takes or closes a handoff (closing reopens the conversation to the bot)."""
     return storage.update_handoff(handoff_id, body.status)
 

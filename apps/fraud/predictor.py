@@ -3,41 +3,31 @@
 from __future__ import annotations
 
 import json
-import math
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from apps.fraud import storage
 from apps.fraud.features import DESCRIPTIONS, FEATURES, FeatureConfig
 from apps.fraud.model import FraudModel
 from apps.fraud.policy import CostPolicy, Rule, reason_codes
-from lepton_shared.serving import Predictor
+from lepton_shared.serving import DbId, Predictor, RequestModel
 from lepton_shared.storage import session_scope
 
 
-class TransactionIn(BaseModel):
+class TransactionIn(RequestModel):
     """One card payment, as the acquirer sends it."""
-
-    model_config = ConfigDict(extra="forbid")
 
     transaction_id: str | None = Field(default=None, max_length=64,
                                        description="your id; needed later to send its label")
     tx_datetime: datetime = Field(description="when the payment happened (ISO 8601)")
-    customer_id: int = Field(ge=0, description="the card / customer")
-    terminal_id: int = Field(ge=0, description="the payment terminal")
+    customer_id: DbId = Field(description="the card / customer")
+    terminal_id: DbId = Field(description="the payment terminal")
     tx_amount: float = Field(ge=0, le=1e9, description="amount, non-negative")
-
-    @field_validator("tx_amount")
-    @classmethod
-    def _finite(cls, value: float) -> float:
-        if not math.isfinite(value):
-            raise ValueError("tx_amount must be a finite number")
-        return value
 
 
 class FraudPredictor(Predictor):
@@ -111,6 +101,6 @@ class FraudPredictor(Predictor):
         for item, tx_id, answer in zip(items, ids, answers, strict=True):
             answer["transaction_id"] = tx_id
             storage.store(session, item, tx_id, answer)
-        session.flush()
+        storage.flush_new(session, ids)
         return answers
 

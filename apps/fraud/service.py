@@ -10,34 +10,28 @@ import time
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from apps.fraud import storage
 from apps.fraud.manifest import MANIFEST
 from apps.fraud.predictor import FraudPredictor, TransactionIn
-from lepton_shared.serving import Predictor, create_app, get_predictor, log_prediction
+from lepton_shared.serving import Predictor, RequestModel, create_app, get_predictor, log_prediction
 from lepton_shared.storage import session_scope
 
 MAX_BATCH = 1000
 
 
-class BatchIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class BatchIn(RequestModel):
     transactions: list[TransactionIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 
-class LabelIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class LabelIn(RequestModel):
     transaction_id: str = Field(min_length=1, max_length=64)
     label: Literal["fraud", "legit"]
     source: Literal["analyst", "chargeback"] = "analyst"
 
 
-class LabelsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class LabelsIn(RequestModel):
     labels: list[LabelIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 

@@ -35,10 +35,11 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from apps.fraud import features as F
-from lepton_shared.errors import NotFoundError, UserError
+from lepton_shared.errors import ConflictError, NotFoundError, UserError
 from lepton_shared.storage import Base, session_scope
 from lepton_shared.storage.models import utcnow
 
@@ -159,16 +160,30 @@ def _upsert(session: Session, table: Any, keys: dict[str, Any], values: dict[str
     session.connection().execute(stmt, {**keys, **values})
 
 
+ALREADY_SCORED = "send each transaction once (use /v1/predict to score without recording)"
+
+
 def check_new(session: Session, items: list[Any]) -> list[str]:
-    """Ids for a batch of new transactions (generated when missing); a repeated id is a user error."""
+    """Ids for a batch of new transactions (generated when missing); a repeated id is a user error, one already
+    stored a conflict (409). Concurrent requests can all pass this check: :func:`flush_new` catches the rest."""
     ids = [str(i.transaction_id) if i.transaction_id is not None else uuid.uuid4().hex for i in items]
     if len(set(ids)) != len(ids):
         raise UserError("the batch holds the same transaction_id twice; send each transaction once")
     seen = session.connection().scalars(_SEEN, {"ids": ids}).first()
     if seen is not None:
-        raise UserError(f"transaction {seen} was already scored; send each transaction once "
-                        "(use /v1/predict to score without recording)")
+        raise ConflictError(f"transaction {seen} was already scored; {ALREADY_SCORED}")
     return ids
+
+
+def flush_new(session: Session, ids: list[str]) -> None:
+    """Write the stored transactions; an id that a concurrent request stored since :func:`check_new` is a 409
+    (the unique index decides who was first), and the caller's transaction is rolled back whole."""
+    try:
+        session.flush()
+    except IntegrityError:
+        named = f"transaction {ids[0]}" if len(ids) == 1 else \
+            f"one of the transactions {', '.join(ids[:3])}{', ...' if len(ids) > 3 else ''}"
+        raise ConflictError(f"{named} was already scored by a concurrent request; {ALREADY_SCORED}") from None
 
 
 def add_to_history(session: Session, item: Any) -> None:
@@ -195,7 +210,7 @@ def record(session: Session, item: Any, output: dict[str, Any]) -> str:
     tx_id = check_new(session, [item])[0]
     add_to_history(session, item)
     store(session, item, tx_id, output)
-    session.flush()
+    flush_new(session, [tx_id])
     return tx_id
 
 

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from torch import nn
 
 from apps.imaging.explain import grad_cam, overlay_png
@@ -21,7 +21,7 @@ from apps.imaging.readers import ImageRecord, read_bytes, resize
 from apps.imaging.variants import model_device
 from lepton_shared.errors import NotFoundError, UserError
 from lepton_shared.registry import ModelInfo
-from lepton_shared.serving import Predictor
+from lepton_shared.serving import Predictor, RequestModel
 
 
 def fp32_source_folder(folder: Path) -> Path:
@@ -44,10 +44,9 @@ def fp32_source_folder(folder: Path) -> Path:
     return folder
 
 
-class ImageInput(BaseModel):
+class ImageInput(RequestModel):
     """One image, base64-encoded file bytes (PNG, JPEG, DICOM or NIfTI)."""
 
-    model_config = ConfigDict(extra="forbid")
     image_base64: str = Field(min_length=1, description="the file's bytes, base64-encoded")
     filename: str = Field(default="upload", max_length=255, description="optional name, a hint for the format")
     slice_index: int | None = Field(default=None, ge=0, description="NIfTI volumes: slice to read (default middle)")

@@ -3,6 +3,10 @@
 Every reader returns a 2-D ``float32`` array scaled to [0, 1] plus metadata; a
 file that is truncated, corrupt or of an unknown type raises a one-sentence
 :class:`UserError` (CLI exit 2, HTTP 400), never a library traceback.
+A small file can describe a huge image (a 79 KB PNG of zeros decodes to 81
+megapixels, over 1 GB as floats; a .nii.gz of zeros shrinks 1000-fold), so sizes
+are checked before decoding: beyond :data:`MAX_PIXELS` or :data:`MAX_NIFTI_BYTES`
+a file is a :class:`TooLargeError` (HTTP 413).
 DICOM patient identifiers never leave this module in clear text: only a salted
 hash (``LEPTON_ID_SALT``) does, because they are personal data.
 """
@@ -18,12 +22,17 @@ from typing import Any
 
 import numpy as np
 
-from lepton_shared.errors import UserError
+from lepton_shared.errors import TooLargeError, UserError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 DICOM_SUFFIXES = (".dcm", ".dicom")
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 ALL_SUFFIXES = IMAGE_SUFFIXES + DICOM_SUFFIXES + NIFTI_SUFFIXES
+
+#: the most pixels an image (or a DICOM frame) may have: 40 megapixels, more than a large mammogram (~4000 x 5000)
+MAX_PIXELS = 40_000_000
+#: the most bytes a gzip-compressed NIfTI may decompress to (a 512 x 512 x 512 int16 CT volume is 256 MiB)
+MAX_NIFTI_BYTES = 256 * 1024 * 1024
 
 
 @dataclass
@@ -72,15 +81,25 @@ def sniff_format(data: bytes, name: str = "") -> str:
     return "unknown"
 
 
+def _check_pixels(width: int, height: int, name: str) -> None:
+    if width * height > MAX_PIXELS:
+        raise TooLargeError(f"{name} is {width} x {height} pixels, over the limit of {MAX_PIXELS:,} pixels; "
+                            "send a downscaled image")
+
+
 def read_pillow(data: bytes, name: str = "image") -> ImageRecord:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with Image.open(io.BytesIO(data)) as img:  # reads the header only: the size is known before decoding
+            _check_pixels(*img.size, name)
             img.load()
             fmt = (img.format or "image").lower()
             gray = img.convert("L") if img.mode not in ("I", "I;16", "F") else img
             arr = np.asarray(gray, dtype=np.float32)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise TooLargeError(f"{name} claims far more pixels than the limit of {MAX_PIXELS:,} pixels "
+                            "(a decompression bomb?); send a downscaled image") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise UserError(f"{name} is not a readable PNG/JPEG image ({exc.__class__.__name__}): "
                         "the file may be truncated or of another type") from None
@@ -97,7 +116,10 @@ def read_dicom(data: bytes, name: str = "image.dcm", window: tuple[float, float]
 
     try:
         ds = pydicom.dcmread(io.BytesIO(data))
+        _check_pixels(int(ds.get("Columns", 0) or 0), int(ds.get("Rows", 0) or 0), name)
         raw = ds.pixel_array.astype(np.float32)
+    except UserError:
+        raise
     except InvalidDicomError:
         raise UserError(f"{name} is not a DICOM file (no DICM header)") from None
     except Exception as exc:
@@ -134,14 +156,27 @@ def read_dicom(data: bytes, name: str = "image.dcm", window: tuple[float, float]
     return ImageRecord(pixels, "dicom", meta)
 
 
+def _gunzip(data: bytes, name: str) -> bytes:
+    """At most :data:`MAX_NIFTI_BYTES` of the decompressed file: reading one byte more tells that it is too large
+    without decompressing the rest."""
+    with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+        raw = stream.read(MAX_NIFTI_BYTES + 1)
+    if len(raw) > MAX_NIFTI_BYTES:
+        raise TooLargeError(f"{name} decompresses to more than {MAX_NIFTI_BYTES // 2**20} MiB, the limit for a "
+                            "NIfTI file")
+    return raw
+
+
 def read_nifti(data: bytes, name: str = "image.nii", slice_index: int | None = None) -> ImageRecord:
     """A 2-D image, or one axial slice (the middle one unless ``slice_index``) of a 3-D volume."""
     import nibabel as nib
 
     try:
-        raw_bytes = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+        raw_bytes = _gunzip(data, name) if data[:2] == b"\x1f\x8b" else data
         img = nib.Nifti1Image.from_bytes(raw_bytes)
         volume = np.asarray(img.dataobj, dtype=np.float32)
+    except UserError:
+        raise
     except Exception as exc:
         raise UserError(f"{name} is not a readable NIfTI file ({exc.__class__.__name__}: {str(exc)[:120]})") \
             from None

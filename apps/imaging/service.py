@@ -7,18 +7,17 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from apps.imaging.report import study_report_html
 from apps.imaging.storage import get_study, list_studies, record_study, review_study
-from lepton_shared.serving import Predictor, create_app, get_predictor, log_prediction
+from lepton_shared.serving import DbId, Predictor, RequestModel, create_app, get_predictor, log_prediction
 from lepton_shared.settings import get_settings
 
 router = APIRouter(prefix="/v1", tags=["imaging"])
 
 
-class ReviewIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ReviewIn(RequestModel):
     reviewer: str = Field(min_length=1, max_length=128, description="who reviewed the study")
     confirmed: bool = Field(description="true: the model's label is right; false: give the correct label")
     label: str | None = Field(default=None, max_length=64, description="the correct label when not confirmed")
@@ -62,18 +61,18 @@ def studies(status: str | None = Query(default=None, description="pending, confi
 
 
 @router.get("/studies/{study_id}")
-def study(study_id: int) -> dict[str, Any]:
+def study(study_id: DbId) -> dict[str, Any]:
     return get_study(study_id)
 
 
 @router.post("/studies/{study_id}/review")
-def review(study_id: int, body: ReviewIn) -> dict[str, Any]:
+def review(study_id: DbId, body: ReviewIn) -> dict[str, Any]:
     """Record the reviewer's confirmation or correction."""
     return review_study(study_id, body.reviewer, body.confirmed, body.label, body.note)
 
 
 @router.get("/studies/{study_id}/report", response_class=HTMLResponse)
-def report(study_id: int) -> HTMLResponse:
+def report(study_id: DbId) -> HTMLResponse:
     """The study's HTML report (no pixels are stored, so no heat map here)."""
     return HTMLResponse(study_report_html(get_study(study_id)))
 

@@ -7,19 +7,18 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from apps.maintenance.model import Bundle
 from apps.maintenance.simulator import simulate_fleet
 from lepton_shared.errors import UserError
 from lepton_shared.registry import ModelInfo
-from lepton_shared.serving import Predictor
+from lepton_shared.serving import Predictor, RequestModel
 
 MAX_READINGS = 2000
 
 
-class ReadingsInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ReadingsInput(RequestModel):
     readings: list[dict[str, float]] = Field(min_length=1, max_length=MAX_READINGS,
                                              description="oldest first; each maps sensor column -> value")
 

@@ -7,26 +7,24 @@ from typing import Any
 
 import pandas as pd
 from fastapi import APIRouter, Depends, FastAPI, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from apps.maintenance import storage
 from apps.maintenance.predictor import MAX_READINGS, MaintenancePredictor
 from lepton_shared.errors import NotFoundError, UserError
 from lepton_shared.registry import Registry
-from lepton_shared.serving import Predictor, create_app, get_predictor, log_prediction
+from lepton_shared.serving import Predictor, RequestModel, create_app, get_predictor, log_prediction
 
 router = APIRouter(prefix="/v1", tags=["maintenance"])
 HISTORY = 200  # readings kept in view per assessment
 CHART_SENSORS = 6  # sensors a machine's history shows
 
 
-class ReadingsBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ReadingsBody(RequestModel):
     readings: list[dict[str, float]] = Field(min_length=1, max_length=MAX_READINGS)
 
 
-class CompareBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CompareBody(RequestModel):
     costs: dict[str, float] = Field(default_factory=dict, description="cost settings to change (see CostModel)",
                                     examples=[{"downtime_cost": 300}])
     episodes: int = Field(4, ge=1, le=40, description="held-out simulator episodes per policy")

@@ -4,29 +4,27 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from apps.recommender.engine import Engine
 from apps.recommender.model import Artifact
 from lepton_shared.registry import ModelInfo
-from lepton_shared.serving import Predictor
+from lepton_shared.serving import Predictor, RequestModel
 
 MAX_K = 100
 
 
-class UserRequest(BaseModel):
+class UserRequest(RequestModel):
     """Top-k items for one user; unknown users get what is trending (in ``category`` when given)."""
 
-    model_config = ConfigDict(extra="forbid")
     user_id: str = Field(min_length=1, max_length=128, description="the user to recommend for")
     k: int = Field(default=10, ge=1, le=MAX_K, description="how many items (1-100)")
     category: str | None = Field(default=None, max_length=128, description="only items of this category")
 
 
-class SessionRequest(BaseModel):
+class SessionRequest(RequestModel):
     """Top-k items for an anonymous session, from the items it touched (no retraining needed)."""
 
-    model_config = ConfigDict(extra="forbid")
     items: list[str] = Field(max_length=1000, description="item ids the visitor viewed or bought")
     k: int = Field(default=10, ge=1, le=MAX_K)
     category: str | None = Field(default=None, max_length=128)

@@ -9,21 +9,20 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from apps.recommender.engine import Engine
 from apps.recommender.manifest import MANIFEST
 from apps.recommender.predictor import MAX_K, RecommenderPredictor, SessionRequest
 from apps.recommender.storage import store_events
-from lepton_shared.serving import Predictor, create_app, get_predictor, log_prediction
+from lepton_shared.serving import Predictor, RequestModel, create_app, get_predictor, log_prediction
 
 router = APIRouter(prefix="/v1", tags=["recommender"])
 
 
-class EventIn(BaseModel):
+class EventIn(RequestModel):
     """One interaction: who touched what, how strongly and when (defaults: weight 1, now)."""
 
-    model_config = ConfigDict(extra="forbid")
     user_id: str = Field(min_length=1, max_length=128, description="the user who interacted")
     item_id: str = Field(min_length=1, max_length=128, description="the item they interacted with")
     weight: float = Field(default=1.0, gt=0, le=1e6, description="strength of the signal (> 0)")
@@ -31,8 +30,7 @@ class EventIn(BaseModel):
     occurred_at: datetime | None = Field(default=None, description="when it happened (default: now)")
 
 
-class EventsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class EventsIn(RequestModel):
     events: list[EventIn] = Field(min_length=1, max_length=10_000, description="interactions to store")
 
 

@@ -2,7 +2,8 @@
 
 from lepton_shared.serving.app import BatchOptions, batch_options, create_app, get_predictor, log_prediction
 from lepton_shared.serving.batching import MicroBatcher
+from lepton_shared.serving.inputs import MAX_DB_ID, DbId, RequestModel
 from lepton_shared.serving.predictor import Predictor
 
-__all__ = ["BatchOptions", "MicroBatcher", "Predictor", "batch_options", "create_app", "get_predictor",
-           "log_prediction"]
+__all__ = ["MAX_DB_ID", "BatchOptions", "DbId", "MicroBatcher", "Predictor", "RequestModel", "batch_options",
+           "create_app", "get_predictor", "log_prediction"]

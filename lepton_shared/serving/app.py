@@ -11,6 +11,8 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import math
+import re
 import threading
 import time
 import uuid
@@ -39,8 +41,24 @@ if TYPE_CHECKING:
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/docs", "/openapi.json", "/docs/oauth2-redirect", "/redoc"})
 
 
+#: what an ``X-Request-ID`` may hold to be kept: it must fit ``prediction_log.request_id`` (64 characters) and be
+#: safe to copy into log lines and headers
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,64}")
+
+
 class _BodyTooLarge(Exception):
     pass
+
+
+def request_id(given: str | None) -> str:
+    """The caller's ``X-Request-ID`` when it is 1-64 letters, digits or ``._:/+=-``, else a new random one.
+
+    Replaced rather than refused, as load balancers do (Heroku's router, for one): a request must not fail over
+    a correlation id, and an id that is too long or holds spaces, quotes or control characters would be cut in
+    the database or forge log fields. The response's ``X-Request-ID`` always names the id actually used."""
+    if given is not None and _REQUEST_ID.fullmatch(given):
+        return given
+    return uuid.uuid4().hex
 
 
 class ObserveMiddleware:
@@ -95,7 +113,7 @@ class GuardMiddleware:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        rid = headers.get("x-request-id") or uuid.uuid4().hex
+        rid = request_id(headers.get("x-request-id"))
         request_id_var.set(rid)
         scope.setdefault("state", {})["request_id"] = rid
 
@@ -115,20 +133,32 @@ class GuardMiddleware:
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
             await _plain(send_with_id, 413, f"request body too large: {int(length)} bytes, limit {self.max_bytes}")
             return
-        received = 0
+        received, too_large, started = 0, False, False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
+                    too_large = True
                     raise _BodyTooLarge()
             return message
 
+        async def send_unless_too_large(message: Message) -> None:
+            # FastAPI answers a failed body read with its own 400; a body without Content-Length that runs
+            # over the limit must get the same 413 as one that declares its size.
+            nonlocal started
+            if too_large:
+                return
+            started = started or message["type"] == "http.response.start"
+            await send_with_id(message)
+
         try:
-            await self.app(scope, limited_receive, send_with_id)
+            await self.app(scope, limited_receive, send_unless_too_large)
         except _BodyTooLarge:
+            pass
+        if too_large and not started:
             await _plain(send_with_id, 413, f"request body too large: limit {self.max_bytes} bytes")
 
 
@@ -138,6 +168,20 @@ async def _plain(send: Callable[[Message], Awaitable[None]], status: int, detail
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})
     await send({"type": "http.response.body", "body": body})
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` with what JSON cannot hold (NaN, infinities, exceptions in an error's context) as text, so a 422
+    can show the offending input instead of failing to encode it."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if value is None or isinstance(value, str | int):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return str(value)
 
 
 def _describe_validation(exc: RequestValidationError) -> str:
@@ -339,7 +383,7 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = json.loads(json.dumps(exc.errors(), default=str))
+        errors = _jsonable(exc.errors())
         return JSONResponse({"detail": _describe_validation(exc), "errors": errors}, status_code=422)
 
     @app.get("/healthz", tags=["ops"])

@@ -277,6 +277,17 @@ class AppContract:
         resp = httpx.post(f"{service}/v1/predict", json={"unexpected": [1, 2]}, headers=self._auth())
         assert 400 <= resp.status_code < 500 and isinstance(resp.json()["detail"], str)
 
+    def test_non_finite_number_is_422(self, service: str) -> None:
+        """The example with its first number made Infinity (JSON as Python writes it) is refused, not scored."""
+        from lepton_shared.app import get_app
+
+        body, replaced = _with_first_number(get_app(self.app_name).load_predictor().example_input(), float("inf"))
+        if not replaced:
+            pytest.skip("the example request holds no number")
+        resp = httpx.post(f"{service}/v1/predict", content=json.dumps(body),
+                          headers={**self._auth(), "content-type": "application/json"}, timeout=60)
+        assert resp.status_code == 422 and "finite" in resp.json()["detail"], resp.text
+
     def test_oversized_body_is_rejected(self, service: str) -> None:
         from lepton_shared.settings import get_settings
 
@@ -300,3 +311,23 @@ class AppContract:
                                           .where(PredictionLog.app == self.app_name)) or 0)
 
         assert eventually(logged, lambda n: n >= 1) >= 1
+
+
+def _with_first_number(value: Any, new: float) -> tuple[Any, bool]:
+    """``value`` (a JSON-like body) with its first number, depth first, replaced by ``new``; and whether one was."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return new, True
+    if isinstance(value, dict):
+        out = dict(value)
+        for key, item in value.items():
+            out[key], done = _with_first_number(item, new)
+            if done:
+                return out, True
+        return value, False
+    if isinstance(value, list):
+        items = list(value)
+        for i, item in enumerate(value):
+            items[i], done = _with_first_number(item, new)
+            if done:
+                return items, True
+    return value, False

@@ -13,12 +13,12 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 from fastapi import FastAPI
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from torch import nn
 from torch.utils.data import TensorDataset
 
 from lepton_shared.registry import ModelInfo, Registry
-from lepton_shared.serving import Predictor, create_app
+from lepton_shared.serving import Predictor, RequestModel, create_app
 from lepton_shared.training import Trainer, TrainerConfig
 
 APP = "example"
@@ -64,8 +64,7 @@ def register_example(epochs: int = 5) -> ModelInfo:
     return Registry().register(APP, write, metrics=result.best_metrics, params={"epochs": epochs})
 
 
-class ExampleInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ExampleInput(RequestModel):
     x0: float = Field(description="first feature")
     x1: float = Field(description="second feature")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,7 +50,7 @@ def test_predict_has_no_side_effects_and_score_records(service: str) -> None:
     assert scored["score"] == first["score"]  # same history before it
     assert today_count() == 2  # the recorded transaction is now part of the customer's day
     dup = post(service, "/v1/score", TX)
-    assert dup.status_code == 400 and "already scored" in dup.json()["detail"]
+    assert dup.status_code == 409 and "already scored" in dup.json()["detail"]
 
 
 def test_score_logs_with_its_transaction_and_not_on_error(service: str) -> None:
@@ -65,7 +67,7 @@ def test_score_logs_with_its_transaction_and_not_on_error(service: str) -> None:
 
     assert post(service, "/v1/score", {**TX, "transaction_id": "log-1"}).status_code == 200
     assert logged() == 1
-    assert post(service, "/v1/score", {**TX, "transaction_id": "log-1"}).status_code == 400
+    assert post(service, "/v1/score", {**TX, "transaction_id": "log-1"}).status_code == 409
     assert logged() == 1
 
 
@@ -112,7 +114,7 @@ def test_batch_scores_in_order_and_is_all_or_nothing(service: str) -> None:
     assert resp.status_code == 200
     assert [r["transaction_id"] for r in resp.json()["results"]] == [f"b{i}" for i in range(5)]
     again = post(service, "/v1/score/batch", {"transactions": [{**TX, "transaction_id": "new"}, batch[0]]})
-    assert again.status_code == 400
+    assert again.status_code == 409
     label = post(service, "/v1/labels", {"labels": [{"transaction_id": "new", "label": "fraud"}]})
     assert label.status_code == 404  # "new" was rolled back with the failing batch
     twice = post(service, "/v1/score/batch", {"transactions": [{**TX, "transaction_id": "z"}] * 2})
@@ -164,3 +166,47 @@ def test_labelled_served_transactions_join_the_next_retrain(service: str) -> Non
     assert len(merged) == len(plain) + 1 and "1 labelled served" in source
     added = merged[merged["TX_AMOUNT"] == 999.0]
     assert list(added["TX_FRAUD"]) == [1] and added["TRANSACTION_ID"].is_unique
+
+
+def _raw(base: str, path: str, text: str) -> httpx.Response:
+    return httpx.post(f"{base}{path}", content=text, headers={**AUTH, "Content-Type": "application/json"},
+                      timeout=30)
+
+
+@pytest.mark.parametrize("path", ["/v1/score", "/v1/predict"])
+@pytest.mark.parametrize(("field", "value"), [
+    ("tx_amount", "NaN"), ("tx_amount", "Infinity"), ("tx_amount", "-Infinity"), ("tx_amount", "1e400"),
+    ("customer_id", str(2**64)), ("terminal_id", str(10**30)), ("customer_id", str(2**63)),
+])
+def test_non_finite_amounts_and_ids_beyond_64_bits_are_422(service: str, path: str, field: str,
+                                                            value: str) -> None:
+    fields = ", ".join(f'"{k}": {value if k == field else json.dumps(v)}' for k, v in TX.items())
+    resp = _raw(service, path, "{" + fields + "}")
+    assert resp.status_code == 422, resp.text
+    assert field in resp.json()["detail"]
+    batch = _raw(service, "/v1/score/batch", '{"transactions": [{' + fields + "}]}")
+    assert batch.status_code == 422 and field in batch.json()["detail"]
+
+
+def test_the_largest_64_bit_ids_are_scored(service: str) -> None:
+    resp = post(service, "/v1/score", {**TX, "transaction_id": "max", "customer_id": 2**63 - 1,
+                                       "terminal_id": 2**63 - 1})
+    assert resp.status_code == 200, resp.text
+
+
+def test_concurrent_scores_of_one_transaction_record_it_once(service: str) -> None:
+    """50 requests race the already-scored check: one is recorded, every other one is a 409, none a 500."""
+    from sqlalchemy import func, select
+
+    from apps.fraud.storage import Transaction
+    from lepton_shared.storage import session_scope
+
+    body = {**TX, "transaction_id": "race"}
+    with httpx.Client(headers=AUTH, timeout=60) as client, concurrent.futures.ThreadPoolExecutor(50) as pool:
+        answers = list(pool.map(lambda _: client.post(f"{service}/v1/score", json=body), range(50)))
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [200] + [409] * 49, str(codes)
+    assert all("already scored" in a.json()["detail"] for a in answers if a.status_code == 409)
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(Transaction)
+                              .where(Transaction.transaction_id == "race")) == 1

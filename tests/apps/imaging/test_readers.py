@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -93,3 +94,76 @@ def test_wrong_type_and_empty(tmp_path: Path) -> None:
 def test_sniff_prefers_content_over_name(tmp_path: Path, image: np.ndarray) -> None:
     write_png(image, tmp_path / "a.png")
     assert sniff_format((tmp_path / "a.png").read_bytes(), "misnamed.dcm") == "png"
+
+
+def _png(width: int, height: int, rows: int) -> bytes:
+    """A grey 8-bit PNG whose header says ``width`` x ``height`` and whose data holds ``rows`` rows of zeros,
+    written without ever holding the pixels (the test must not allocate what the reader must refuse)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    packer = zlib.compressobj(9)
+    row = bytes(width + 1)  # filter byte 0, then the row's pixels
+    idat = b"".join(packer.compress(row) for _ in range(rows)) + packer.flush()
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+
+
+def _peak_bytes(fn: Callable[[], object]) -> int:
+    """The most memory Python and numpy held at once while ``fn`` ran (its exception, if any, is swallowed)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        fn()
+    except Exception:
+        pass
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def test_png_header_claiming_a_huge_image_is_413_not_a_crash() -> None:
+    bomb = _png(20_000, 20_000, rows=1)  # Pillow's own decompression-bomb check fires on this one
+    assert len(bomb) < 1000
+    with pytest.raises(UserError, match="pixels") as err:
+        read_bytes(bomb, "bomb.png")
+    assert err.value.status_code == 413
+
+
+def test_zero_png_over_the_pixel_budget_is_refused_before_decoding() -> None:
+    from apps.imaging.readers import MAX_PIXELS
+
+    zeros = _png(9000, 9000, rows=9000)  # 81 Mpx of zeros: under Pillow's bomb limit, about 80 KB
+    assert MAX_PIXELS < 9000 * 9000 and len(zeros) < 200_000
+
+    def read() -> None:
+        with pytest.raises(UserError, match="9000 x 9000") as err:
+            read_bytes(zeros, "zeros.png")
+        assert err.value.status_code == 413
+
+    assert _peak_bytes(read) < 16 * 2**20  # decoding it would take >300 MB as float32
+    read()
+
+
+def test_gzip_nifti_is_decompressed_only_up_to_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    import zlib
+
+    from apps.imaging import readers
+
+    monkeypatch.setattr(readers, "MAX_NIFTI_BYTES", 2**20)
+    packer = zlib.compressobj(9, wbits=31)  # gzip framing
+    block = bytes(2**20)
+    data = b"".join(packer.compress(block) for _ in range(64)) + packer.flush()  # 64 MiB of zeros
+    assert len(data) < 200_000
+
+    def read() -> None:
+        with pytest.raises(UserError, match="decompresses to more than 1 MiB") as err:
+            read_bytes(data, "zeros.nii.gz")
+        assert err.value.status_code == 413
+
+    assert _peak_bytes(read) < 16 * 2**20
+    read()

@@ -82,8 +82,22 @@ def test_predict_matches_diagnose_probabilities(service: str, files: dict[str, b
     assert pred["probabilities"] == diag["probabilities"] and pred["label"] == diag["label"]
 
 
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG that only claims its size: a header and an empty pixel-data chunk."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+
+
 @pytest.mark.parametrize(("name", "content", "status", "words"), [
     ("scan.png", b"\x89PNG\r\n\x1a\n-truncated", 400, "PNG"),
+    ("bomb.png", _png_header(20_000, 20_000), 413, "pixels"),
+    ("wide.png", _png_header(9_000, 9_000), 413, "9000 x 9000"),
     ("scan.dcm", b"\0" * 128 + b"DICM" + b"\x02\x00" * 10, 400, "DICOM"),
     ("notes.txt", b"hello, this is text", 400, "unsupported"),
     ("empty.png", b"", 400, "empty"),
@@ -184,3 +198,16 @@ def test_concurrent_predictions_are_batched_with_unbatched_answers(trained_home:
         for name, p in want["probabilities"].items():
             assert got["probabilities"][name] == pytest.approx(p, abs=1e-5)
     assert state.batcher.batches_run < len(bodies) + 1
+
+
+def test_study_ids_beyond_64_bits_are_422(lepton_home: Path) -> None:
+    from apps.imaging.app import APP
+
+    with serve_app(APP.create_service()) as url:
+        for suffix in ("", "/report"):
+            resp = httpx.get(f"{url}/v1/studies/{2**64}{suffix}", timeout=30)
+            assert resp.status_code == 422 and "study_id" in resp.json()["detail"], resp.text
+        review = httpx.post(f"{url}/v1/studies/{10**30}/review", json={"reviewer": "a", "confirmed": True},
+                            timeout=30)
+        assert review.status_code == 422 and "study_id" in review.json()["detail"], review.text
+        assert httpx.get(f"{url}/v1/studies/{2**63 - 1}", timeout=30).status_code == 404

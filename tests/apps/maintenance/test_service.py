@@ -106,3 +106,15 @@ def test_comparison_with_other_costs_retunes_the_baselines(fresh_home: Path) -> 
     assert set(result["policies"]) == {"rl", "run_to_failure", "fixed_interval", "rul_threshold"}
     assert all(p["episodes"] == 1 for p in result["policies"].values())
     assert isinstance(result["rl_saving_vs_best_baseline"], float)
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "1e400"])
+def test_non_finite_readings_are_422_and_not_stored(lepton_home: Path, value: str) -> None:
+    from apps.maintenance import storage
+    from apps.maintenance.app import APP
+
+    with serve_app(APP.create_service()) as url:
+        resp = httpx.post(f"{url}/v1/machines/inf-1/readings", content=f'{{"readings": [{{"s_2": {value}}}]}}',
+                          headers={"Content-Type": "application/json"}, timeout=30)
+    assert resp.status_code == 422 and "finite" in resp.json()["detail"], resp.text
+    assert storage.recent_readings("inf-1", 10) == []
