@@ -92,11 +92,13 @@ def test_service_without_model_says_so(tmp_path: Path) -> None:
         assert resp.status_code == 503 and "lepton chatbot train" in resp.json()["detail"]
 
 
-def test_ids_beyond_64_bits_are_422(lepton_home: Path) -> None:
+def test_ids_beyond_64_bits_are_422(tmp_path: Path) -> None:
     from apps.chatbot.app import APP
+    from lepton_shared.testing.env import lepton_env
 
-    with serve_app(APP.create_service()) as url:
+    with lepton_env(tmp_path / "home", api_token=TOKEN), serve_app(APP.create_service()) as url:
         for handoff in (2**63, 2**64, 10**30):
-            resp = httpx.post(f"{url}/v1/handoffs/{handoff}", json={"status": "closed"}, timeout=30)
+            resp = httpx.post(f"{url}/v1/handoffs/{handoff}", json={"status": "closed"}, headers=AUTH, timeout=30)
             assert resp.status_code == 422 and "handoff_id" in resp.json()["detail"], resp.text
-        assert httpx.post(f"{url}/v1/handoffs/{2**63 - 1}", json={"status": "closed"}, timeout=30).status_code == 404
+        assert httpx.post(f"{url}/v1/handoffs/{2**63 - 1}", json={"status": "closed"}, headers=AUTH,
+                          timeout=30).status_code == 404
