@@ -192,6 +192,7 @@ class AppContract:
 
         app = get_app(self.app_name)
         key, sign = app.key_metric, (1.0 if app.higher_is_better else -1.0)
+        scale = app.tolerance / 0.01  # steps of ten tolerances, in the key metric's units
         found = best_baseline(trained.metrics, key, app.higher_is_better)
         assert found is not None, f"training recorded no baseline {key} in metrics['baselines']: {trained.metrics}"
         name = found[0]
@@ -199,8 +200,8 @@ class AppContract:
         def register(value: float, baseline: float = 0.0) -> str:
             """A version whose key metric is ``value`` steps better than 0.5, and its baseline's ``baseline``."""
             baselines = {**trained.metrics["baselines"], name: {**trained.metrics["baselines"][name],
-                                                                 key: 0.5 + sign * baseline}}
-            metrics = {**trained.metrics, key: 0.5 + sign * value, "baselines": baselines}
+                                                                 key: scale * (0.5 + sign * baseline)}}
+            metrics = {**trained.metrics, key: scale * (0.5 + sign * value), "baselines": baselines}
 
             def write(folder: Path) -> None:
                 (folder / "model.txt").write_text(str(value))
@@ -216,7 +217,7 @@ class AppContract:
             assert Registry().get(self.app_name).version == "v4"
             record = Registry().history(self.app_name)[-1]
             assert (record.version, record.previous_version, record.metric) == ("v4", "v1", key)
-            assert record.value == pytest.approx(0.5 + sign * 0.25) and record.reason.startswith("promoted: ")
+            assert record.value == pytest.approx(scale * (0.5 + sign * 0.25)) and record.reason.startswith("promoted: ")
 
     def test_cli_evaluate_prints_one_json_object(self, trained: Any) -> None:
         from lepton_shared.app import get_app
