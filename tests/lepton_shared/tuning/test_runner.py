@@ -77,6 +77,21 @@ def test_two_workers_share_one_study_on_sqlite(tmp_path: Path) -> None:
     _two_workers(tmp_path / "home", None)
 
 
+def test_workers_do_not_rerun_the_callers_script(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Started from a Streamlit page (or after a test ran one as ``__main__``), spawned workers must not run that
+    script again: here it would fail them."""
+    import sys
+    import types
+
+    script = tmp_path / "page.py"
+    script.write_text("raise SystemExit('the caller script ran again in a worker')\n")
+    page = types.ModuleType("__main__")
+    page.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", page)
+    _two_workers(tmp_path / "home", None)
+    assert sys.modules["__main__"] is page
+
+
 @pytest.mark.postgres
 def test_two_workers_share_one_study_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
     _two_workers(tmp_path / "home", postgres_url)
