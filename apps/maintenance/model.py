@@ -147,8 +147,12 @@ class RulEnsemble:
         if len(x) == 0:
             empty = np.zeros(0)
             return empty, empty, empty
-        preds = self.net_predictions(x, batch)
         w = self.tree_weight
+        if self.trees is not None and w >= 1.0:  # the nets weigh nothing in the estimate or its band: skip them
+            mean = self.trees.predict(x)
+            half = self.half_width(mean)
+            return mean, np.clip(mean - half, 0, None), mean + half
+        preds = self.net_predictions(x, batch)
         mean = preds.mean(axis=0)
         if self.trees is not None and w > 0:
             mean = (1 - w) * mean + w * self.trees.predict(x)

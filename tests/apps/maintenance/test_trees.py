@@ -51,6 +51,21 @@ def test_blend_weighs_trees_and_nets_and_saves_both(tmp_path: Path) -> None:
     np.testing.assert_allclose(back.predict_windows(x)[0], ens.predict_windows(x)[0], rtol=1e-5, atol=1e-4)
 
 
+def test_an_all_trees_blend_answers_without_running_the_nets() -> None:
+    """With the trees' weight at 1 the nets add nothing to the estimate or its band, so they are not run."""
+    fleet = simulate_fleet(6, seed=5)
+    spec = FeatureSpec.fit(fleet, smooth=0.1, baseline=10, age=True)
+    trees = fit_frame(fleet, spec)
+    ens = RulEnsemble(spec, [build_net("dcnn", spec.net_channels, spec.window).state_dict()], residual_sd=2.0,
+                      trees=trees, tree_weight=1.0)
+    x, _, _ = make_windows(fleet, spec)
+    mean, _, high = ens.predict_windows(x)
+    np.testing.assert_allclose(mean, trees.predict(x), rtol=1e-6)
+    np.testing.assert_allclose(high - mean, 1.645 * 2.0, rtol=1e-6)  # the residual band, no member spread
+    ens.network = None  # type: ignore[assignment]  # would fail if called
+    np.testing.assert_allclose(ens.predict_windows(x)[0], mean)
+
+
 def test_trees_cross_fit_scores_every_row_out_of_fold() -> None:
     frame = simulate_fleet(10, seed=4)
     oof = trees_cross_fit(frame, lambda f: FeatureSpec.fit(f, baseline=5, age=True), folds=5, seed=0)
