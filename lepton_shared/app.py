@@ -91,6 +91,24 @@ def get_app(name: str) -> LeptonApp:
     return app
 
 
+def app_part(app_name: str, module: str, attribute: str, missing: str) -> Any:
+    """``apps.<app_name>.<module>.<attribute>``: an optional part of an app (its optimizer, its tuner), or a
+    UserError saying ``missing`` when the app has no such module or attribute. An import error inside an
+    existing module is raised as it is: it is a bug, not a missing part."""
+    from lepton_shared.errors import UserError
+
+    try:
+        found = importlib.import_module(f"apps.{app_name}.{module}")
+    except ModuleNotFoundError as exc:
+        if exc.name in (f"apps.{app_name}.{module}", f"apps.{app_name}"):
+            raise UserError(missing) from None
+        raise
+    part = getattr(found, attribute, None)
+    if part is None:
+        raise UserError(missing)
+    return part
+
+
 def available_apps() -> list[str]:
     """Apps whose package is present (lets the suite run while an app is still being built)."""
     return [n for n in app_names() if app_installed(n)]

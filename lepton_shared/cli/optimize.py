@@ -6,11 +6,9 @@ Progress goes to stderr (one line per stage); with ``--json`` stdout carries onl
 from __future__ import annotations
 
 import argparse
-import importlib
 from pathlib import Path
 from typing import Any
 
-from lepton_shared.errors import UserError
 from lepton_shared.optimize.base import METHODS
 
 METHOD_HELP = {
@@ -49,16 +47,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def optimizer_class(app_name: str) -> type[Any]:
     """``apps.<app_name>.optimize.OPTIMIZER_CLASS``, or a UserError when the app has none."""
-    try:
-        module = importlib.import_module(f"apps.{app_name}.optimize")
-    except ModuleNotFoundError as exc:
-        if exc.name in (f"apps.{app_name}.optimize", f"apps.{app_name}"):
-            raise UserError(f"the {app_name} app has no network to optimise") from None
-        raise
-    cls = getattr(module, "OPTIMIZER_CLASS", None)
-    if cls is None:
-        raise UserError(f"the {app_name} app has no network to optimise")
-    return cls  # type: ignore[no-any-return]
+    from lepton_shared.app import app_part
+
+    cls: type[Any] = app_part(app_name, "optimize", "OPTIMIZER_CLASS",
+                              f"the {app_name} app has no network to optimise")
+    return cls
 
 
 def run(app_name: str, args: argparse.Namespace) -> dict[str, Any]:

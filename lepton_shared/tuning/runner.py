@@ -17,7 +17,6 @@ Progress goes to stderr (one bar: trials done, best so far, ETA); stdout stays f
 from __future__ import annotations
 
 import contextlib
-import importlib
 import multiprocessing
 import sys
 import time
@@ -42,16 +41,10 @@ POLL_S = 1.0
 
 def tuner_class(app_name: str) -> type[AppTuner]:
     """``apps.<app_name>.tuning.TUNER_CLASS``, or a UserError when the app has none."""
-    try:
-        module = importlib.import_module(f"apps.{app_name}.tuning")
-    except ModuleNotFoundError as exc:
-        if exc.name in (f"apps.{app_name}.tuning", f"apps.{app_name}"):
-            raise UserError(f"the {app_name} app has no tuner yet") from None
-        raise
-    cls = getattr(module, "TUNER_CLASS", None)
-    if cls is None:
-        raise UserError(f"the {app_name} app has no tuner yet")
-    return cls  # type: ignore[no-any-return]
+    from lepton_shared.app import app_part
+
+    cls: type[AppTuner] = app_part(app_name, "tuning", "TUNER_CLASS", f"the {app_name} app has no tuner yet")
+    return cls
 
 
 def default_study_name(app_name: str, tuner: AppTuner) -> str:
