@@ -9,6 +9,7 @@ stays unseen. MLP trials report each epoch's validation average precision to the
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any, ClassVar
 
 from apps.fraud.app import FraudApp
@@ -29,19 +30,13 @@ class FraudTuner(AppTuner):
     app: ClassVar[str] = "fraud"
     config: FraudTrainConfig
 
-    def __init__(self, config: FraudTrainConfig) -> None:
-        super().__init__(config)
-        self._prepared: Prepared | None = None
-
-    @property
+    @cached_property
     def prepared(self) -> Prepared:
         """Data, features and protocol rows, computed once per worker and shared by its trials."""
-        if self._prepared is None:
-            from apps.fraud.data import load_data
+        from apps.fraud.data import load_data
 
-            df, _ = load_data(self.config.data, self.config.tiny, self.config.seed, self.config.with_feedback)
-            self._prepared = prepare(df, periods_from(self.config, df))
-        return self._prepared
+        df, _ = load_data(self.config.data, self.config.tiny, self.config.seed, self.config.with_feedback)
+        return prepare(df, periods_from(self.config, df))
 
     def defaults(self) -> dict[str, Any]:
         """LightGBM with the hand-tuned parameters (``training.LGBM_PARAMS``)."""

@@ -9,6 +9,7 @@ scored on its validation part. All of it is closed-form, so there is nothing per
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any, ClassVar
 
 from apps.recommender.config import RecommenderTrainConfig
@@ -24,16 +25,10 @@ class RecommenderTuner(AppTuner):
     app: ClassVar[str] = "recommender"
     config: RecommenderTrainConfig
 
-    def __init__(self, config: RecommenderTrainConfig) -> None:
-        super().__init__(config)
-        self._prepared: Prepared | None = None
-
-    @property
+    @cached_property
     def prepared(self) -> Prepared:
         """The training part, loaded once per worker and shared by its trials."""
-        if self._prepared is None:
-            self._prepared = prepare(self.config, verbose=False)
-        return self._prepared
+        return prepare(self.config, verbose=False)
 
     def _l2_bounds(self) -> tuple[float, float]:
         mean = self.prepared.mean_item_count
