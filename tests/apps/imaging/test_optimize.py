@@ -25,15 +25,11 @@ TOLERANCE = {"onnx": 1e-4, "int8": 0.15, "onnx-int8": 0.15, "bf16": 0.05, "prune
 def optimised(trained_home: tuple[Path, Any]) -> Iterator[dict[str, dict[str, Any]]]:
     """The optimize result of each method, all from the tiny fp32 version, none promoted."""
     from apps.imaging.optimize import OPTIMIZER_CLASS
-    from lepton_shared.optimize import optimize, runner
+    from lepton_shared.optimize import optimize
+    from lepton_shared.testing.optimize import quick_measurement
 
     _, info = trained_home
-    with pytest.MonkeyPatch.context() as mp:  # a tiny model needs no long measurement
-        mp.setattr(runner, "LATENCY_REPEATS", 2)
-        mp.setattr(runner, "LATENCY_WARMUP", 1)
-        mp.setattr(runner, "THROUGHPUT_SECONDS", 0.01)
-        mp.setattr(runner, "MEASURE_ROUNDS", 2)
-        mp.setattr(OPTIMIZER_CLASS, "batch_size", 4)
+    with quick_measurement(OPTIMIZER_CLASS):
         yield {m: optimize("imaging", OPTIMIZER_CLASS, m, version=info.version, promote="never") for m in METHODS}
 
 

@@ -32,14 +32,10 @@ def home(copy_home: Callable[[Path], Path], tmp_path_factory: pytest.TempPathFac
 def optimised(home: Path) -> Iterator[dict[str, dict[str, Any]]]:
     """The optimize result of each method, all from the tiny fp32 version, none promoted."""
     from apps.maintenance.optimize import OPTIMIZER_CLASS
-    from lepton_shared.optimize import optimize, runner
+    from lepton_shared.optimize import optimize
+    from lepton_shared.testing.optimize import quick_measurement
 
-    with pytest.MonkeyPatch.context() as mp:  # a tiny model needs no long measurement
-        mp.setattr(runner, "LATENCY_REPEATS", 2)
-        mp.setattr(runner, "LATENCY_WARMUP", 1)
-        mp.setattr(runner, "THROUGHPUT_SECONDS", 0.01)
-        mp.setattr(runner, "MEASURE_ROUNDS", 2)
-        mp.setattr(OPTIMIZER_CLASS, "batch_size", 4)
+    with quick_measurement(OPTIMIZER_CLASS):
         yield {m: optimize("maintenance", OPTIMIZER_CLASS, m, promote="never") for m in METHODS}
 
 
