@@ -36,6 +36,10 @@ class AppManifest:
     higher_is_better: bool
     port: int
     icon: str
+    #: Who the app works for, in a few words: the home page's first line about it.
+    audience: str = ""
+    #: The first thing to try on the app's page, so a newcomer's first minute there is not spent guessing.
+    first_try: str = ""
     #: ``train`` options that finish in seconds on built-in data (tests, smoke runs).
     tiny_train_args: tuple[str, ...] = ()
     #: ``evaluate`` options that match a tiny model's built-in data.

@@ -14,6 +14,7 @@ import streamlit as st
 
 from apps.chatbot.manifest import MANIFEST
 from lepton_shared.ui import AppClient, ServiceError
+from lepton_shared.ui.report import show_model_report
 
 APP = MANIFEST.name
 #: what the page catches from a call: the service's refusal, or no answer at all
@@ -178,13 +179,15 @@ def page() -> None:
         return
     st.caption(f"Model {info['model_version']} · {len(info['intents'])} intents · out-of-scope threshold "
                f"{info['oos_threshold']:.2f} · {client.where}")
-    chat, agent, stats = st.tabs(["Chat", "Agent queue", "Analytics"])
+    chat, agent, stats, evaluation = st.tabs(["Chat", "Agent queue", "Analytics", "Evaluation"])
     with chat:
         chat_tab(list(info["intents"]))
     with agent:
         agent_tab()
     with stats:
         analytics_tab()
+    with evaluation:
+        show_model_report(client, expanded=True)
 
 
 page()

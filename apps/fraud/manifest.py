@@ -10,6 +10,8 @@ MANIFEST = AppManifest(
     higher_is_better=True,
     port=8104,
     icon=":material/credit_card:",
+    audience="payment risk analysts",
+    first_try="score a transaction on the first tab, read why, then mark it in the Review queue",
     tiny_train_args=("--tiny", "--epochs", "1"),
     tiny_evaluate_args=("--tiny",),
 )

@@ -15,6 +15,7 @@ import streamlit as st
 
 from apps.fraud.manifest import MANIFEST
 from lepton_shared.ui import AppClient, ServiceError
+from lepton_shared.ui.report import show_model_report
 
 APP = MANIFEST.name
 #: what the page catches from a call: the service's refusal, or no answer at all
@@ -167,13 +168,15 @@ def page() -> None:
                f"{policy['review_cost']:g}, declining a genuine payment {policy['decline_cost']:g}, "
                f"chargeback fee {policy['chargeback_fee']:g} on top of the amount"
                + (f"; {len(policy['rules'])} analyst rule(s)" if policy["rules"] else "") + ".")
-    score, queue, dashboard = st.tabs(["Score a transaction", "Review queue", "Dashboard"])
+    score, queue, dashboard, evaluation = st.tabs(["Score a transaction", "Review queue", "Dashboard", "Evaluation"])
     with score:
         score_tab()
     with queue:
         queue_tab()
     with dashboard:
         dashboard_tab()
+    with evaluation:
+        show_model_report(client, expanded=True)
 
 
 page()

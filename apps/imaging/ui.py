@@ -16,6 +16,7 @@ import streamlit as st
 from apps.imaging.manifest import MANIFEST
 from apps.imaging.report import study_report_html
 from lepton_shared.ui import AppClient, ServiceError
+from lepton_shared.ui.report import show_model_report
 
 APP = MANIFEST.name
 #: what the page catches from a call: the service's refusal, or no answer at all
@@ -150,11 +151,13 @@ def page() -> None:
     st.sidebar.markdown(f"**Model:** {model['model_version']}")
     st.sidebar.markdown(f"**Backend:** {client.where}")
     st.sidebar.caption(f"classes {', '.join(model['class_names'])} · operating threshold {model['threshold']:.3f}")
-    tab_diag, tab_work = st.tabs(["Diagnose", "Worklist"])
+    tab_diag, tab_work, tab_eval = st.tabs(["Diagnose", "Worklist", "Evaluation"])
     with tab_diag:
         diagnose_tab()
     with tab_work:
         worklist_tab()
+    with tab_eval:
+        show_model_report(client, expanded=True)
 
 
 page()

@@ -11,6 +11,8 @@ MANIFEST = AppManifest(
     tolerance=0.25,  # cycles of RUL RMSE: about 2 % of FD001's 11, twice its spread over training seeds
     port=8105,
     icon=":material/build:",
+    audience="maintenance planners of a machine fleet",
+    first_try="add simulated machines, then read the fleet, most urgent first",
     tiny_train_args=("--tiny", "--epochs", "1", "--rl-steps", "1024", "--episodes", "2"),
     tiny_evaluate_args=("--tiny", "--episodes", "2"),
     # no demo_train_args: make demo trains the full recipe; with fewer PPO steps (e.g. --rl-steps 30000) the agent

@@ -14,6 +14,7 @@ import streamlit as st
 
 from apps.maintenance.manifest import MANIFEST
 from lepton_shared.ui import AppClient, ServiceError, reset_local
+from lepton_shared.ui.report import show_model_report
 
 APP = MANIFEST.name
 POLICY_COLUMNS = ["cost_per_1000_cycles", "failures", "maintenance_count"]
@@ -124,6 +125,7 @@ def page() -> None:
     st.caption(f"Model {saved['model_version']}, answers from {client.where}.")
     fleet_section()
     policy_section(saved)
+    show_model_report(client)
 
 
 page()

@@ -10,5 +10,7 @@ MANIFEST = AppManifest(
     higher_is_better=True,
     port=8103,
     icon=":material/thumb_up:",
+    audience="e-commerce and merchandising teams",
+    first_try="pick a customer and compare their history with their recommendations",
     tiny_train_args=("--tiny", "--epochs", "1"),
 )

@@ -17,6 +17,7 @@ import streamlit as st
 
 from apps.recommender.manifest import MANIFEST
 from lepton_shared.ui import AppClient, ServiceError
+from lepton_shared.ui.report import show_model_report
 
 APP = MANIFEST.name
 #: what the page catches from a call: the service's refusal, or no answer at all
@@ -168,6 +169,7 @@ def page() -> None:
         similar_tab(labels)
     with tab_metrics:
         metrics_chart(overview["metrics"], str(overview["family"]))
+        show_model_report(client)
 
 
 page()

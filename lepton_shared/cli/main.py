@@ -287,6 +287,9 @@ def run(argv: Sequence[str]) -> int:
             print(f"{app.name} {info.version} registered ({info.stage}); metrics: "
                   + ", ".join(f"{k}={v:.4g}" for k, v in info.metrics.items() if isinstance(v, (int, float))),
                   file=sys.stderr)
+            if (info.path / "report.html").is_file():
+                print(f"evaluation report (metrics against baselines, plots): {info.path / 'report.html'}",
+                      file=sys.stderr)
         elif args.command == "evaluate":
             metrics = app.evaluate(_config(app, args))
             if args.json:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Body, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -415,6 +415,19 @@ def create_app(
     @app.get("/metrics", tags=["ops"])
     def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/v1/model/report", tags=["model"], response_class=HTMLResponse)
+    def model_report() -> HTMLResponse:
+        """The served version's evaluation report (metrics against baselines, plots), written at train time:
+        pages show it whether they run the model in-process or call this service."""
+        from lepton_shared.registry import Registry
+
+        served = state.predictor.version if state.predictor is not None else None
+        info = Registry().get(app_name, served)
+        report = info.path / "report.html"
+        if not report.is_file():
+            raise HTTPException(status_code=404, detail=f"{app_name} {info.version} has no evaluation report")
+        return HTMLResponse(report.read_text(encoding="utf-8"), headers={"X-Model-Version": info.version})
 
     @app.post("/v1/admin/reload", tags=["ops"])
     def reload() -> dict[str, str]:

@@ -252,6 +252,13 @@ class AppContract:
         body = httpx.get(f"{service}/readyz").json()
         assert body["status"] == "ready" and body["model_version"] == trained.version
 
+    def test_model_report_is_the_served_versions(self, service: str, trained: Any) -> None:
+        assert httpx.get(f"{service}/v1/model/report").status_code == 401
+        resp = httpx.get(f"{service}/v1/model/report", headers=self._auth(), timeout=30)
+        assert resp.status_code == 200, resp.text
+        assert resp.headers["x-model-version"] == trained.version
+        assert resp.headers["content-type"].startswith("text/html") and "<img" in resp.text
+
     def test_missing_or_wrong_token_is_rejected(self, service: str) -> None:
         from lepton_shared.app import get_app
 

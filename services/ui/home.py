@@ -9,13 +9,13 @@ a time, and a broken or missing app only greys out its own card.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from lepton_shared.app import app_installed
 from lepton_shared.errors import NotReadyError, UserError
-from lepton_shared.manifest import discover
+from lepton_shared.manifest import AppManifest, discover
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,6 +47,8 @@ class Card:
     service: str = "in-process"  # "up", "down" or "in-process" (no service URL configured)
     problem: str | None = None
     needs_training: bool = False  # the problem is simply that no production model exists yet
+    audience: str = ""
+    first_try: str = ""
 
     @property
     def beats_baseline(self) -> bool | None:
@@ -110,8 +112,14 @@ def service_state(app: str) -> str:
 
 def build_card(app: str, check_service: bool = True) -> Card:
     """Everything the home page says about one app; never raises."""
-    installed = app_installed(app)
     manifest = discover()[app]
+    return replace(_model_card(app, manifest, check_service), audience=manifest.audience,
+                   first_try=manifest.first_try)
+
+
+def _model_card(app: str, manifest: AppManifest, check_service: bool) -> Card:
+    """The card's model, metric and service part, from the registry and the service probe."""
+    installed = app_installed(app)
     title, summary = manifest.title, manifest.summary
     has_page = installed and page_script(app).is_file()
     service = service_state(app) if check_service else "in-process"

@@ -31,7 +31,7 @@ SERVICE_BADGES = {
 def _card(card: Card, pages: dict[str, st.Page]) -> None:
     with st.container(border=True, key=f"card-{card.app}"):
         st.subheader(card.title, anchor=False)
-        st.caption(card.summary)
+        st.caption(f"For {card.audience}: {card.summary}" if card.audience else card.summary)
         if not card.installed:
             st.markdown(":gray-badge[not part of this build]")
             return
@@ -52,13 +52,16 @@ def _card(card: Card, pages: dict[str, st.Page]) -> None:
             st.warning(card.problem, icon=":material/warning:")
         if card.app in pages:
             st.page_link(pages[card.app], label=f"Open {card.title}", icon=":material/arrow_forward:")
+            if card.first_try:
+                st.caption(f":material/lightbulb: First try: {card.first_try}")
 
 
 def home() -> None:
     """The landing page: what each app is, which model it runs, and whether it is any good."""
     st.title("Lepton Suite", anchor=False)
-    st.write("AI apps on one platform. Each card shows the model in production, its key score on "
-             "held-out data against a simple baseline, and whether its service answers.")
+    st.write("Five AI apps on one platform, each for one kind of team. Each card says whom the app serves, "
+             "shows the model in production with its key score on held-out data against a simple baseline "
+             "(a useful model must beat it), whether its service answers, and the first thing to try on its page.")
     if st.button("Refresh status", icon=":material/refresh:", key="refresh"):
         st.rerun()
     pages: dict[str, st.Page] = st.session_state.get("_lepton_pages", {})

@@ -97,6 +97,7 @@ def test_cards_cover_every_app_and_mark_missing_ones(lepton_home: Path) -> None:
     for card in cards:
         assert card.installed == app_installed(card.app)
         assert card.title and card.summary
+        assert card.audience and card.first_try, f"{card.app}'s manifest says whom it serves and what to try first"
         assert card.has_page == (card.installed and (home.ROOT / "apps" / card.app / "ui.py").is_file())
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from lepton_shared.app import app_installed
-from lepton_shared.manifest import app_names
+from lepton_shared.manifest import app_names, discover
 from lepton_shared.testing.browser import browser_page, streamlit_server, wait_for_streamlit
 from lepton_shared.testing.env import lepton_env
 from services.ui.home import page_script, titles
@@ -99,6 +99,8 @@ def _check_home(env: dict[str, str], installed: list[str]) -> None:
         for app, title in titles().items():
             card = page.locator(f".st-key-card-{app}")
             expect(card).to_contain_text(title)  # expect() retries while Streamlit is still rendering
+            if app_installed(app) and page_script(app).is_file():
+                expect(card).to_contain_text(f"First try: {discover()[app].first_try}")
             if not app_installed(app):
                 expect(card).to_contain_text("not part of this build")
             elif not REAL_HOME:

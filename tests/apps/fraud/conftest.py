@@ -25,6 +25,7 @@ def register_quick_model(df: pd.DataFrame) -> str:
     from apps.fraud.features import FEATURES, FeatureConfig, offline_features
     from apps.fraud.policy import CostPolicy
     from apps.fraud.training import fit_lightgbm
+    from lepton_shared.evaluation import write_report
     from lepton_shared.registry import Registry
 
     x = offline_features(df)[FEATURES].to_numpy()
@@ -34,6 +35,7 @@ def register_quick_model(df: pd.DataFrame) -> str:
         model.save(folder)
         (folder / "policy.json").write_text(json.dumps(CostPolicy().as_dict()))
         (folder / "features.json").write_text(json.dumps({"delay": FeatureConfig().delay, "features": FEATURES}))
+        write_report(folder / "report.html", "Quick fraud model", {"average_precision": 0.0})
 
     return Registry().register("fraud", write, metrics={"average_precision": 0.0}).version
 

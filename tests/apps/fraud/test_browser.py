@@ -50,3 +50,6 @@ def test_score_and_review_in_the_browser(mode: str, tmp_path: Path, small_data: 
         page.get_by_text("The review queue is empty").wait_for()
         page.get_by_role("tab", name="Dashboard").click()
         page.get_by_text("Precision of labelled alerts").wait_for()
+        page.get_by_role("tab", name="Evaluation").click()
+        page.get_by_text("Evaluation of model v1").first.wait_for()
+        page.frame_locator("iframe").first.get_by_text("Quick fraud model").first.wait_for()

@@ -57,3 +57,11 @@ def test_user_mistakes_are_one_line_errors(tmp_path: Path) -> None:
     assert len(proc.stderr.strip().splitlines()) == 1
     proc = lepton("models", "show", "imaging", "v4", home=tmp_path)
     assert proc.returncode == 2 and "v4" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_train_points_to_the_evaluation_report(tmp_path: Path) -> None:
+    proc = lepton("recommender", "train", "--tiny", "--epochs", "1", home=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    line = next(line for line in proc.stderr.splitlines() if line.startswith("evaluation report"))
+    report = Path(line.rsplit(": ", 1)[1])
+    assert report.name == "report.html" and report.is_file() and tmp_path in report.parents
