@@ -177,3 +177,17 @@ def test_a_promoted_onnx_int8_version_serves_and_evaluates(optimised: dict[str, 
                                                             abs=1e-6)
     finally:
         Registry().promote("fraud", source)
+
+
+@pytest.mark.parametrize(("start", "train_days", "delay_days", "test_days"), [("2018-04-12", 7, 7, 7),
+                                                                              ("2018-04-20", 10, 0, 3)])
+def test_the_source_periods_are_read_back_from_its_params(small_data: pd.DataFrame, start: str, train_days: int,
+                                                          delay_days: int, test_days: int) -> None:
+    """optimize scores on the test week the source was trained for, as its params name it."""
+    from apps.fraud.optimize import _periods
+    from apps.fraud.protocol import resolve_periods
+
+    periods = resolve_periods(small_data, start, train_days, delay_days, test_days)
+    spans = _periods(periods.describe())
+    assert spans is not None and resolve_periods(small_data, **spans) == periods
+    assert _periods({"data": "x.csv"}) is None
