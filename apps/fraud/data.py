@@ -74,6 +74,15 @@ def validate(df: pd.DataFrame, source: str = "transactions") -> pd.DataFrame:
     return df.sort_values(["TX_DATETIME", "TRANSACTION_ID"], kind="stable").reset_index(drop=True)
 
 
+def builtin_source(tiny: bool = False, seed: int = 42) -> str:
+    """How a model's params name the built-in simulation it was trained on (``optimize`` reads it back)."""
+    from apps.fraud.simulator import builtin_config
+
+    cfg = builtin_config(tiny=tiny, seed=seed)
+    return f"built-in simulation ({cfg.n_customers} customers, {cfg.n_terminals} terminals, " \
+           f"{cfg.n_days} days, seed {cfg.seed})"
+
+
 def load_data(data: Path | None, tiny: bool = False, seed: int = 42,
               with_feedback: bool = False) -> tuple[pd.DataFrame, str]:
     """The transactions of ``data``, or the built-in simulation (``tiny``: 300 customers); with
@@ -83,10 +92,7 @@ def load_data(data: Path | None, tiny: bool = False, seed: int = 42,
     else:
         from apps.fraud.simulator import builtin_config, simulate
 
-        cfg = builtin_config(tiny=tiny, seed=seed)
-        df = simulate(cfg)
-        source = f"built-in simulation ({cfg.n_customers} customers, {cfg.n_terminals} terminals, " \
-                 f"{cfg.n_days} days, seed {cfg.seed})"
+        df, source = simulate(builtin_config(tiny=tiny, seed=seed)), builtin_source(tiny, seed)
     if with_feedback:
         from apps.fraud.storage import feedback_frame
 

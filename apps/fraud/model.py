@@ -4,7 +4,9 @@ on a validation period.
 
 Both kinds expose ``predict_proba`` and ``contributions`` (per-feature contributions
 to the log-odds, used for reason codes): LightGBM's exact tree SHAP values
-(``pred_contrib=True``), and gradient x (input - mean) for the MLP.
+(``pred_contrib=True``), and gradient x (input - mean) for the MLP. An optimised MLP
+(``lepton fraud optimize``, :mod:`apps.fraud.variants`) loads here too; when its scoring net has
+no gradients (int8, ONNX) the fp32 net it was made from explains its scores.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class FraudModel:
     logit_shift: float = 0.0  # undoes the positive-class weight so scores stay probabilities
     hidden: int = 64
     info: dict[str, Any] = field(default_factory=dict)
+    explainer: Any = None  # a differentiable net for reason codes when ``net`` has no gradients
 
     # -- scoring ----------------------------------------------------------
     def scaled(self, x: np.ndarray) -> np.ndarray:
@@ -60,7 +63,7 @@ class FraudModel:
         import torch
 
         inputs = torch.from_numpy(self.scaled(x)).requires_grad_(True)
-        self.net(inputs).sum().backward()
+        (self.net if self.explainer is None else self.explainer)(inputs).sum().backward()
         assert inputs.grad is not None
         return (inputs.grad * inputs).detach().double().numpy()
 
@@ -88,12 +91,12 @@ class FraudModel:
 
             model.booster = lgb.Booster(model_file=str(folder / "lightgbm.txt"))
         else:
-            import torch
+            from apps.fraud.variants import load_variant
+            from lepton_shared.optimize.base import read_optimisation
 
             model.mean, model.std = np.asarray(meta["mean"]), np.asarray(meta["std"])
-            model.net = make_mlp(len(model.features), model.hidden)
-            model.net.load_state_dict(torch.load(folder / "mlp.pt", map_location="cpu", weights_only=True))
-            model.net.eval()
+            record = read_optimisation(folder) or {"method": "fp32"}
+            model.net, model.explainer = load_variant(folder, record, len(model.features), model.hidden)
         return model
 
 
