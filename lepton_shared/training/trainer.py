@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-import os
 import random
 import time
 from collections.abc import Callable
@@ -28,7 +27,9 @@ from torch.utils.data import DataLoader, Dataset
 from torch.utils.data.distributed import DistributedSampler
 from tqdm.auto import tqdm
 
+from lepton_shared.durable import durable_replace
 from lepton_shared.errors import UserError
+from lepton_shared.recovery import fail_interrupted_runs, heartbeat
 from lepton_shared.training.distributed import DistributedContext, all_reduce_mean, distributed_context
 
 LossFn = Callable[[nn.Module, Any], torch.Tensor]
@@ -168,7 +169,7 @@ class Trainer:
         }
         tmp = self.checkpoint_path.with_suffix(".tmp")
         torch.save(state, tmp)
-        os.replace(tmp, self.checkpoint_path)  # atomic: a crash mid-save keeps the previous checkpoint
+        durable_replace(tmp, self.checkpoint_path)  # a crash mid-save keeps the previous checkpoint
 
     def _load_checkpoint(self) -> dict[str, Any] | None:
         if not (self.config.resume and self.checkpoint_path and self.checkpoint_path.exists()):
@@ -319,14 +320,17 @@ class Trainer:
 
     # -- database logging -------------------------------------------------
     def _start_run(self) -> int | None:
+        """The run's row, owned by this process; runs left "running" by killed processes are marked failed first."""
         try:
             from lepton_shared.storage import TrainingRun, session_scope
 
+            fail_interrupted_runs()
             params = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self.config).items()}
             params["device"] = str(self.device)
             params["world_size"] = self.ctx.world_size
             with session_scope() as session:
-                run = TrainingRun(app=self.config.app, params=params, status="running")
+                run = TrainingRun(app=self.config.app, params=params, status="running",
+                                  timings={"owner": heartbeat()})
                 session.add(run)
                 session.flush()
                 return int(run.id)
@@ -342,6 +346,7 @@ class Trainer:
             run = session.get(TrainingRun, run_id)
             if run is not None:
                 run.history = list(history)
+                run.timings = {**(run.timings or {}), "owner": heartbeat()}
 
     def _finish_run(self, run_id: int | None, result: FitResult) -> None:
         if run_id is None:
@@ -354,7 +359,8 @@ class Trainer:
             if run is not None:
                 run.status = "finished"
                 run.metrics = result.best_metrics
-                run.timings = {"seconds": result.seconds, "samples_per_second": result.samples_per_second}
+                run.timings = {**(run.timings or {}), "seconds": result.seconds,
+                               "samples_per_second": result.samples_per_second}
                 run.finished_at = utcnow()
 
 
