@@ -247,6 +247,9 @@ def _ui(name: str, args: argparse.Namespace) -> None:
 
 
 def run(argv: Sequence[str]) -> int:
+    from lepton_shared.settings import get_settings
+
+    get_settings()  # a bad LEPTON_* value stops every command at once, in one line
     argv = list(argv)
     app_name = argv[0] if argv and argv[0] in discover() else None
     if app_name and not app_installed(app_name):
@@ -280,6 +283,10 @@ def run(argv: Sequence[str]) -> int:
         print(download(args.name))
     else:
         app = get_app(args.group)
+        if args.command in ("train", "tune"):
+            from lepton_shared.storage import init_db
+
+            init_db()  # an unreachable database is said before the training, not after it
         if args.command == "train":
             from lepton_shared.cli import tune
 
