@@ -15,7 +15,7 @@ import math
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 from lepton_shared.durable import durable_replace
 from lepton_shared.errors import UserError
 from lepton_shared.recovery import fail_interrupted_runs, heartbeat
+from lepton_shared.training.checkpoints import current_scope
 from lepton_shared.training.distributed import DistributedContext, all_reduce_mean, distributed_context
 
 LossFn = Callable[[nn.Module, Any], torch.Tensor]
@@ -125,6 +126,9 @@ class Trainer:
         optimizer_factory: Callable[[Any], torch.optim.Optimizer] | None = None,
         on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
     ) -> None:
+        scope = current_scope()
+        if scope is not None and config.checkpoint_dir is None:  # inside `lepton <app> train`: resumable
+            config = replace(config, checkpoint_dir=scope.next_folder(), resume=scope.resume)
         self.config = config
         self.device = resolve_device(config.device)
         self.ctx: DistributedContext = distributed_context(self.device.type)
@@ -156,12 +160,13 @@ class Trainer:
         return self.config.checkpoint_dir / "last.pt" if self.config.checkpoint_dir else None
 
     def save_checkpoint(self, epoch: int, best: float, best_state: dict[str, Any], history: list[dict[str, float]],
-                        bad_epochs: int) -> None:
+                        bad_epochs: int, stopped_early: bool = False) -> None:
         if self.checkpoint_path is None or not self.ctx.is_main:
             return
         self.checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
         state = {
             "epoch": epoch, "best": best, "best_state": best_state, "history": history, "bad_epochs": bad_epochs,
+            "stopped_early": stopped_early,
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scaler": self.scaler.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler else None,
@@ -251,14 +256,16 @@ class Trainer:
         history: list[dict[str, float]] = []
         best_state: dict[str, Any] = copy.deepcopy(self.model.state_dict())
         resumed = self._load_checkpoint()
+        stopped_early = False
         if resumed is not None:
-            start_epoch = resumed["epoch"] + 1
+            stopped_early = bool(resumed.get("stopped_early", False))
+            start_epoch = cfg.epochs if stopped_early else resumed["epoch"] + 1
             best, best_state, history, bad_epochs = (resumed["best"], resumed["best_state"], resumed["history"],
                                                      resumed["bad_epochs"])
             best_epoch = max(range(len(history)), key=lambda i: -sign * history[i].get(cfg.monitor, best)) \
                 if history else -1
         run_id = self._start_run() if cfg.log_to_db and self.ctx.is_main else None
-        started, samples, stopped_early = time.perf_counter(), 0, False
+        started, samples = time.perf_counter(), 0
         for epoch in range(start_epoch, cfg.epochs):
             self.wrapped.train()
             loader = self._loader(train_dataset, cfg.shuffle, collate_fn, epoch)
@@ -299,13 +306,13 @@ class Trainer:
                 bad_epochs += 1
             if self.on_epoch_end is not None:
                 self.on_epoch_end(epoch, metrics)
-            self.save_checkpoint(epoch, best, best_state, history, bad_epochs)
+            stopped_early = cfg.patience is not None and bad_epochs >= cfg.patience
+            self.save_checkpoint(epoch, best, best_state, history, bad_epochs, stopped_early)
             self._log_epoch(run_id, history)
             if self.ctx.is_main and cfg.show_progress:
                 shown = ", ".join(f"{k}={v:.4f}" for k, v in metrics.items() if k != "epoch")
                 tqdm.write(f"[{cfg.app}] epoch {epoch + 1}/{cfg.epochs}: {shown}")
-            if cfg.patience is not None and bad_epochs >= cfg.patience:
-                stopped_early = True
+            if stopped_early:
                 break
         self.model.load_state_dict(best_state)
         seconds = time.perf_counter() - started
