@@ -286,10 +286,10 @@ def run(argv: Sequence[str]) -> int:
         print(download(args.name))
     else:
         app = get_app(args.group)
-        if args.command in ("train", "tune"):
+        if args.command in ("train", "tune") and int(os.environ.get("RANK", "0")) == 0:
             from lepton_shared.storage import init_db
 
-            init_db()  # an unreachable database is said before the training, not after it
+            init_db()  # an unreachable database is said before the training (by torchrun's rank 0 only: one migrator)
         if args.command == "train":
             from lepton_shared.cli import tune
             from lepton_shared.training.checkpoints import resumable
