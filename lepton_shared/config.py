@@ -27,6 +27,7 @@ class TrainConfig:
     epochs: int | None = None  #: None: the app's default
     promote: str = "gate"  #: gate | always | never: when the new version becomes production (lepton_shared.promotion)
     tolerance: float | None = None  #: largest acceptable loss of the key metric against production; None: 0.01
+    resume: bool = False  #: continue the interrupted training of the same settings from its last epoch
 
 
 @dataclass

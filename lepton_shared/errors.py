@@ -36,3 +36,9 @@ class TooLargeError(UserError):
     """The input is larger than the service accepts (bytes, pixels, decompressed size)."""
 
     status_code = 413
+
+
+class ConfigurationError(UserError):
+    """The suite is set up wrongly (a bad ``LEPTON_*`` value, an unreachable database): the operator's to fix."""
+
+    status_code = 503

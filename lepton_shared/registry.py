@@ -1,8 +1,9 @@
 """Model registry: versioned artifacts on disk, their metadata in the database.
 
 An artifact is written into a temporary folder and renamed into place only when
-complete, and the database row is added after that, so a crash mid-save never
-leaves a version that points at a partial artifact.
+complete, inside the transaction that adds its database row, so a crash mid-save
+never leaves a version that points at a partial artifact, and two processes
+registering at once get distinct versions, each with its own files.
 """
 
 from __future__ import annotations
@@ -22,10 +23,16 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
+from lepton_shared.durable import durable_rename
 from lepton_shared.errors import NotFoundError, NotReadyError, UserError
+from lepton_shared.recovery import clean_incomplete, incomplete_prefix
 from lepton_shared.settings import get_settings
 from lepton_shared.storage import ModelVersion, Promotion, session_scope
+
+#: Registrations of one app at the same moment each retry with the next number; more than this many is a bug.
+REGISTER_ATTEMPTS = 20
 
 
 def _distributed_rank() -> tuple[int, int]:
@@ -194,27 +201,49 @@ class Registry:
                   params: dict[str, Any] | None, data_fingerprint: str, promote: bool | Gate) -> ModelInfo:
         app_dir = self.root / app
         app_dir.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".incomplete-", dir=app_dir))
+        clean_incomplete(app_dir)
+        tmp = Path(tempfile.mkdtemp(prefix=incomplete_prefix(), dir=app_dir))
         try:
             write(tmp)
             meta = {"app": app, "metrics": metrics or {}, "params": params or {},
                     "data_fingerprint": data_fingerprint}
             (tmp / "lepton_meta.json").write_text(json.dumps(meta, indent=2, default=str))
+            for attempt in range(REGISTER_ATTEMPTS):
+                try:
+                    return self._record(app, tmp, metrics, params, data_fingerprint, promote)
+                except IntegrityError:  # another process took this number first: take the next one
+                    if attempt + 1 == REGISTER_ATTEMPTS:
+                        raise
+            raise AssertionError("unreachable")
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+
+    def _record(self, app: str, tmp: Path, metrics: dict[str, Any] | None, params: dict[str, Any] | None,
+                data_fingerprint: str, promote: bool | Gate) -> ModelInfo:
+        """Add the next version's row, then move the folder in, in one transaction.
+
+        The row goes first: the unique (app, version) key makes a concurrent registration of the same
+        number wait or fail (IntegrityError) before either touches the other's folder. A folder already
+        named like the new version has no row, so a crash left it between its rename and the commit.
+        """
+        final: Path | None = None
+        try:
             with session_scope(self.database_url) as session:
                 number = (session.scalar(select(func.max(ModelVersion.number)).where(ModelVersion.app == app))
                           or 0) + 1
                 version = f"v{number}"
-                final = app_dir / version
-                if final.exists():  # left over from a crash before the row was written
-                    shutil.rmtree(final)
-                os.replace(tmp, final)
                 row = ModelVersion(
-                    app=app, version=version, number=number, path=str(final), stage="candidate",
+                    app=app, version=version, number=number, path=str(tmp.parent / version), stage="candidate",
                     metrics=metrics or {}, params=params or {}, data_fingerprint=data_fingerprint,
                     code_version=code_version(),
                 )
                 session.add(row)
                 session.flush()
+                if (tmp.parent / version).exists():
+                    shutil.rmtree(tmp.parent / version)
+                durable_rename(tmp, tmp.parent / version)
+                final = tmp.parent / version
                 if callable(promote):
                     production = self._production(session, app)
                     promote, reason = promote(_info(row), _info(production) if production else None)
@@ -223,10 +252,12 @@ class Registry:
                 if promote:
                     self._promote(session, app, version, "promote", reason, current_actor())
                 session.flush()
-                return _info(row)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
+                info = _info(row)
+        except BaseException:
+            if final is not None:  # the row was rolled back: its folder must not stay behind under its name
+                os.rename(final, tmp)
+            raise
+        return info
 
     def list(self, app: str | None = None) -> list[ModelInfo]:
         with session_scope(self.database_url) as session:

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from lepton_shared.errors import ConfigurationError
 
 
 class Settings(BaseSettings):
@@ -45,10 +48,20 @@ class Settings(BaseSettings):
     log_predictions: bool = Field(default=True, description="Store every prediction in the database.")
     id_salt: str = Field(default="lepton-default-salt", description="Salt for hashing personal identifiers.")
 
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str) -> str:
+        if value not in ("auto", "cpu", "cuda"):
+            raise ValueError("not a device: use auto, cpu or cuda")
+        return value
+
     @property
     def home_dir(self) -> Path:
         path = self.home.expanduser().resolve()
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigurationError(f"LEPTON_HOME={str(self.home)!r} cannot be used: {exc.strerror}") from None
         return path
 
     @property
@@ -72,5 +85,17 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings; tests call ``get_settings.cache_clear()`` after changing env."""
-    return Settings()
+    """The process-wide settings; tests call ``get_settings.cache_clear()`` after changing env.
+
+    A bad value is a :class:`ConfigurationError` naming the variable, so every command says it in one line.
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigurationError("; ".join(_describe(error) for error in exc.errors())) from None
+
+
+def _describe(error: Any) -> str:
+    name = "LEPTON_" + "_".join(str(part) for part in error["loc"]).upper()
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{name}={error['input']!r}: {message}"

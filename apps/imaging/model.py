@@ -103,14 +103,17 @@ def augmentation() -> Any:
 
 
 class ImageDataset(torch.utils.data.Dataset):
-    """(image, label) pairs; augmented when ``augment`` (training only)."""
+    """(image, label) pairs; augmented when ``augment`` (training only).
 
-    def __init__(self, images: np.ndarray, labels: np.ndarray, augment: bool = False, seed: int = 0) -> None:
+    Each item's augmentation is seeded from torch's generator, not from a state of its own, so a
+    training resumed from a checkpoint (which restores torch's generator) augments as the
+    uninterrupted one would have.
+    """
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, augment: bool = False) -> None:
         self.images = images
         self.labels = torch.as_tensor(labels, dtype=torch.long)
         self.transform = augmentation() if augment else None
-        if self.transform is not None:
-            self.transform.set_random_state(seed=seed)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -118,6 +121,7 @@ class ImageDataset(torch.utils.data.Dataset):
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         x = torch.as_tensor(self.images[i], dtype=torch.float32).unsqueeze(0)
         if self.transform is not None:
+            self.transform.set_random_state(seed=int(torch.randint(0, 2**31 - 1, ())))
             out = self.transform(x)
             x = torch.as_tensor(out.as_tensor() if hasattr(out, "as_tensor") else out).clamp(0, 1)
         return (x - MEAN) / STD, self.labels[i]

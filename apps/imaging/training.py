@@ -89,7 +89,7 @@ def fit(image_set: ImageSet, cfg: ModelConfig, settings: TrainSettings) -> tuple
         show_progress=settings.show_progress,
     )
     trainer = Trainer(model, tcfg, loss_fn=loss_fn, eval_fn=eval_fn)
-    result = trainer.fit(ImageDataset(train.images, train.labels, augment=settings.augment, seed=settings.seed),
+    result = trainer.fit(ImageDataset(train.images, train.labels, augment=settings.augment),
                          ImageDataset(val.images, val.labels))
     model = trainer.model
     val_logits = predict_logits(model, val.images)

@@ -46,6 +46,9 @@ def _add_common(command: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--tolerance", type=float, default=None, metavar="T",
                             help="largest acceptable loss of the key metric against production (default: the app's; "
                                  "0.01, one point of accuracy or AUC; 0.25 cycles of maintenance's RUL RMSE)")
+        parser.add_argument("--resume", action="store_true",
+                            help="continue the interrupted training of the same options from its last epoch "
+                                 "(torch models)")
         from lepton_shared.cli import tune
 
         tune.add_train_arguments(parser)
@@ -247,6 +250,9 @@ def _ui(name: str, args: argparse.Namespace) -> None:
 
 
 def run(argv: Sequence[str]) -> int:
+    from lepton_shared.settings import get_settings
+
+    get_settings()  # a bad LEPTON_* value stops every command at once, in one line
     argv = list(argv)
     app_name = argv[0] if argv and argv[0] in discover() else None
     if app_name and not app_installed(app_name):
@@ -280,10 +286,18 @@ def run(argv: Sequence[str]) -> int:
         print(download(args.name))
     else:
         app = get_app(args.group)
+        if args.command in ("train", "tune") and int(os.environ.get("RANK", "0")) == 0:
+            from lepton_shared.storage import init_db
+
+            init_db()  # an unreachable database is said before the training (by torchrun's rank 0 only: one migrator)
         if args.command == "train":
             from lepton_shared.cli import tune
+            from lepton_shared.training.checkpoints import resumable
 
-            info = tune.train_with_best(app, _config(app, args), args)
+            config = _config(app, args)
+            assert isinstance(config, TrainConfig)
+            with resumable(app.name, config):
+                info = tune.train_with_best(app, config, args)
             print(f"{app.name} {info.version} registered ({info.stage}); metrics: "
                   + ", ".join(f"{k}={v:.4g}" for k, v in info.metrics.items() if isinstance(v, (int, float))),
                   file=sys.stderr)

@@ -13,8 +13,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from lepton_shared.errors import ConfigurationError
 from lepton_shared.settings import get_settings
 
 _lock = threading.Lock()
@@ -30,10 +33,23 @@ def _url(url: str | None) -> str:
     return url or get_settings().resolved_database_url
 
 
+def _shown(url: str) -> str:
+    """``url`` without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return repr(url)
+
+
 def get_engine(url: str | None = None) -> Engine:
     url = _url(url)
     with _lock:
         if url not in _engines:
+            try:
+                make_url(url).get_dialect()
+            except (ArgumentError, NoSuchModuleError) as exc:
+                raise ConfigurationError(f"LEPTON_DATABASE_URL={_shown(url)} is not a usable database URL: "
+                                         f"{str(exc).splitlines()[0]}") from None
             if url.startswith("sqlite"):
                 engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
@@ -105,7 +121,12 @@ def init_db(url: str | None = None) -> None:
 
     engine = get_engine(url)
     cfg = alembic_config(url)
-    with engine.begin() as connection:
+    try:
+        connection = engine.connect()
+    except (OperationalError, InterfaceError) as exc:
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        raise ConfigurationError(f"cannot connect to the database {_shown(url)}: {reason}") from None
+    with connection, connection.begin():
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         cfg.attributes["connection"] = connection

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 from dataclasses import dataclass
 
@@ -34,9 +35,21 @@ def distributed_context(device_type: str = "cpu") -> DistributedContext:
     if not dist.is_initialized():
         backend = "nccl" if device_type == "cuda" and dist.is_nccl_available() else "gloo"
         dist.init_process_group(backend=backend)
+        atexit.register(_leave_process_group)
     if device_type == "cuda":
         torch.cuda.set_device(local_rank)
     return DistributedContext(world_size=world, rank=rank, local_rank=local_rank)
+
+
+def _leave_process_group() -> None:
+    """Destroy the process group before the interpreter tears down.
+
+    Left to interpreter shutdown, the group's C++ threads (gloo's, the TCP store's) can be destroyed
+    while still joinable, which aborts the process ("terminate called without an active exception")
+    after the work succeeded. No barrier here: a rank leaving on an error must not wait for the others.
+    """
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def all_reduce_mean(value: float, ctx: DistributedContext) -> float:

@@ -12,11 +12,10 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-import os
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,10 @@ from torch.utils.data import DataLoader, Dataset
 from torch.utils.data.distributed import DistributedSampler
 from tqdm.auto import tqdm
 
+from lepton_shared.durable import durable_replace
 from lepton_shared.errors import UserError
+from lepton_shared.recovery import fail_interrupted_runs, heartbeat
+from lepton_shared.training.checkpoints import current_scope
 from lepton_shared.training.distributed import DistributedContext, all_reduce_mean, distributed_context
 
 LossFn = Callable[[nn.Module, Any], torch.Tensor]
@@ -124,6 +126,9 @@ class Trainer:
         optimizer_factory: Callable[[Any], torch.optim.Optimizer] | None = None,
         on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
     ) -> None:
+        scope = current_scope()
+        if scope is not None and config.checkpoint_dir is None:  # inside `lepton <app> train`: resumable
+            config = replace(config, checkpoint_dir=scope.next_folder(), resume=scope.resume)
         self.config = config
         self.device = resolve_device(config.device)
         self.ctx: DistributedContext = distributed_context(self.device.type)
@@ -155,12 +160,13 @@ class Trainer:
         return self.config.checkpoint_dir / "last.pt" if self.config.checkpoint_dir else None
 
     def save_checkpoint(self, epoch: int, best: float, best_state: dict[str, Any], history: list[dict[str, float]],
-                        bad_epochs: int) -> None:
+                        bad_epochs: int, stopped_early: bool = False) -> None:
         if self.checkpoint_path is None or not self.ctx.is_main:
             return
         self.checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
         state = {
             "epoch": epoch, "best": best, "best_state": best_state, "history": history, "bad_epochs": bad_epochs,
+            "stopped_early": stopped_early,
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scaler": self.scaler.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler else None,
@@ -168,7 +174,7 @@ class Trainer:
         }
         tmp = self.checkpoint_path.with_suffix(".tmp")
         torch.save(state, tmp)
-        os.replace(tmp, self.checkpoint_path)  # atomic: a crash mid-save keeps the previous checkpoint
+        durable_replace(tmp, self.checkpoint_path)  # a crash mid-save keeps the previous checkpoint
 
     def _load_checkpoint(self) -> dict[str, Any] | None:
         if not (self.config.resume and self.checkpoint_path and self.checkpoint_path.exists()):
@@ -250,14 +256,16 @@ class Trainer:
         history: list[dict[str, float]] = []
         best_state: dict[str, Any] = copy.deepcopy(self.model.state_dict())
         resumed = self._load_checkpoint()
+        stopped_early = False
         if resumed is not None:
-            start_epoch = resumed["epoch"] + 1
+            stopped_early = bool(resumed.get("stopped_early", False))
+            start_epoch = cfg.epochs if stopped_early else resumed["epoch"] + 1
             best, best_state, history, bad_epochs = (resumed["best"], resumed["best_state"], resumed["history"],
                                                      resumed["bad_epochs"])
             best_epoch = max(range(len(history)), key=lambda i: -sign * history[i].get(cfg.monitor, best)) \
                 if history else -1
         run_id = self._start_run() if cfg.log_to_db and self.ctx.is_main else None
-        started, samples, stopped_early = time.perf_counter(), 0, False
+        started, samples = time.perf_counter(), 0
         for epoch in range(start_epoch, cfg.epochs):
             self.wrapped.train()
             loader = self._loader(train_dataset, cfg.shuffle, collate_fn, epoch)
@@ -298,13 +306,13 @@ class Trainer:
                 bad_epochs += 1
             if self.on_epoch_end is not None:
                 self.on_epoch_end(epoch, metrics)
-            self.save_checkpoint(epoch, best, best_state, history, bad_epochs)
+            stopped_early = cfg.patience is not None and bad_epochs >= cfg.patience
+            self.save_checkpoint(epoch, best, best_state, history, bad_epochs, stopped_early)
             self._log_epoch(run_id, history)
             if self.ctx.is_main and cfg.show_progress:
                 shown = ", ".join(f"{k}={v:.4f}" for k, v in metrics.items() if k != "epoch")
                 tqdm.write(f"[{cfg.app}] epoch {epoch + 1}/{cfg.epochs}: {shown}")
-            if cfg.patience is not None and bad_epochs >= cfg.patience:
-                stopped_early = True
+            if stopped_early:
                 break
         self.model.load_state_dict(best_state)
         seconds = time.perf_counter() - started
@@ -319,14 +327,17 @@ class Trainer:
 
     # -- database logging -------------------------------------------------
     def _start_run(self) -> int | None:
+        """The run's row, owned by this process; runs left "running" by killed processes are marked failed first."""
         try:
             from lepton_shared.storage import TrainingRun, session_scope
 
+            fail_interrupted_runs()
             params = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self.config).items()}
             params["device"] = str(self.device)
             params["world_size"] = self.ctx.world_size
             with session_scope() as session:
-                run = TrainingRun(app=self.config.app, params=params, status="running")
+                run = TrainingRun(app=self.config.app, params=params, status="running",
+                                  timings={"owner": heartbeat()})
                 session.add(run)
                 session.flush()
                 return int(run.id)
@@ -342,6 +353,7 @@ class Trainer:
             run = session.get(TrainingRun, run_id)
             if run is not None:
                 run.history = list(history)
+                run.timings = {**(run.timings or {}), "owner": heartbeat()}
 
     def _finish_run(self, run_id: int | None, result: FitResult) -> None:
         if run_id is None:
@@ -354,7 +366,8 @@ class Trainer:
             if run is not None:
                 run.status = "finished"
                 run.metrics = result.best_metrics
-                run.timings = {"seconds": result.seconds, "samples_per_second": result.samples_per_second}
+                run.timings = {**(run.timings or {}), "seconds": result.seconds,
+                               "samples_per_second": result.samples_per_second}
                 run.finished_at = utcnow()
 
 

@@ -1,4 +1,6 @@
+import multiprocessing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -103,3 +105,36 @@ def test_a_gate_decides_inside_registration(lepton_db_home: Path) -> None:
     assert reg.register("demo", _writer("b"), promote=gate).stage == "candidate"
     assert seen == [("v1", None), ("v2", "v1")]
     assert [r.reason for r in reg.history("demo")] == ["decided on v1"]
+
+
+def _register_in_another_process(home: str, database_url: str, tag: str, barrier: Any) -> None:
+    """One of two processes that register the same app at the same moment (after writing their files)."""
+    from lepton_shared.testing.env import lepton_env
+
+    def write(folder: Path) -> None:
+        (folder / "model.txt").write_text(tag)
+        barrier.wait(timeout=60)  # both artifacts written: both now look for the next number together
+
+    with lepton_env(Path(home), database_url=database_url):
+        Registry().list("demo")  # connected and migrated: nothing slow left between the barrier and the race
+        Registry().register("demo", write, metrics={"tag": tag})
+
+
+def test_concurrent_registers_get_distinct_versions_with_their_own_files(lepton_db_home: Path,
+                                                                         database_url: str) -> None:
+    assert Registry().list("demo") == []  # the schema exists before the race (migrations are not under test)
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(2)
+    workers = [ctx.Process(target=_register_in_another_process, args=(str(lepton_db_home), database_url, tag, barrier))
+               for tag in ("first", "second")]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert [worker.exitcode for worker in workers] == [0, 0]
+    infos = Registry().list("demo")
+    assert sorted(i.version for i in infos) == ["v1", "v2"]
+    assert sorted(i.metrics["tag"] for i in infos) == ["first", "second"]
+    for info in infos:  # each row's files are the ones registered with its metrics
+        assert (info.path / "model.txt").read_text() == info.metrics["tag"]
+    assert sorted(p.name for p in (Registry().root / "demo").iterdir()) == ["v1", "v2"]
