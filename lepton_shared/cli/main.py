@@ -127,7 +127,13 @@ def build_parser(app_name: str | None = None) -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database schema")
     dcmd = db.add_subparsers(dest="command", metavar="ACTION")
     dcmd.add_parser("upgrade", help="apply all migrations (SQLite or PostgreSQL per LEPTON_DATABASE_URL)")
-    sub.add_parser("data", help="download a public data set from data/manifest.json").add_argument("name")
+    from lepton_shared.data import load_manifest
+
+    known = ", ".join(sorted(load_manifest())) or "none"
+    data = sub.add_parser("data", help="download a public data set from data/manifest.json and check its checksum",
+                          description=f"Download NAME once into LEPTON_HOME/cache/datasets and print its path. "
+                                      f"Known: {known}.")
+    data.add_argument("name", help=f"one of: {known}")
     return parser
 
 
@@ -277,7 +283,7 @@ def run(argv: Sequence[str]) -> int:
     elif args.group == "data":
         from lepton_shared.data import download
 
-        print(download(args.name))
+        print(download(args.name, progress=True))
     else:
         app = get_app(args.group)
         if args.command == "train":

@@ -57,3 +57,10 @@ def test_user_mistakes_are_one_line_errors(tmp_path: Path) -> None:
     assert len(proc.stderr.strip().splitlines()) == 1
     proc = lepton("models", "show", "imaging", "v4", home=tmp_path)
     assert proc.returncode == 2 and "v4" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_version_comes_from_the_package_metadata(tmp_path: Path) -> None:
+    from importlib.metadata import version
+
+    proc = lepton("--version", home=tmp_path)
+    assert proc.returncode == 0 and proc.stdout.strip() == f"lepton {version('lepton-suite')}"
