@@ -57,6 +57,9 @@ def _add_common(command: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--port", type=int, default=None,
                             help="port (default: the app's port from its manifest)")
         parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+        parser.add_argument("--allow-public", action="store_true",
+                            help="listen on a non-loopback --host even with authentication off (no "
+                                 "LEPTON_API_TOKEN); same as LEPTON_ALLOW_PUBLIC=1")
     if command == "ui":
         parser.add_argument("--port", type=int, default=8501, help="Streamlit port (default 8501)")
         parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
@@ -240,6 +243,11 @@ def _serve(name: str, args: argparse.Namespace) -> None:
     port = args.port or app.manifest.port
     if args.workers < 1:
         raise UserError("--workers must be at least 1")
+    from lepton_shared.serving.security import check_bind
+
+    warning = check_bind(args.host, args.allow_public)
+    if warning:
+        print(warning, file=sys.stderr)
     print(f"{name} service on http://{args.host}:{port}  (docs: /docs)", file=sys.stderr)
     os.environ["LEPTON_APP"] = name  # read by services.asgi in every worker
     uvicorn.run(app.service_module, host=args.host, port=port, workers=args.workers, log_level="warning")

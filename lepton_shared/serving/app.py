@@ -33,11 +33,14 @@ from lepton_shared.serving.batching import MicroBatcher
 from lepton_shared.serving.logs import json_logger, request_id_var
 from lepton_shared.serving.prediction_log import PredictionLogWriter, log_row
 from lepton_shared.serving.predictor import Predictor
+from lepton_shared.serving.security import check_production, pseudonymise
 from lepton_shared.settings import get_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+#: the path label and log value of a request no route matched
+UNMATCHED = "<unmatched>"
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/docs", "/openapi.json", "/docs/oauth2-redirect", "/redoc"})
 
 
@@ -91,13 +94,16 @@ class ObserveMiddleware:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            path = getattr(scope.get("route"), "path", scope["path"])  # the route's template, not the raw path
+            # the route's template, not the raw path: ids stay out of labels and logs, and a scanner's
+            # /wp-admin/... adds no series
+            path = getattr(scope.get("route"), "path", UNMATCHED)
             elapsed = time.perf_counter() - start
             self.requests_total.labels(self.app_name, path, str(status)).inc()
             self.latency.labels(self.app_name, path).observe(elapsed)
             if path not in ("/healthz", "/readyz", "/metrics"):
-                self.logger.info("request", extra={"path": scope["path"], "method": scope["method"],
-                                                   "status": status, "latency_ms": round(elapsed * 1000, 2)})
+                self.logger.info("request", extra={"path": path, "method": scope["method"], "status": status,
+                                                   "params": pseudonymise(scope.get("path_params") or {}),
+                                                   "latency_ms": round(elapsed * 1000, 2)})
 
 
 class GuardMiddleware:
@@ -340,6 +346,7 @@ def create_app(
     micro-batching ``POST /v1/predict``; the ``LEPTON_MICRO_BATCH`` … settings override them when set
     (see :func:`batch_options`)."""
     settings = get_settings()
+    check_production(settings)
     state = ServiceState(app_name, predictor_loader,
                          batch_options(micro_batch, max_batch, max_wait_ms, batch_workers))
     logger = json_logger(f"lepton.{app_name}")
@@ -355,6 +362,9 @@ def create_app(
     async def lifespan(_: FastAPI):  # type: ignore[no-untyped-def]
         from lepton_shared.storage import init_db
 
+        if not (token if token is not None else settings.api_token):
+            logger.warning("AUTHENTICATION IS OFF: LEPTON_API_TOKEN is not set, so anyone who can reach this "
+                           "service can call every route")
         await run_in_threadpool(init_db)
         if on_startup is not None:
             await run_in_threadpool(on_startup)

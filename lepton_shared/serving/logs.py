@@ -20,7 +20,7 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
             "request_id": request_id_var.get(),
         }
-        for key in ("path", "status", "latency_ms", "method", "app"):
+        for key in ("path", "status", "latency_ms", "method", "app", "params"):
             if hasattr(record, key):
                 payload[key] = getattr(record, key)
         if record.exc_info:
