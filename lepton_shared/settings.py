@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     log_predictions: bool = Field(default=True, description="Store every prediction in the database.")
     id_salt: str = Field(default=DEFAULT_ID_SALT, description="Secret key for pseudonymising personal identifiers "
                          "(HMAC-SHA256); production refuses the default.")
+    metrics_public: bool = Field(
+        default=False, description="Serve /metrics without any token (for a Prometheus inside a trusted network).")
+    metrics_token: str | None = Field(
+        default=None, description="A second bearer token that opens /metrics only (for Prometheus), so the "
+        "scraper never holds the API token.")
     env: Literal["development", "production"] = Field(
         default="development", description="production: the services refuse to start with the default "
         "LEPTON_ID_SALT.")

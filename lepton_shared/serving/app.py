@@ -24,13 +24,14 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Body, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import Counter, Histogram
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lepton_shared.errors import NotReadyError, UserError
 from lepton_shared.serving.batching import MicroBatcher
 from lepton_shared.serving.logs import json_logger, request_id_var
+from lepton_shared.serving.metrics import service_metrics
 from lepton_shared.serving.prediction_log import PredictionLogWriter, log_row
 from lepton_shared.serving.predictor import Predictor
 from lepton_shared.serving.security import check_production, pseudonymise
@@ -109,10 +110,24 @@ class ObserveMiddleware:
 class GuardMiddleware:
     """Auth, size limit and request id in one pure-ASGI layer (it sees every route)."""
 
-    def __init__(self, app: ASGIApp, token: str | None, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, token: str | None, max_bytes: int, metrics_token: str | None = None,
+                 metrics_public: bool = False) -> None:
         self.app = app
         self.token = token
         self.max_bytes = max_bytes
+        self.metrics_token = metrics_token
+        self.metrics_public = metrics_public
+
+    def _allowed(self, path: str, given: str | None) -> bool:
+        """Whether a request with bearer token ``given`` may reach ``path`` (auth on)."""
+        if path in OPEN_PATHS or (path == "/metrics" and self.metrics_public):
+            return True
+        if given is None:
+            return False
+        if path == "/metrics" and self.metrics_token and hmac.compare_digest(given.encode(),
+                                                                            self.metrics_token.encode()):
+            return True
+        return hmac.compare_digest(given.encode(), self.token.encode()) if self.token else False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -128,10 +143,9 @@ class GuardMiddleware:
                 message.setdefault("headers", []).append((b"x-request-id", rid.encode()))
             await send(message)
 
-        if self.token and scope["path"] not in OPEN_PATHS:
-            auth = headers.get("authorization", "")
-            scheme, _, given = auth.partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self.token.encode()):
+        if self.token:
+            scheme, _, given = headers.get("authorization", "").partition(" ")
+            if not self._allowed(scope["path"], given.strip() if scheme.lower() == "bearer" else None):
                 await _plain(send_with_id, 401, "missing or invalid bearer token",
                              [(b"www-authenticate", b"Bearer")])
                 return
@@ -350,13 +364,8 @@ def create_app(
     state = ServiceState(app_name, predictor_loader,
                          batch_options(micro_batch, max_batch, max_wait_ms, batch_workers))
     logger = json_logger(f"lepton.{app_name}")
-    registry = CollectorRegistry()
-    requests_total = Counter("lepton_requests_total", "HTTP requests", ["app", "path", "status"], registry=registry)
-    latency = Histogram("lepton_request_seconds", "Request latency", ["app", "path"], registry=registry,
-                        buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
-    batch_size = Histogram("lepton_batch_size", "Requests answered per micro-batch (_count: batches, _sum: requests)",
-                           ["app", "route"], registry=registry, buckets=(1, 2, 4, 8, 16, 32, 64, 128))
-    state.observe_batch = lambda route, size: batch_size.labels(app_name, route).observe(size)
+    metrics = service_metrics()
+    state.observe_batch = lambda route, size: metrics.batch_size.labels(app_name, route).observe(size)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):  # type: ignore[no-untyped-def]
@@ -382,10 +391,11 @@ def create_app(
                   lifespan=lifespan)
     app.state.lepton = state
 
-    app.add_middleware(ObserveMiddleware, app_name=app_name, requests_total=requests_total, latency=latency,
-                       logger=logger)
+    app.add_middleware(ObserveMiddleware, app_name=app_name, requests_total=metrics.requests_total,
+                       latency=metrics.latency, logger=logger)
     app.add_middleware(GuardMiddleware, token=token if token is not None else settings.api_token,
-                       max_bytes=max_request_bytes or settings.max_request_bytes)
+                       max_bytes=max_request_bytes or settings.max_request_bytes,
+                       metrics_token=settings.metrics_token, metrics_public=settings.metrics_public)
 
     @app.exception_handler(UserError)
     async def user_error(_: Request, exc: UserError) -> JSONResponse:
@@ -423,8 +433,11 @@ def create_app(
                              "micro_batch": asdict(state.batching)})
 
     @app.get("/metrics", tags=["ops"])
-    def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    def prometheus_metrics() -> Response:
+        """Prometheus text format, summed over the workers (bearer token, LEPTON_METRICS_TOKEN, or none with
+        LEPTON_METRICS_PUBLIC=1)."""
+        body, content_type = metrics.latest()
+        return Response(body, media_type=content_type)
 
     @app.post("/v1/admin/reload", tags=["ops"])
     def reload() -> dict[str, str]:

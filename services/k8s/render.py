@@ -31,13 +31,17 @@ spec:
   template:
     metadata:
       labels: {{app.kubernetes.io/name: lepton-{name}, app.kubernetes.io/part-of: lepton-suite}}
+      annotations:  # for a Prometheus that discovers pods by annotation; /metrics takes LEPTON_METRICS_TOKEN
+        prometheus.io/scrape: "true"
+        prometheus.io/port: "8000"
+        prometheus.io/path: /metrics
     spec:
       securityContext: {{runAsNonRoot: true, runAsUser: 10001, fsGroup: 10001}}
       containers:
         - name: {name}
           image: lepton-suite:0.1.0
-          command: ["python", "-m", "uvicorn", "services.asgi:app", "--host", "0.0.0.0", "--port", "8000",
-                    "--workers", "1", "--no-access-log"]
+          # lepton serve: JSON logs (uvicorn's too) and the binding rules (a token is required on 0.0.0.0)
+          command: ["lepton", "{name}", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "1"]
           ports:
             - {{name: http, containerPort: 8000}}
           env:
@@ -47,6 +51,11 @@ spec:
               valueFrom: {{secretKeyRef: {{name: lepton-secrets, key: database-url}}}}
             - name: LEPTON_API_TOKEN
               valueFrom: {{secretKeyRef: {{name: lepton-secrets, key: api-token}}}}
+            - name: LEPTON_METRICS_TOKEN
+              valueFrom: {{secretKeyRef: {{name: lepton-secrets, key: metrics-token}}}}
+            - name: LEPTON_ID_SALT
+              valueFrom: {{secretKeyRef: {{name: lepton-secrets, key: id-salt}}}}
+            - {{name: LEPTON_ENV, value: production}}
           resources:
             requests: {{cpu: "{cpu_request}", memory: {memory_request}}}
             limits: {{cpu: "{cpu_limit}", memory: {memory_limit}}}

@@ -66,12 +66,14 @@ def test_deployment_and_service(app: str) -> None:
     assert spec["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
     (container,) = pod["spec"]["containers"]
 
-    # the command starts this app's uvicorn entry point on the declared port
+    # the command is `lepton <app> serve` on the declared port (JSON logs, binding rules)
+    from lepton_shared.cli.main import build_parser
+
     command = container["command"]
-    assert command[:3] == ["python", "-m", "uvicorn"]
-    module, attr = command[3].split(":")
-    assert (module, attr) == ("services.asgi", "app")  # LEPTON_APP (checked below) picks the app
-    port = int(command[command.index("--port") + 1])
+    assert command[0] == "lepton"
+    args = build_parser().parse_args(command[1:])
+    assert (args.group, args.command, args.host) == (app, "serve", "0.0.0.0")
+    port = args.port
     named_ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert named_ports["http"] == port
 
@@ -86,10 +88,12 @@ def test_deployment_and_service(app: str) -> None:
         assert {"cpu", "memory"} <= set(container["resources"][part])
     secret_name, keys = _secret_keys()
     env = {e["name"]: e for e in container["env"]}
-    for var in ("LEPTON_DATABASE_URL", "LEPTON_API_TOKEN"):
+    for var in ("LEPTON_DATABASE_URL", "LEPTON_API_TOKEN", "LEPTON_METRICS_TOKEN", "LEPTON_ID_SALT"):
         ref = env[var]["valueFrom"]["secretKeyRef"]
         assert ref["name"] == secret_name and ref["key"] in keys
-    assert env["LEPTON_APP"]["value"] == app
+    assert env["LEPTON_APP"]["value"] == app and env["LEPTON_ENV"]["value"] == "production"
+    annotations = pod["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true" and int(annotations["prometheus.io/port"]) == port
 
     # the model store every replica shares
     mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
@@ -104,7 +108,7 @@ def test_deployment_and_service(app: str) -> None:
 
 def test_one_entry_point_serves_every_app() -> None:
     source = (ROOT / "services" / "asgi.py").read_text()
-    assert re.search(r"^app = get_app\(APP_NAME\)\.create_service\(\)$", source, re.M)
+    assert re.search(r"^\s*app = get_app\(APP_NAME\)\.create_service\(\)$", source, re.M)
     assert not [app for app in app_names() if (ROOT / "services" / f"{app}.py").exists()]
 
 
@@ -123,7 +127,12 @@ def test_dockerfile_runs_the_service_chosen_by_lepton_app() -> None:
     assert re.search(r"^FROM python:3\.11-slim$", text, re.M)
     cmd_line = next(line for line in text.splitlines() if line.startswith("CMD "))
     words = shlex.split(cmd_line[len("CMD "):])
-    assert words[:4] == ["exec", "python", "-m", "uvicorn"] and words[4] == "services.asgi:app"
+    assert words[:3] == ["exec", "lepton", "${LEPTON_APP}"]
+    from lepton_shared.cli.main import build_parser
+
+    args = build_parser().parse_args(["fraud", *(w.replace("${PORT}", "8000").replace("${WORKERS}", "1")
+                                                 for w in words[3:])])
+    assert (args.command, args.host, args.port) == ("serve", "0.0.0.0", 8000)
     assert re.search(r"^ENV .*LEPTON_APP=(\w+)", text, re.M | re.S)
     default = re.search(r"LEPTON_APP=(\w+)", text)
     assert default and default.group(1) in app_names()
