@@ -25,6 +25,7 @@ from fastapi import APIRouter, Body, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import Counter, Histogram
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,6 +33,7 @@ from lepton_shared.errors import NotReadyError, UserError
 from lepton_shared.serving.batching import MicroBatcher
 from lepton_shared.serving.logs import json_logger, request_id_var
 from lepton_shared.serving.metrics import service_metrics
+from lepton_shared.serving.openapi import install as install_openapi
 from lepton_shared.serving.prediction_log import PredictionLogWriter, log_row
 from lepton_shared.serving.predictor import Predictor
 from lepton_shared.serving.security import check_production, pseudonymise
@@ -353,12 +355,14 @@ def create_app(
     token: str | None = None,
     max_request_bytes: int | None = None,
     on_startup: Callable[[], None] | None = None,
+    input_model: type[BaseModel] | None = None,
 ) -> FastAPI:
     """Build an app's service; ``routers`` hold its domain endpoints under ``/v1``.
 
     ``micro_batch``, ``max_batch``, ``max_wait_ms`` and ``batch_workers`` are the app's defaults for
     micro-batching ``POST /v1/predict``; the ``LEPTON_MICRO_BATCH`` … settings override them when set
-    (see :func:`batch_options`)."""
+    (see :func:`batch_options`). ``input_model`` is the predictor's ``InputModel``, for ``/docs`` (the predictor
+    itself is loaded after the service starts)."""
     settings = get_settings()
     check_production(settings)
     state = ServiceState(app_name, predictor_loader,
@@ -449,6 +453,9 @@ def create_app(
 
     for router in routers:
         app.include_router(router)
+    metrics_open = settings.metrics_public
+    install_openapi(app, lambda path: path not in OPEN_PATHS and not (path == "/metrics" and metrics_open),
+                    input_model)
     return app
 
 
