@@ -100,3 +100,11 @@ def test_docker_compose_accepts_the_file(tmp_path: Path) -> None:
     proc = subprocess.run(["docker", "compose", "-f", str(COMPOSE), "--env-file", str(env), "config", "--quiet"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_prometheus_example_scrapes_every_compose_service(compose: dict[str, Any]) -> None:
+    config = yaml.safe_load((ROOT / "services" / "prometheus.example.yml").read_text())
+    (job,) = config["scrape_configs"]
+    targets = {t for group in job["static_configs"] for t in group["targets"]}
+    assert targets == {f"{name}:{_container_port()}" for name in discover()}
+    assert job["metrics_path"] == "/metrics" and job["authorization"]["type"] == "Bearer"
