@@ -18,8 +18,9 @@ from typing import Any
 from lepton_shared.errors import UserError
 from lepton_shared.settings import DEFAULT_ID_SALT, Settings, get_settings
 
-#: keys whose values identify a person, wherever they appear in a logged answer
-PERSONAL_ID_KEYS = frozenset({"user_id", "customer_id", "patient_id"})
+#: keys whose values identify a person, wherever they appear in a logged answer (a DICOM study or series UID
+#: leads to one patient's record in the hospital's archive)
+PERSONAL_ID_KEYS = frozenset({"user_id", "customer_id", "patient_id", "study_uid", "series_uid"})
 
 
 def is_loopback(host: str) -> bool:

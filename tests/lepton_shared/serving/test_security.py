@@ -70,7 +70,8 @@ def test_asgi_entry_refuses_production_with_the_default_salt(tmp_path: Path) -> 
 
 
 def test_prediction_log_keeps_personal_ids_as_keyed_pseudonyms(tmp_path: Path) -> None:
-    output = {"user_id": "42", "items": [{"item": "7", "because": {"customer_id": 9}}], "model_version": "v1"}
+    output = {"user_id": "42", "items": [{"item": "7", "because": {"customer_id": 9}}], "model_version": "v1",
+              "study_uid": "1.2.840.99"}
     inputs = {"user_id": "42", "k": 10}
     with lepton_env(tmp_path, id_salt="first"):
         row = log_row("recommender", "r1", "/v1/users/{user_id}/recommendations", output, inputs, 1.0)
@@ -80,6 +81,7 @@ def test_prediction_log_keeps_personal_ids_as_keyed_pseudonyms(tmp_path: Path) -
     text = json.dumps(row["output"])
     assert '"42"' not in text and row["output"]["user_id"].startswith("p:")
     assert row["output"]["items"][0]["because"]["customer_id"].startswith("p:")
+    assert row["output"]["study_uid"].startswith("p:")
     assert row["output"]["items"][0]["item"] == "7" and output["user_id"] == "42"  # the answer itself unchanged
     assert row["output"] == again["output"] and row["output"]["user_id"] != other["output"]["user_id"]
     plain = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
