@@ -258,6 +258,8 @@ class ServiceState:
         self.batchers: dict[str, MicroBatcher] = {}
         #: called with (route, batch size) for every micro-batch (the service's Prometheus histogram)
         self.observe_batch: Callable[[str, int], None] | None = None
+        #: called with the version of every model loaded (the service's ``lepton_model_info``)
+        self.on_model: Callable[[str], None] | None = None
         self.log_writer = PredictionLogWriter(get_settings().resolved_database_url)
 
     def new_batcher(self, route: str, fn: Callable[[list[Any]], list[Any]]) -> MicroBatcher:
@@ -282,6 +284,8 @@ class ServiceState:
                 try:
                     self.predictor = self.loader()
                     self.error = None
+                    if self.on_model is not None:
+                        self.on_model(self.predictor.version)
                 except UserError as exc:
                     self.error = str(exc)
                     raise NotReadyError(str(exc)) from None
@@ -370,6 +374,7 @@ def create_app(
     logger = json_logger(f"lepton.{app_name}")
     metrics = service_metrics()
     state.observe_batch = lambda route, size: metrics.batch_size.labels(app_name, route).observe(size)
+    state.on_model = lambda version: metrics.serving(app_name, version)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):  # type: ignore[no-untyped-def]
@@ -390,6 +395,7 @@ def create_app(
             if batcher is not None:
                 await batcher.close()
         await run_in_threadpool(state.log_writer.close)
+        metrics.worker_stopped()
 
     app = FastAPI(title=title or f"Lepton {app_name}", description=description, version="1",
                   lifespan=lifespan)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
@@ -61,6 +61,22 @@ class ServiceMetrics:
     requests_total: Counter
     latency: Histogram
     batch_size: Histogram
+    model_info: Gauge
+    _served: str | None = None
+
+    def serving(self, app_name: str, version: str) -> None:
+        """Mark ``version`` as the model this process answers with (and the one before as no longer)."""
+        if self._served is not None and self._served != version:
+            self.model_info.labels(app_name, self._served).set(0)
+        self.model_info.labels(app_name, version).set(1)
+        self._served = version
+
+    def worker_stopped(self) -> None:
+        """Drop this worker's live gauges from the multiprocess sums (a graceful stop)."""
+        if multiprocess_dir() is not None:
+            from prometheus_client import multiprocess
+
+            multiprocess.mark_process_dead(os.getpid(), path=str(multiprocess_dir()))
 
     def latest(self) -> tuple[bytes, str]:
         """The scrape body and its content type (summed over workers in multiprocess mode)."""
@@ -84,4 +100,7 @@ def service_metrics() -> ServiceMetrics:
                         buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
     batch_size = Histogram("lepton_batch_size", "Requests answered per micro-batch (_count: batches, _sum: requests)",
                            ["app", "route"], registry=registry, buckets=(1, 2, 4, 8, 16, 32, 64, 128))
-    return ServiceMetrics(registry, requests_total, latency, batch_size)
+    # "livemax": with several workers, 1 for a version while any live worker serves it (a reload is per worker)
+    model_info = Gauge("lepton_model_info", "1 for the model version the service answers with", ["app", "version"],
+                       registry=registry, multiprocess_mode="livemax")
+    return ServiceMetrics(registry, requests_total, latency, batch_size, model_info)

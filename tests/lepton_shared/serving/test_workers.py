@@ -72,12 +72,20 @@ def test_one_process_metrics_public_when_asked(tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 
     from lepton_shared.testing.env import lepton_env
-    from lepton_shared.testing.example import example_service
+    from lepton_shared.testing.example import example_service, register_example
 
     os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    with lepton_env(tmp_path, api_token=TOKEN, metrics_public="1"), TestClient(example_service()) as client:
-        assert client.get("/v1/predict").status_code == 401  # the API still needs its token
-        text = client.get("/metrics").text
-        assert "process_resident_memory_bytes" in text and "process_cpu_seconds_total" in text
+    with lepton_env(tmp_path, api_token=TOKEN, metrics_public="1"):
+        register_example(epochs=1)
+        with TestClient(example_service()) as client:
+            assert client.get("/v1/predict").status_code == 401  # the API still needs its token
+            text = client.get("/metrics").text
+            assert "process_resident_memory_bytes" in text and "process_cpu_seconds_total" in text
+            assert 'lepton_model_info{app="example",version="v1"} 1.0' in text
+            register_example(epochs=1)
+            client.post("/v1/admin/reload", headers={"Authorization": f"Bearer {TOKEN}"})
+            text = client.get("/metrics").text
+            assert 'lepton_model_info{app="example",version="v1"} 0.0' in text
+            assert 'lepton_model_info{app="example",version="v2"} 1.0' in text
     with lepton_env(tmp_path, api_token=TOKEN), TestClient(example_service()) as client:
         assert client.get("/metrics").status_code == 401
