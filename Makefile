@@ -9,7 +9,9 @@
 #   make tune-<app> TRIALS=n        Optuna study on the validation split (WORKERS=, STUDY=, TIMEOUT=, DATA=);
 #                                   then make train-<app> PARAMS=best [STUDY=name]
 #   make bench / bench-perf         quality benchmarks / efficiency ratios (docs/)
-#   make serve-<app> / ui-<app> / ui
+#   make serve-<app> HOST=0.0.0.0  the service (WORKERS=, PORT=; off loopback it needs LEPTON_API_TOKEN,
+#                                   or LEPTON_ALLOW_PUBLIC=1 to serve without one on purpose)
+#   make ui-<app> / ui
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -26,6 +28,10 @@ MODEL  ?=
 NPROC  ?= 1
 NNODES ?= 1
 PORT   ?=
+# HOST only from the make command line: shells such as zsh export HOST as the machine's name
+ifneq ($(origin HOST),command line)
+HOST   := 127.0.0.1
+endif
 WORKERS ?= 1
 TRIALS ?=
 STUDY  ?=
@@ -88,7 +94,7 @@ tune-%: $(STAMP) ## TRIALS=n WORKERS=n STUDY=name TIMEOUT=s DATA=path: the study
 	$(BIN)/lepton $* tune --json $(TUNE_FLAGS)
 
 serve-%: $(STAMP)
-	$(BIN)/lepton $* serve --workers $(WORKERS) $(if $(PORT),--port $(PORT))
+	$(BIN)/lepton $* serve --host $(HOST) --workers $(WORKERS) $(if $(PORT),--port $(PORT))
 
 ui-%: $(STAMP)
 	$(BIN)/lepton $* ui $(if $(PORT),--port $(PORT))

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
+import sys
 import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pandas as pd
 
@@ -48,14 +48,32 @@ def fingerprint(obj: Any) -> str:
     return digest.hexdigest()[:16]
 
 
-def load_manifest(path: Path = MANIFEST) -> dict[str, dict[str, Any]]:
+def load_manifest(path: Path | None = None) -> dict[str, dict[str, Any]]:
+    path = path or MANIFEST
     if not path.exists():
         return {}
     return {d["name"]: d for d in json.loads(path.read_text())["datasets"]}
 
 
-def download(name: str, dest_dir: Path | None = None, manifest: Path = MANIFEST, timeout: float = 30.0) -> Path:
-    """Fetch a manifest data set once, verify its checksum (SHA-256, or MD5 where only that is published)."""
+def _copy_with_progress(resp: Any, out: BinaryIO, name: str, progress: bool, chunk: int = 1 << 16) -> None:
+    """Copy the response to ``out`` behind a tqdm bar on stderr (sized when the server sends Content-Length),
+    so a download of hundreds of megabytes on a slow link does not look like a hang."""
+    from tqdm.auto import tqdm
+
+    length = resp.headers.get("Content-Length") if getattr(resp, "headers", None) is not None else None
+    total = int(length) if length and str(length).isdigit() else None
+    with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=name, disable=not progress,
+              file=sys.stderr) as bar:
+        while block := resp.read(chunk):
+            out.write(block)
+            bar.update(len(block))
+
+
+def download(name: str, dest_dir: Path | None = None, manifest: Path | None = None, timeout: float = 30.0,
+             progress: bool = False) -> Path:
+    """Fetch a manifest data set once, verify its checksum (SHA-256, or MD5 where only that is published).
+
+    ``progress`` shows a progress bar on stderr (the CLI's ``lepton data``)."""
     entries = load_manifest(manifest)
     if name not in entries:
         raise UserError(f"unknown data set {name!r}; known: {', '.join(sorted(entries)) or 'none'}")
@@ -71,7 +89,9 @@ def download(name: str, dest_dir: Path | None = None, manifest: Path = MANIFEST,
     try:
         try:
             with urllib.request.urlopen(entry["url"], timeout=timeout) as resp, open(tmp, "wb") as out:
-                shutil.copyfileobj(resp, out)
+                _copy_with_progress(resp, out, name, progress)
+        except urllib.error.HTTPError as exc:
+            raise UserError(f"cannot download {name}: {entry['url']} answered HTTP {exc.code} {exc.reason}") from None
         except (urllib.error.URLError, OSError, TimeoutError) as exc:
             raise UserError(
                 f"cannot download {name} from {entry['url']} ({exc.__class__.__name__}: {exc}); this machine "

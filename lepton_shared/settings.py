@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lepton_shared.errors import ConfigurationError
+
+#: the salt a fresh install hashes personal ids with; public, so production refuses it
+DEFAULT_ID_SALT = "lepton-default-salt"
 
 
 class Settings(BaseSettings):
@@ -46,7 +49,19 @@ class Settings(BaseSettings):
         "the app's default (1).")
     max_request_bytes: int = Field(default=10 * 1024 * 1024, description="Largest accepted request body.")
     log_predictions: bool = Field(default=True, description="Store every prediction in the database.")
-    id_salt: str = Field(default="lepton-default-salt", description="Salt for hashing personal identifiers.")
+    id_salt: str = Field(default=DEFAULT_ID_SALT, description="Secret key for pseudonymising personal identifiers "
+                         "(HMAC-SHA256); production refuses the default.")
+    metrics_public: bool = Field(
+        default=False, description="Serve /metrics without any token (for a Prometheus inside a trusted network).")
+    metrics_token: str | None = Field(
+        default=None, description="A second bearer token that opens /metrics only (for Prometheus), so the "
+        "scraper never holds the API token.")
+    env: Literal["development", "production"] = Field(
+        default="development", description="production: the services refuse to start with the default "
+        "LEPTON_ID_SALT.")
+    allow_public: bool = Field(
+        default=False, description="Let a service without LEPTON_API_TOKEN listen on a non-loopback address "
+        "(off: it refuses to start; `serve --allow-public` does the same for one run).")
 
     @field_validator("device")
     @classmethod

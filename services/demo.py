@@ -374,9 +374,13 @@ def run(argv: Sequence[str] | None = None, trainer: Callable[[str, dict[str, str
 
 
 def _run(args: argparse.Namespace, trainer: Callable[[str, dict[str, str]], bool]) -> int:
+    from lepton_shared.serving.security import check_bind
     from lepton_shared.settings import get_settings
 
     settings = get_settings()
+    warning = check_bind(args.host)  # the services' binding rules hold for the demo too
+    if warning:
+        log(warning)
     home = settings.home_dir
     env = child_env(home)
     apps = resolve_apps(args.apps)

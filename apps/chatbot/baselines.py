@@ -8,6 +8,7 @@ saved beside the model so ``evaluate`` can score it on any evaluation file.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,15 @@ import numpy as np
 import pandas as pd
 
 from apps.chatbot.data import OOS_LABEL
+from lepton_shared.errors import UserError
 
 BASELINE_NAME = "tfidf_logistic_regression"
-BASELINE_FILE = "baseline.joblib"
+BASELINE_FILE = "baseline.npz"
+BASELINE_META = "baseline.json"
+LEGACY_FILE = "baseline.joblib"
+#: what rebuilds a fitted TfidfVectorizer besides its vocabulary and idf (all JSON values)
+_VECTORIZER_PARAMS = ("analyzer", "ngram_range", "lowercase", "strip_accents", "token_pattern", "sublinear_tf",
+                      "norm", "use_idf", "smooth_idf", "binary", "min_df", "max_df")
 
 
 def fit_baseline(train: pd.DataFrame, seed: int = 42) -> Any:
@@ -51,19 +58,45 @@ def baseline_metrics(pipeline: Any, frame: pd.DataFrame) -> dict[str, float]:
 
 
 def save_baseline(pipeline: Any, folder: Path) -> None:
-    """Compressed, with the float32 weights of ``fit_baseline``: 9.5 MB instead of 23.6 MB on BANKING77
-    (77 intents x 37k n-grams). The baseline is part of the served ensemble, so its size is part of every
-    model version's size."""
-    import joblib
-
-    joblib.dump(pipeline, folder / BASELINE_FILE, compress=3)
+    """Arrays and JSON, not a pickle: the baseline is part of the served ensemble, and loading a pickle from the
+    model store would let whoever can write there run code in the service. Compressed, with the float32 weights
+    of ``fit_baseline``; the file's size is part of every model version's size."""
+    union, classifier = pipeline[0], pipeline[-1]
+    arrays: dict[str, Any] = {"coef": classifier.coef_, "intercept": classifier.intercept_}
+    params: list[dict[str, Any]] = []
+    for i, (_, vectorizer) in enumerate(union.transformer_list):
+        terms = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
+        arrays[f"terms{i}"] = np.asarray(terms, dtype=str)
+        arrays[f"idf{i}"] = vectorizer.idf_
+        params.append({key: getattr(vectorizer, key) for key in _VECTORIZER_PARAMS})
+    np.savez_compressed(folder / BASELINE_FILE, **arrays)
+    (folder / BASELINE_META).write_text(json.dumps({"vectorizers": params,
+                                                    "classes": np.asarray(classifier.classes_).tolist()}))
 
 
 def load_baseline(folder: Path) -> Any | None:
-    """The stored baseline, or None for model versions saved before it existed."""
-    path = folder / BASELINE_FILE
+    """The stored baseline (no pickle is loaded), or None for model versions saved before it existed."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline, make_union
+
+    path, meta_path = folder / BASELINE_FILE, folder / BASELINE_META
+    if (folder / LEGACY_FILE).exists() and not path.exists():
+        raise UserError(f"{folder.name} keeps its TF-IDF baseline as a pickle ({LEGACY_FILE}), which the suite no "
+                        "longer loads (a pickle can run code): retrain it with `lepton chatbot train`")
     if not path.exists():
         return None
-    import joblib
-
-    return joblib.load(path)
+    meta = json.loads(meta_path.read_text())
+    vectorizers = []
+    with np.load(path, allow_pickle=False) as saved:
+        for i, params in enumerate(meta["vectorizers"]):
+            terms = saved[f"terms{i}"].tolist()
+            vectorizer = TfidfVectorizer(**{**params, "ngram_range": tuple(params["ngram_range"])},
+                                         vocabulary={term: j for j, term in enumerate(terms)})
+            vectorizer.idf_ = saved[f"idf{i}"]
+            vectorizers.append(vectorizer)
+        classifier = LogisticRegression()
+        classifier.coef_, classifier.intercept_ = saved["coef"], saved["intercept"]
+    classifier.classes_ = np.asarray(meta["classes"])
+    classifier.n_features_in_ = classifier.coef_.shape[1]
+    return make_pipeline(make_union(*vectorizers), classifier)

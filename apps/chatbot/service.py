@@ -115,6 +115,7 @@ def create_service() -> FastAPI:
 
     # micro-batching of /v1/predict and /v1/chat on by default (LEPTON_MICRO_BATCH overrides)
     return create_app("chatbot", predictor_loader=APP.load_predictor, routers=[router],
+                      input_model=ChatbotPredictor.InputModel,
                       micro_batch=MANIFEST.micro_batch, title="Lepton chatbot",
                       description="Customer-service assistant: intents, FAQ answers, out-of-scope fallback and "
                                   "human handoff.")

@@ -100,5 +100,6 @@ def create_service() -> FastAPI:
     from apps.fraud.app import APP
 
     return create_app(MANIFEST.name, predictor_loader=lambda: APP.load_predictor(), routers=[router],
+                      input_model=FraudPredictor.InputModel,
                       micro_batch=MANIFEST.micro_batch, title=f"Lepton {MANIFEST.title.lower()}",
                       description=f"{MANIFEST.title}: {MANIFEST.summary}.")

@@ -82,7 +82,10 @@ def create_service() -> FastAPI:
     from apps.imaging.manifest import MANIFEST
 
     # micro-batching of /v1/predict on by default (one forward pass answers a batch; LEPTON_MICRO_BATCH overrides)
+    from apps.imaging.predictor import ImagingPredictor
+
     return create_app("imaging", predictor_loader=lambda: APP.load_predictor(), routers=[router],
+                      input_model=ImagingPredictor.InputModel,
                       micro_batch=MANIFEST.micro_batch, title="Lepton imaging service",
                       description="Medical image diagnosis: calibrated probabilities, Grad-CAM heat maps, "
                                   "and an audit trail of studies and reviews.")

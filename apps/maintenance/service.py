@@ -141,5 +141,5 @@ def compare(body: CompareBody, predictor: Predictor = Depends(get_predictor)) ->
 
 def create_service() -> FastAPI:
     return create_app("maintenance", predictor_loader=lambda: MaintenancePredictor(Registry().get("maintenance")),
-                      routers=[router], title="Lepton maintenance service",
+                      routers=[router], title="Lepton maintenance service", input_model=MaintenancePredictor.InputModel,
                       description="Remaining-useful-life estimates and maintenance recommendations.")

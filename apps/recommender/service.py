@@ -111,6 +111,7 @@ def create_service() -> FastAPI:
     from apps.recommender.app import APP
 
     return create_app(MANIFEST.name, predictor_loader=lambda: APP.load_predictor(), routers=[router],
+                      input_model=RecommenderPredictor.InputModel,
                       micro_batch=MANIFEST.micro_batch, title=f"Lepton {MANIFEST.title.lower()}",
                       description="Product recommendations from implicit feedback: per user, per anonymous "
                                   "session, similar items, with explanations; interactions in via /v1/events.")

@@ -24,6 +24,8 @@ from lepton_shared.errors import UserError
 from lepton_shared.manifest import discover
 
 EXIT_USER_ERROR = 2
+#: how long a ``serve --workers N`` worker may take to start (imports and model load) before uvicorn restarts it
+WORKER_START_S = 120
 
 
 def _add_common(command: str, parser: argparse.ArgumentParser) -> None:
@@ -60,6 +62,9 @@ def _add_common(command: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--port", type=int, default=None,
                             help="port (default: the app's port from its manifest)")
         parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+        parser.add_argument("--allow-public", action="store_true",
+                            help="listen on a non-loopback --host even with authentication off (no "
+                                 "LEPTON_API_TOKEN); same as LEPTON_ALLOW_PUBLIC=1")
     if command == "ui":
         parser.add_argument("--port", type=int, default=8501, help="Streamlit port (default 8501)")
         parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
@@ -130,7 +135,13 @@ def build_parser(app_name: str | None = None) -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database schema")
     dcmd = db.add_subparsers(dest="command", metavar="ACTION")
     dcmd.add_parser("upgrade", help="apply all migrations (SQLite or PostgreSQL per LEPTON_DATABASE_URL)")
-    sub.add_parser("data", help="download a public data set from data/manifest.json").add_argument("name")
+    from lepton_shared.data import load_manifest
+
+    known = ", ".join(sorted(load_manifest())) or "none"
+    data = sub.add_parser("data", help="download a public data set from data/manifest.json and check its checksum",
+                          description=f"Download NAME once into LEPTON_HOME/cache/datasets and print its path. "
+                                      f"Known: {known}.")
+    data.add_argument("name", help=f"one of: {known}")
     return parser
 
 
@@ -237,9 +248,39 @@ def _serve(name: str, args: argparse.Namespace) -> None:
     port = args.port or app.manifest.port
     if args.workers < 1:
         raise UserError("--workers must be at least 1")
-    print(f"{name} service on http://{args.host}:{port}  (docs: /docs)", file=sys.stderr)
+    from lepton_shared.serving.logs import json_logger, uvicorn_log_config
+    from lepton_shared.serving.security import check_bind
+
+    logger = json_logger("lepton.serve")  # every line a service writes is JSON, these too
+    warning = check_bind(args.host, args.allow_public)
+    if warning:
+        logger.warning(warning)
+    logger.info(f"{name} service on http://{args.host}:{port}  (docs: /docs)")
     os.environ["LEPTON_APP"] = name  # read by services.asgi in every worker
-    uvicorn.run(app.service_module, host=args.host, port=port, workers=args.workers, log_level="warning")
+    if args.workers > 1:
+        from lepton_shared.storage import init_db
+
+        init_db()  # once here: workers starting together would race on the schema's migrations
+        _prometheus_multiprocess()
+    # No uvicorn access log: the service logs every request itself, with the route template and pseudonymised
+    # ids instead of the raw path. A worker importing torch and loading a model on a busy machine can take
+    # longer than uvicorn's 5 s health ping, and was killed and restarted mid-request.
+    uvicorn.run(app.service_module, host=args.host, port=port, workers=args.workers, log_level="info",
+                log_config=uvicorn_log_config(), access_log=False, timeout_worker_healthcheck=WORKER_START_S)
+
+
+def _prometheus_multiprocess() -> None:
+    """Point every worker at one empty PROMETHEUS_MULTIPROC_DIR (the operator's, or a new temporary one)."""
+    import tempfile
+
+    from lepton_shared.serving.metrics import MULTIPROC_ENV
+
+    given = os.environ.get(MULTIPROC_ENV)
+    folder = Path(given) if given else Path(tempfile.mkdtemp(prefix="lepton-metrics-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):  # counts of an earlier run would be summed into this one's
+        stale.unlink()
+    os.environ[MULTIPROC_ENV] = str(folder)
 
 
 def _ui(name: str, args: argparse.Namespace) -> None:
@@ -283,7 +324,7 @@ def run(argv: Sequence[str]) -> int:
     elif args.group == "data":
         from lepton_shared.data import download
 
-        print(download(args.name))
+        print(download(args.name, progress=True))
     else:
         app = get_app(args.group)
         if args.command in ("train", "tune") and int(os.environ.get("RANK", "0")) == 0:

@@ -24,20 +24,26 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Body, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import Counter, Histogram
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lepton_shared.errors import NotReadyError, UserError
 from lepton_shared.serving.batching import MicroBatcher
 from lepton_shared.serving.logs import json_logger, request_id_var
+from lepton_shared.serving.metrics import service_metrics
+from lepton_shared.serving.openapi import install as install_openapi
 from lepton_shared.serving.prediction_log import PredictionLogWriter, log_row
 from lepton_shared.serving.predictor import Predictor
+from lepton_shared.serving.security import check_production, pseudonymise
 from lepton_shared.settings import get_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+#: the path label and log value of a request no route matched
+UNMATCHED = "<unmatched>"
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/docs", "/openapi.json", "/docs/oauth2-redirect", "/redoc"})
 
 
@@ -91,22 +97,39 @@ class ObserveMiddleware:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            path = getattr(scope.get("route"), "path", scope["path"])  # the route's template, not the raw path
+            # the route's template, not the raw path: ids stay out of labels and logs, and a scanner's
+            # /wp-admin/... adds no series
+            path = getattr(scope.get("route"), "path", UNMATCHED)
             elapsed = time.perf_counter() - start
             self.requests_total.labels(self.app_name, path, str(status)).inc()
             self.latency.labels(self.app_name, path).observe(elapsed)
             if path not in ("/healthz", "/readyz", "/metrics"):
-                self.logger.info("request", extra={"path": scope["path"], "method": scope["method"],
-                                                   "status": status, "latency_ms": round(elapsed * 1000, 2)})
+                self.logger.info("request", extra={"path": path, "method": scope["method"], "status": status,
+                                                   "params": pseudonymise(scope.get("path_params") or {}),
+                                                   "latency_ms": round(elapsed * 1000, 2)})
 
 
 class GuardMiddleware:
     """Auth, size limit and request id in one pure-ASGI layer (it sees every route)."""
 
-    def __init__(self, app: ASGIApp, token: str | None, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, token: str | None, max_bytes: int, metrics_token: str | None = None,
+                 metrics_public: bool = False) -> None:
         self.app = app
         self.token = token
         self.max_bytes = max_bytes
+        self.metrics_token = metrics_token
+        self.metrics_public = metrics_public
+
+    def _allowed(self, path: str, given: str | None) -> bool:
+        """Whether a request with bearer token ``given`` may reach ``path`` (auth on)."""
+        if path in OPEN_PATHS or (path == "/metrics" and self.metrics_public):
+            return True
+        if given is None:
+            return False
+        if path == "/metrics" and self.metrics_token and hmac.compare_digest(given.encode(),
+                                                                            self.metrics_token.encode()):
+            return True
+        return hmac.compare_digest(given.encode(), self.token.encode()) if self.token else False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -122,10 +145,9 @@ class GuardMiddleware:
                 message.setdefault("headers", []).append((b"x-request-id", rid.encode()))
             await send(message)
 
-        if self.token and scope["path"] not in OPEN_PATHS:
-            auth = headers.get("authorization", "")
-            scheme, _, given = auth.partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self.token.encode()):
+        if self.token:
+            scheme, _, given = headers.get("authorization", "").partition(" ")
+            if not self._allowed(scope["path"], given.strip() if scheme.lower() == "bearer" else None):
                 await _plain(send_with_id, 401, "missing or invalid bearer token",
                              [(b"www-authenticate", b"Bearer")])
                 return
@@ -236,6 +258,8 @@ class ServiceState:
         self.batchers: dict[str, MicroBatcher] = {}
         #: called with (route, batch size) for every micro-batch (the service's Prometheus histogram)
         self.observe_batch: Callable[[str, int], None] | None = None
+        #: called with the version of every model loaded (the service's ``lepton_model_info``)
+        self.on_model: Callable[[str], None] | None = None
         self.log_writer = PredictionLogWriter(get_settings().resolved_database_url)
 
     def new_batcher(self, route: str, fn: Callable[[list[Any]], list[Any]]) -> MicroBatcher:
@@ -260,6 +284,8 @@ class ServiceState:
                 try:
                     self.predictor = self.loader()
                     self.error = None
+                    if self.on_model is not None:
+                        self.on_model(self.predictor.version)
                 except UserError as exc:
                     self.error = str(exc)
                     raise NotReadyError(str(exc)) from None
@@ -333,28 +359,30 @@ def create_app(
     token: str | None = None,
     max_request_bytes: int | None = None,
     on_startup: Callable[[], None] | None = None,
+    input_model: type[BaseModel] | None = None,
 ) -> FastAPI:
     """Build an app's service; ``routers`` hold its domain endpoints under ``/v1``.
 
     ``micro_batch``, ``max_batch``, ``max_wait_ms`` and ``batch_workers`` are the app's defaults for
     micro-batching ``POST /v1/predict``; the ``LEPTON_MICRO_BATCH`` … settings override them when set
-    (see :func:`batch_options`)."""
+    (see :func:`batch_options`). ``input_model`` is the predictor's ``InputModel``, for ``/docs`` (the predictor
+    itself is loaded after the service starts)."""
     settings = get_settings()
+    check_production(settings)
     state = ServiceState(app_name, predictor_loader,
                          batch_options(micro_batch, max_batch, max_wait_ms, batch_workers))
     logger = json_logger(f"lepton.{app_name}")
-    registry = CollectorRegistry()
-    requests_total = Counter("lepton_requests_total", "HTTP requests", ["app", "path", "status"], registry=registry)
-    latency = Histogram("lepton_request_seconds", "Request latency", ["app", "path"], registry=registry,
-                        buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
-    batch_size = Histogram("lepton_batch_size", "Requests answered per micro-batch (_count: batches, _sum: requests)",
-                           ["app", "route"], registry=registry, buckets=(1, 2, 4, 8, 16, 32, 64, 128))
-    state.observe_batch = lambda route, size: batch_size.labels(app_name, route).observe(size)
+    metrics = service_metrics()
+    state.observe_batch = lambda route, size: metrics.batch_size.labels(app_name, route).observe(size)
+    state.on_model = lambda version: metrics.serving(app_name, version)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):  # type: ignore[no-untyped-def]
         from lepton_shared.storage import init_db
 
+        if not (token if token is not None else settings.api_token):
+            logger.warning("AUTHENTICATION IS OFF: LEPTON_API_TOKEN is not set, so anyone who can reach this "
+                           "service can call every route")
         await run_in_threadpool(init_db)
         if on_startup is not None:
             await run_in_threadpool(on_startup)
@@ -367,15 +395,17 @@ def create_app(
             if batcher is not None:
                 await batcher.close()
         await run_in_threadpool(state.log_writer.close)
+        metrics.worker_stopped()
 
     app = FastAPI(title=title or f"Lepton {app_name}", description=description, version="1",
                   lifespan=lifespan)
     app.state.lepton = state
 
-    app.add_middleware(ObserveMiddleware, app_name=app_name, requests_total=requests_total, latency=latency,
-                       logger=logger)
+    app.add_middleware(ObserveMiddleware, app_name=app_name, requests_total=metrics.requests_total,
+                       latency=metrics.latency, logger=logger)
     app.add_middleware(GuardMiddleware, token=token if token is not None else settings.api_token,
-                       max_bytes=max_request_bytes or settings.max_request_bytes)
+                       max_bytes=max_request_bytes or settings.max_request_bytes,
+                       metrics_token=settings.metrics_token, metrics_public=settings.metrics_public)
 
     @app.exception_handler(UserError)
     async def user_error(_: Request, exc: UserError) -> JSONResponse:
@@ -413,8 +443,11 @@ def create_app(
                              "micro_batch": asdict(state.batching)})
 
     @app.get("/metrics", tags=["ops"])
-    def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    def prometheus_metrics() -> Response:
+        """Prometheus text format, summed over the workers (bearer token, LEPTON_METRICS_TOKEN, or none with
+        LEPTON_METRICS_PUBLIC=1)."""
+        body, content_type = metrics.latest()
+        return Response(body, media_type=content_type)
 
     @app.get("/v1/model/report", tags=["model"], response_class=HTMLResponse)
     def model_report() -> HTMLResponse:
@@ -439,6 +472,9 @@ def create_app(
 
     for router in routers:
         app.include_router(router)
+    metrics_open = settings.metrics_public
+    install_openapi(app, lambda path: path not in OPEN_PATHS and not (path == "/metrics" and metrics_open),
+                    input_model)
     return app
 
 

@@ -7,6 +7,7 @@ import logging
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import Any
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
@@ -20,7 +21,7 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
             "request_id": request_id_var.get(),
         }
-        for key in ("path", "status", "latency_ms", "method", "app"):
+        for key in ("path", "status", "latency_ms", "method", "app", "params"):
             if hasattr(record, key):
                 payload[key] = getattr(record, key)
         if record.exc_info:
@@ -37,3 +38,17 @@ def json_logger(name: str) -> logging.Logger:
         logger.setLevel(logging.INFO)
         logger.propagate = False
     return logger
+
+
+def uvicorn_log_config(level: str = "INFO") -> dict[str, Any]:
+    """``logging.dictConfig`` for uvicorn: its server and access lines in the same JSON as the app's, so a log
+    collector parses one format. ``lepton serve`` passes it to every worker."""
+    handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": f"{__name__}.JsonFormatter"}},
+        "handlers": {"json": handler},
+        "loggers": {name: {"handlers": ["json"], "level": level, "propagate": False}
+                    for name in ("uvicorn", "uvicorn.error", "uvicorn.access")},
+    }

@@ -11,7 +11,6 @@ rows of its own (a fraud decision) keep logging in that transaction with ``log_p
 
 from __future__ import annotations
 
-import hashlib
 import json
 import queue
 import threading
@@ -20,23 +19,24 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lepton_shared.serving.logs import json_logger
+from lepton_shared.serving.security import keyed_hash, pseudonymise
 
 INTERVAL_S = 0.05
 MAX_ROWS = 512
 
 
 def hash_input(value: Any) -> str:
-    """The request body's SHA-256 (the log keeps no input in the clear)."""
-    raw = json.dumps(value, sort_keys=True, default=str).encode() if not isinstance(value, bytes) else value
-    return hashlib.sha256(raw).hexdigest()
+    """The request body's keyed SHA-256 (the log keeps no input in the clear, and a body holding a low-entropy
+    id cannot be found again by hashing candidates without ``LEPTON_ID_SALT``)."""
+    return keyed_hash(value)
 
 
 def log_row(app_name: str, request_id: str, endpoint: str, output: dict[str, Any], inputs: Any,
             latency_ms: float) -> dict[str, Any]:
-    """One ``prediction_log`` row as the columns' values."""
+    """One ``prediction_log`` row as the columns' values; personal ids in the answer only as pseudonyms."""
     return {"app": app_name, "model_version": str(output.get("model_version", "")), "request_id": request_id,
             "endpoint": endpoint, "input_hash": hash_input(inputs),
-            "output": json.loads(json.dumps(output, default=str)), "latency_ms": latency_ms,
+            "output": pseudonymise(json.loads(json.dumps(output, default=str))), "latency_ms": latency_ms,
             "created_at": datetime.now(UTC)}
 
 

@@ -92,4 +92,4 @@ class ExamplePredictor(Predictor):
 
 def example_service(micro_batch: bool = False) -> FastAPI:
     return create_app(APP, predictor_loader=lambda: ExamplePredictor(Registry().get(APP)), micro_batch=micro_batch,
-                      title="Lepton example service")
+                      title="Lepton example service", input_model=ExamplePredictor.InputModel)

@@ -12,7 +12,7 @@ from pathlib import Path
 from lepton_shared.manifest import AppManifest, discover
 
 HERE = Path(__file__).resolve().parent
-SHARED = ("namespace.yaml", "storage.yaml", "migrate-job.yaml")
+SHARED = ("namespace.yaml", "storage.yaml", "postgres.yaml", "migrate-job.yaml", "network-policy.yaml")
 
 TEMPLATE = """\
 # The {name} service ({title}): two replicas behind one ClusterIP Service. Rendered from
@@ -30,14 +30,19 @@ spec:
     matchLabels: {{app.kubernetes.io/name: lepton-{name}}}
   template:
     metadata:
-      labels: {{app.kubernetes.io/name: lepton-{name}, app.kubernetes.io/part-of: lepton-suite}}
+      labels: {{app.kubernetes.io/name: lepton-{name}, app.kubernetes.io/part-of: lepton-suite,
+               app.kubernetes.io/component: service}}
+      annotations:  # for a Prometheus that discovers pods by annotation; /metrics takes LEPTON_METRICS_TOKEN
+        prometheus.io/scrape: "true"
+        prometheus.io/port: "8000"
+        prometheus.io/path: /metrics
     spec:
       securityContext: {{runAsNonRoot: true, runAsUser: 10001, fsGroup: 10001}}
       containers:
         - name: {name}
           image: lepton-suite:0.1.0
-          command: ["python", "-m", "uvicorn", "services.asgi:app", "--host", "0.0.0.0", "--port", "8000",
-                    "--workers", "1", "--no-access-log"]
+          # lepton serve: JSON logs (uvicorn's too) and the binding rules (a token is required on 0.0.0.0)
+          command: ["lepton", "{name}", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "1"]
           ports:
             - {{name: http, containerPort: 8000}}
           env:
@@ -47,6 +52,12 @@ spec:
               valueFrom: {{secretKeyRef: {{name: lepton-secrets, key: database-url}}}}
             - name: LEPTON_API_TOKEN
               valueFrom: {{secretKeyRef: {{name: lepton-secrets, key: api-token}}}}
+            - name: LEPTON_METRICS_TOKEN
+              valueFrom: {{secretKeyRef: {{name: lepton-secrets, key: metrics-token}}}}
+            - name: LEPTON_ID_SALT
+              valueFrom: {{secretKeyRef: {{name: lepton-secrets, key: id-salt}}}}
+            - {{name: LEPTON_ENV, value: production}}
+            - {{name: HOME, value: /tmp}}  # the root filesystem is read-only: caches go to the /tmp volume
           resources:
             requests: {{cpu: "{cpu_request}", memory: {memory_request}}}
             limits: {{cpu: "{cpu_limit}", memory: {memory_limit}}}
@@ -62,12 +73,18 @@ spec:
             httpGet: {{path: /healthz, port: http}}
             periodSeconds: 20
             failureThreshold: 3
-          securityContext: {{allowPrivilegeEscalation: false}}
+          securityContext:
+            allowPrivilegeEscalation: false
+            readOnlyRootFilesystem: true
+            capabilities: {{drop: [ALL]}}
           volumeMounts:
             - {{name: lepton-home, mountPath: /var/lepton}}
+            - {{name: tmp, mountPath: /tmp}}
       volumes:
         - name: lepton-home
           persistentVolumeClaim: {{claimName: lepton-home}}
+        - name: tmp
+          emptyDir: {{sizeLimit: 1Gi}}
 ---
 apiVersion: v1
 kind: Service
@@ -78,6 +95,113 @@ spec:
   selector: {{app.kubernetes.io/name: lepton-{name}}}
   ports:
     - {{name: http, port: 80, targetPort: http}}
+---
+# At least one replica stays up through node drains and cluster upgrades.
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: lepton-{name}
+  labels: {{app.kubernetes.io/name: lepton-{name}, app.kubernetes.io/part-of: lepton-suite}}
+spec:
+  minAvailable: 1
+  selector:
+    matchLabels: {{app.kubernetes.io/name: lepton-{name}}}
+---
+# Two to six replicas on CPU load (needs the metrics-server); memory per replica is fixed by the limits above.
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: lepton-{name}
+  labels: {{app.kubernetes.io/name: lepton-{name}, app.kubernetes.io/part-of: lepton-suite}}
+spec:
+  scaleTargetRef: {{apiVersion: apps/v1, kind: Deployment, name: lepton-{name}}}
+  minReplicas: 2
+  maxReplicas: 6
+  metrics:
+    - type: Resource
+      resource: {{name: cpu, target: {{type: Utilization, averageUtilization: 70}}}}
+"""
+
+UI = """\
+# The Streamlit suite (home page + one page per app), the only part meant for people: behind an Ingress. It calls
+# each service in the cluster with the API token. Streamlit has no login: put the Ingress behind your SSO
+# (e.g. oauth2-proxy annotations) before exposing it. Rendered by `python -m services.k8s.render`.
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: lepton-ui
+  labels: {{app.kubernetes.io/name: lepton-ui, app.kubernetes.io/part-of: lepton-suite}}
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {{app.kubernetes.io/name: lepton-ui}}
+  template:
+    metadata:
+      labels: {{app.kubernetes.io/name: lepton-ui, app.kubernetes.io/part-of: lepton-suite,
+               app.kubernetes.io/component: ui}}
+    spec:
+      securityContext: {{runAsNonRoot: true, runAsUser: 10001, fsGroup: 10001}}
+      containers:
+        - name: ui
+          image: lepton-suite:0.1.0
+          command: ["python", "-m", "streamlit", "run", "services/ui/suite.py", "--server.headless", "true",
+                    "--server.address", "0.0.0.0", "--server.port", "8501", "--browser.gatherUsageStats", "false"]
+          ports:
+            - {{name: http, containerPort: 8501}}
+          env:
+            - {{name: LEPTON_HOME, value: /var/lepton}}
+            - {{name: HOME, value: /tmp}}
+            - name: LEPTON_DATABASE_URL
+              valueFrom: {{secretKeyRef: {{name: lepton-secrets, key: database-url}}}}
+            - name: LEPTON_API_TOKEN
+              valueFrom: {{secretKeyRef: {{name: lepton-secrets, key: api-token}}}}
+{urls}
+          resources:
+            requests: {{cpu: "100m", memory: 512Mi}}
+            limits: {{cpu: "1", memory: 1Gi}}
+          readinessProbe:
+            httpGet: {{path: /_stcore/health, port: http}}
+            periodSeconds: 10
+          livenessProbe:
+            httpGet: {{path: /_stcore/health, port: http}}
+            periodSeconds: 20
+          securityContext:
+            allowPrivilegeEscalation: false
+            readOnlyRootFilesystem: true
+            capabilities: {{drop: [ALL]}}
+          volumeMounts:
+            - {{name: lepton-home, mountPath: /var/lepton}}
+            - {{name: tmp, mountPath: /tmp}}
+      volumes:
+        - name: lepton-home
+          persistentVolumeClaim: {{claimName: lepton-home}}
+        - name: tmp
+          emptyDir: {{sizeLimit: 1Gi}}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: lepton-ui
+  labels: {{app.kubernetes.io/name: lepton-ui, app.kubernetes.io/part-of: lepton-suite}}
+spec:
+  selector: {{app.kubernetes.io/name: lepton-ui}}
+  ports:
+    - {{name: http, port: 80, targetPort: http}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: lepton-ui
+  labels: {{app.kubernetes.io/name: lepton-ui, app.kubernetes.io/part-of: lepton-suite}}
+spec:
+  rules:
+    - host: lepton.example.com  # your host name; add a tls: section with its certificate Secret
+      http:
+        paths:
+          - path: /
+            pathType: Prefix
+            backend:
+              service: {{name: lepton-ui, port: {{name: http}}}}
 """
 
 KUSTOMIZATION = """\
@@ -101,10 +225,17 @@ def deployment(manifest: AppManifest) -> str:
                            memory_request=r.memory_request, cpu_limit=r.cpu_limit, memory_limit=r.memory_limit)
 
 
+def ui(manifests: dict[str, AppManifest]) -> str:
+    urls = "\n".join(f"            - {{name: LEPTON_{name.upper()}_URL, value: http://lepton-{name}}}"
+                     for name in manifests)
+    return UI.format(urls=urls)
+
+
 def rendered() -> dict[str, str]:
     """File name -> content of every generated file."""
     manifests = discover()
     files = {f"{name}.yaml": deployment(m) for name, m in manifests.items()}
+    files["ui.yaml"] = ui(manifests)
     listed = [*SHARED, *files]
     files["kustomization.yaml"] = KUSTOMIZATION.format(resources="\n".join(f"  - {n}" for n in listed))
     return files

@@ -62,3 +62,75 @@ def test_shipped_manifest_entries_are_complete() -> None:
         assert entry["url"].startswith("https://"), name
         assert len(entry.get("sha256", "")) == 64 or len(entry.get("md5", "")) == 32, name
         assert entry.get("license"), name
+
+
+@pytest.fixture
+def served(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A local HTTP server (a thread) serving a folder the test writes: downloads are tested without the internet."""
+    import functools
+    import http.server
+    import threading
+
+    root = tmp_path / "www"
+    root.mkdir()
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_lepton_data_downloads_over_http_with_progress(served: tuple[Path, str], tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    import lepton_shared.data as data
+    from lepton_shared.cli.main import main
+    from lepton_shared.testing.env import lepton_env
+
+    root, base = served
+    payload = bytes(range(256)) * 2000  # 512 KB: several read blocks
+    (root / "tiny.csv").write_bytes(payload)
+    monkeypatch.setattr(data, "MANIFEST", _manifest(tmp_path, f"{base}/tiny.csv",
+                                                    hashlib.sha256(payload).hexdigest()))
+    with lepton_env(tmp_path / "home"), pytest.raises(SystemExit) as done:
+        main(["data", "tiny"])
+    out, err = capsys.readouterr()
+    assert done.value.code == 0
+    path = Path(out.strip())
+    assert path.read_bytes() == payload and path.parent == (tmp_path / "home" / "cache" / "datasets").resolve()
+    assert "tiny" in err and "100%" in err  # the progress bar, on stderr only
+
+    (root / "tiny.csv").write_bytes(b"changed upstream")
+    path.unlink()
+    with lepton_env(tmp_path / "home"), pytest.raises(SystemExit) as done:
+        main(["data", "tiny"])
+    assert done.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]  # after the bar, one line says why
+    assert last.startswith("error: checksum mismatch")
+    assert not path.exists()
+
+
+def test_lepton_data_unknown_name_and_offline_are_one_line(served: tuple[Path, str], tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    import lepton_shared.data as data
+    from lepton_shared.cli.main import main
+    from lepton_shared.testing.env import lepton_env
+
+    _, base = served
+    cases = ((f"{base}/missing.csv", "nope", "unknown data set 'nope'; known: tiny"),
+             (f"{base}/missing.csv", "tiny", "answered HTTP 404"),
+             ("http://127.0.0.1:9/unreachable.csv", "tiny", "may be offline"))
+    for url, name, expected in cases:
+        monkeypatch.setattr(data, "MANIFEST", _manifest(tmp_path, url, "0" * 64))
+        with lepton_env(tmp_path / "home"), pytest.raises(SystemExit) as done:
+            main(["data", name])
+        err = capsys.readouterr().err
+        assert done.value.code == 2 and expected in err, err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err

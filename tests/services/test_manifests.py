@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +43,8 @@ def test_every_manifest_parses_and_kustomization_lists_them() -> None:
     on_disk = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml", "secret.example.yaml"}
     assert listed == on_disk
     kinds = [d["kind"] for d in _all_docs()]
-    assert kinds.count("Deployment") == len(app_names()) and kinds.count("Service") == len(app_names())
+    assert kinds.count("Deployment") == len(app_names()) + 1  # and the UI
+    assert kinds.count("Service") == len(app_names()) + 2  # and the UI and PostgreSQL
 
 
 def test_shell_exposes_the_probe_paths() -> None:
@@ -66,12 +69,14 @@ def test_deployment_and_service(app: str) -> None:
     assert spec["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
     (container,) = pod["spec"]["containers"]
 
-    # the command starts this app's uvicorn entry point on the declared port
+    # the command is `lepton <app> serve` on the declared port (JSON logs, binding rules)
+    from lepton_shared.cli.main import build_parser
+
     command = container["command"]
-    assert command[:3] == ["python", "-m", "uvicorn"]
-    module, attr = command[3].split(":")
-    assert (module, attr) == ("services.asgi", "app")  # LEPTON_APP (checked below) picks the app
-    port = int(command[command.index("--port") + 1])
+    assert command[0] == "lepton"
+    args = build_parser().parse_args(command[1:])
+    assert (args.group, args.command, args.host) == (app, "serve", "0.0.0.0")
+    port = args.port
     named_ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert named_ports["http"] == port
 
@@ -86,16 +91,34 @@ def test_deployment_and_service(app: str) -> None:
         assert {"cpu", "memory"} <= set(container["resources"][part])
     secret_name, keys = _secret_keys()
     env = {e["name"]: e for e in container["env"]}
-    for var in ("LEPTON_DATABASE_URL", "LEPTON_API_TOKEN"):
+    for var in ("LEPTON_DATABASE_URL", "LEPTON_API_TOKEN", "LEPTON_METRICS_TOKEN", "LEPTON_ID_SALT"):
         ref = env[var]["valueFrom"]["secretKeyRef"]
         assert ref["name"] == secret_name and ref["key"] in keys
-    assert env["LEPTON_APP"]["value"] == app
+    assert env["LEPTON_APP"]["value"] == app and env["LEPTON_ENV"]["value"] == "production"
+    annotations = pod["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true" and int(annotations["prometheus.io/port"]) == port
 
     # the model store every replica shares
     mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
     assert mounts["lepton-home"] == env["LEPTON_HOME"]["value"]
-    claims = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in pod["spec"]["volumes"]}
+    claims = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in pod["spec"]["volumes"]
+              if "persistentVolumeClaim" in v}
     assert "ReadWriteMany" in _find("PersistentVolumeClaim", claims["lepton-home"])["spec"]["accessModes"]
+
+    # cluster safety: no privileges, a read-only image with writable /tmp, kept up through drains, autoscaled
+    security = container["securityContext"]
+    assert security["readOnlyRootFilesystem"] is True and security["capabilities"]["drop"] == ["ALL"]
+    assert security["allowPrivilegeEscalation"] is False
+    assert "emptyDir" in {v["name"]: v for v in pod["spec"]["volumes"]}[
+        next(m["name"] for m in container["volumeMounts"] if m["mountPath"] == "/tmp")]
+    labels = pod["metadata"]["labels"]
+    pdb = _find("PodDisruptionBudget", f"lepton-{app}")
+    assert pdb["spec"]["selector"]["matchLabels"].items() <= labels.items() and pdb["spec"]["minAvailable"] >= 1
+    hpa = _find("HorizontalPodAutoscaler", f"lepton-{app}")
+    assert hpa["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
+    assert hpa["spec"]["minReplicas"] >= pdb["spec"]["minAvailable"] + 1  # a drain never blocks
+    policy = _find("NetworkPolicy", "lepton-services")
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= labels.items()
 
     service = _find("Service", f"lepton-{app}")
     assert service["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
@@ -104,7 +127,7 @@ def test_deployment_and_service(app: str) -> None:
 
 def test_one_entry_point_serves_every_app() -> None:
     source = (ROOT / "services" / "asgi.py").read_text()
-    assert re.search(r"^app = get_app\(APP_NAME\)\.create_service\(\)$", source, re.M)
+    assert re.search(r"^\s*app = get_app\(APP_NAME\)\.create_service\(\)$", source, re.M)
     assert not [app for app in app_names() if (ROOT / "services" / f"{app}.py").exists()]
 
 
@@ -123,9 +146,73 @@ def test_dockerfile_runs_the_service_chosen_by_lepton_app() -> None:
     assert re.search(r"^FROM python:3\.11-slim$", text, re.M)
     cmd_line = next(line for line in text.splitlines() if line.startswith("CMD "))
     words = shlex.split(cmd_line[len("CMD "):])
-    assert words[:4] == ["exec", "python", "-m", "uvicorn"] and words[4] == "services.asgi:app"
+    assert words[:3] == ["exec", "lepton", "${LEPTON_APP}"]
+    from lepton_shared.cli.main import build_parser
+
+    args = build_parser().parse_args(["fraud", *(w.replace("${PORT}", "8000").replace("${WORKERS}", "1")
+                                                 for w in words[3:])])
+    assert (args.command, args.host, args.port) == ("serve", "0.0.0.0", 8000)
     assert re.search(r"^ENV .*LEPTON_APP=(\w+)", text, re.M | re.S)
     default = re.search(r"LEPTON_APP=(\w+)", text)
     assert default and default.group(1) in app_names()
     for folder in ("lepton_shared", "apps", "services"):
         assert re.search(rf"^COPY {folder} ", text, re.M), f"the image must contain {folder}/"
+
+
+def test_ui_deployment_service_and_ingress() -> None:
+    ui = _find("Deployment", "lepton-ui")
+    pod = ui["spec"]["template"]
+    (container,) = pod["spec"]["containers"]
+    assert "services/ui/suite.py" in container["command"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    for app in app_names():  # each page calls its service by the Service's name
+        service = _find("Service", env[f"LEPTON_{app.upper()}_URL"].removeprefix("http://"))
+        assert service["metadata"]["name"] == f"lepton-{app}"
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    service = _find("Service", "lepton-ui")
+    assert service["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
+    ingress = _find("Ingress", "lepton-ui")
+    backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert backend["name"] == "lepton-ui"
+    network = _find("NetworkPolicy", "lepton-services")
+    sources = network["spec"]["ingress"][0]["from"]
+    assert {"app.kubernetes.io/name": "lepton-ui"} in [s.get("podSelector", {}).get("matchLabels") for s in sources]
+
+
+def test_postgres_statefulset_matches_the_secret() -> None:
+    database = _find("StatefulSet", "postgres")
+    (container,) = database["spec"]["template"]["spec"]["containers"]
+    secret_name, keys = _secret_keys()
+    ref = {e["name"]: e for e in container["env"]}["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"]
+    assert ref["name"] == secret_name and ref["key"] in keys
+    secret = next(d for d in _all_docs() if d["kind"] == "Secret")
+    url = secret["stringData"]["database-url"]
+    service = _find("Service", "postgres")
+    assert f"@{service['metadata']['name']}.lepton.svc:{service['spec']['ports'][0]['port']}/" in url
+    assert database["spec"]["volumeClaimTemplates"]
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+def test_kustomize_renders_the_suite() -> None:
+    proc = subprocess.run(["kubectl", "kustomize", str(K8S)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    docs = [d for d in yaml.safe_load_all(proc.stdout) if d]
+    secret_name, keys = _secret_keys()
+    for doc in docs:
+        if doc["kind"] != "Namespace":
+            assert doc["metadata"]["namespace"] == "lepton", doc["metadata"]["name"]
+        spec = doc.get("spec", {})
+        pod = spec.get("template", {}).get("spec")
+        if not pod:
+            continue
+        for container in pod["containers"]:
+            assert container["securityContext"]["allowPrivilegeEscalation"] is False
+            assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+            assert {"cpu", "memory"} <= set(container["resources"]["limits"])
+            for env in container.get("env", []):
+                ref = env.get("valueFrom", {}).get("secretKeyRef")
+                assert ref is None or (ref["name"] == secret_name and ref["key"] in keys), env
+            if container["image"].startswith("lepton-suite"):
+                assert container["image"] == "lepton-suite:0.1.0"  # from the kustomization's images:
+    kinds = [d["kind"] for d in docs]
+    assert kinds.count("PodDisruptionBudget") == kinds.count("HorizontalPodAutoscaler") == len(app_names())

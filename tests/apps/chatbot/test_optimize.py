@@ -89,7 +89,7 @@ def test_method_makes_a_served_version_that_answers_like_fp32(
     record = read_optimisation(info.path)
     assert record is not None and record["method"] == method
     # the tokenizer and the ensemble's files come with it
-    assert {"intent_config.json", "neighbours.npz", "baseline.joblib", "faq.csv", "encoder"} <= {
+    assert {"intent_config.json", "neighbours.npz", "baseline.npz", "faq.csv", "encoder"} <= {
         p.name for p in info.path.iterdir()}
 
     items, expected = samples

@@ -32,7 +32,7 @@ def test_artifact_holds_model_threshold_faq_and_report(trained_env: Path) -> Non
     assert config["neighbour_weight"] == info.metrics["neighbour_weight"] in VOTE_WEIGHTS
     assert config["text_weight"] == info.metrics["text_weight"] in TEXT_WEIGHTS
     assert config["oos_score"] == info.metrics["oos_score"] == SIMILARITY
-    assert {"neighbours.npz", "baseline.joblib"} <= names
+    assert {"neighbours.npz", "baseline.npz", "baseline.json"} <= names
     assert "<img" in (info.path / "report.html").read_text()
 
 

@@ -65,3 +65,10 @@ def test_train_points_to_the_evaluation_report(tmp_path: Path) -> None:
     line = next(line for line in proc.stderr.splitlines() if line.startswith("evaluation report"))
     report = Path(line.rsplit(": ", 1)[1])
     assert report.name == "report.html" and report.is_file() and tmp_path in report.parents
+
+
+def test_version_comes_from_the_package_metadata(tmp_path: Path) -> None:
+    from importlib.metadata import version
+
+    proc = lepton("--version", home=tmp_path)
+    assert proc.returncode == 0 and proc.stdout.strip() == f"lepton {version('lepton-suite')}"
