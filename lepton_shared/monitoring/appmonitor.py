@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import functools
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
-
-from lepton_shared.serving.logs import json_logger
 
 
 class AppMonitor(ABC):
@@ -61,11 +59,13 @@ def logged_features(app_name: str, endpoint: str, inputs: Any, output: Mapping[s
     try:
         return monitor.features(inputs, output)
     except Exception:
+        from lepton_shared.serving.logs import json_logger
+
         json_logger("lepton.monitoring").exception(f"{app_name} monitor could not read a request's features")
         return None
 
 
-def write_reference(app_name: str, folder: Path, inputs: list[Any], outputs: list[Mapping[str, Any]]) -> None:
+def write_reference(app_name: str, folder: Path, inputs: Sequence[Any], outputs: Sequence[Mapping[str, Any]]) -> None:
     """Write the reference profile of held-out requests ``inputs`` and the model's ``outputs`` into ``folder``
     (a version's artifact folder, inside the registry's write); apps call this from their training."""
     from lepton_shared.monitoring.profile import build_profile

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from lepton_shared.monitoring.profile import OTHER, FeatureProfile, category, is_number
 
@@ -49,6 +48,8 @@ class DriftScore:
 
 def drift_score(reference: FeatureProfile, live: Sequence[Any]) -> DriftScore:
     """How far ``live`` values moved from ``reference`` (numeric or categorical, as the reference is)."""
+    from scipy import stats  # not at import: the services and the CLI import this package on start-up
+
     if reference.kind == "numeric":
         values = np.asarray([v for v in live if is_number(v)], dtype=np.float64)
         if len(values) == 0 or not reference.sample:
