@@ -26,7 +26,6 @@ class FraudMonitor(AppMonitor):
     def live_quality(self, since: datetime, database_url: str | None = None) -> dict[str, Any] | None:
         """Decisions against the labels received since ``since``: precision of review-or-decline, recall of
         fraud, and the score's average precision when both classes came back."""
-        from sklearn.metrics import average_precision_score
         from sqlalchemy import select
 
         from apps.fraud.storage import Transaction
@@ -40,11 +39,15 @@ class FraudMonitor(AppMonitor):
         labels = [int(r.label) for r in rows]
         flagged = [r.decision != "approve" for r in rows]
         caught = sum(1 for f, y in zip(flagged, labels, strict=True) if f and y)
+        average_precision = None
+        if 0 < sum(labels) < len(labels):
+            from sklearn.metrics import average_precision_score  # seconds to import: only when it is needed
+
+            average_precision = round(float(average_precision_score(labels, [r.score for r in rows])), 4)
         return {"labelled": len(rows), "fraud_rate": round(sum(labels) / len(labels), 4),
                 "precision": round(caught / sum(flagged), 4) if any(flagged) else None,
                 "recall": round(caught / sum(labels), 4) if any(labels) else None,
-                "average_precision": (round(float(average_precision_score(labels, [r.score for r in rows])), 4)
-                                      if 0 < sum(labels) < len(labels) else None)}
+                "average_precision": average_precision}
 
 
 MONITOR_CLASS = FraudMonitor

@@ -15,6 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+from lepton_shared.monitoring.profile import PREDICTION
+
 
 class AppMonitor(ABC):
     """One app's monitored features, prediction and live quality."""
@@ -52,12 +54,15 @@ def app_monitor(app_name: str) -> AppMonitor | None:
 
 
 def logged_features(app_name: str, endpoint: str, inputs: Any, output: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The ``prediction_log.features`` of one answer. A monitor that fails is logged, never fails the answer."""
+    """The ``prediction_log.features`` of one answer: the monitored features and, under ``"prediction"``, the
+    watched prediction (so that the report reads this column only, not every answer). A monitor that fails is
+    logged, never fails the answer."""
     monitor = app_monitor(app_name)
     if monitor is None or not monitor.monitors(endpoint):
         return None
     try:
-        return monitor.features(inputs, output)
+        features = monitor.features(inputs, output)
+        return None if features is None else {**features, PREDICTION: monitor.prediction(output)}
     except Exception:
         from lepton_shared.serving.logs import json_logger
 

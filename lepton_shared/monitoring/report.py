@@ -18,7 +18,7 @@ import numpy as np
 from lepton_shared.errors import UserError
 from lepton_shared.monitoring.appmonitor import app_monitor
 from lepton_shared.monitoring.drift import DriftScore, drift_score
-from lepton_shared.monitoring.profile import Profile, load_profile
+from lepton_shared.monitoring.profile import PREDICTION, Profile, load_profile
 
 #: share of requests to the model's endpoints that failed on the server's side (HTTP 5xx) past which
 #: ``lepton monitor`` alerts
@@ -43,8 +43,8 @@ def _logged(app_name: str, since: datetime, database_url: str | None) -> list[An
 
     log = PredictionLog
     with session_scope(database_url) as session:
-        return list(session.execute(select(log.endpoint, log.status, log.latency_ms, log.model_version, log.features,
-                                           log.output).where(log.app == app_name, log.created_at >= since)))
+        return list(session.execute(select(log.endpoint, log.status, log.latency_ms, log.model_version, log.features)
+                                    .where(log.app == app_name, log.created_at >= since)))
 
 
 def _production(app_name: str, database_url: str | None) -> tuple[str | None, Profile | None]:
@@ -57,13 +57,12 @@ def _production(app_name: str, database_url: str | None) -> tuple[str | None, Pr
     return info.version, load_profile(info.path)
 
 
-def _drift(profile: Profile, rows: list[Any], prediction: Any) -> dict[str, Any]:
+def _drift(profile: Profile, rows: list[Any]) -> dict[str, Any]:
     """Each feature's and the prediction's drift; the Bonferroni count is the number of tests that ran."""
-    scores: dict[str, DriftScore] = {
-        name: drift_score(reference, [(r.features or {}).get(name) for r in rows])
-        for name, reference in profile.features.items()}
-    predicted = (drift_score(profile.prediction, [prediction(r.output or {}) for r in rows])
-                 if profile.prediction else None)
+    logged = [r.features for r in rows if r.features]
+    scores: dict[str, DriftScore] = {name: drift_score(reference, [f.get(name) for f in logged])
+                                     for name, reference in profile.features.items()}
+    predicted = drift_score(profile.prediction, [f.get(PREDICTION) for f in logged]) if profile.prediction else None
     tests = sum(s.p_value is not None for s in [*scores.values(), *([predicted] if predicted else [])])
     return {"features": {k: v.as_dict(tests) for k, v in scores.items()},
             "prediction": predicted.as_dict(tests) if predicted else None}
@@ -88,7 +87,7 @@ def monitor_report(app_name: str, since: str = DEFAULT_SINCE, database_url: str 
     elif profile is None:
         notes.append(f"{app_name} {version} was registered without a monitoring profile (retrain to get drift)")
     else:
-        drift = {**_drift(profile, [r for r in answered if r.model_version == version], monitor.prediction),
+        drift = {**_drift(profile, [r for r in answered if r.model_version == version]),
                  "model_version": version}
     alerts = [f"{name} drifted: {d['test']} score {d['score']} (p={d['p_value']:.2g}, n={d['n']})"
               for name, d in [*drift["features"].items(), ("prediction", drift["prediction"])] if d and d["alert"]]
