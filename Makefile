@@ -47,7 +47,7 @@ TUNE_FLAGS  = $(if $(DATA),--data $(DATA)) $(if $(EPOCHS),--epochs $(EPOCHS)) --
 EVAL_FLAGS  = $(if $(DATA),--data $(DATA)) $(if $(MODEL),--model $(MODEL)) --device $(DEVICE) --seed $(SEED)
 LAUNCH      = $(if $(filter-out 1,$(NPROC) $(NNODES)),$(BIN)/torchrun --nnodes $(NNODES) --nproc_per_node $(NPROC) -m lepton_shared.cli.main,$(BIN)/lepton)
 
-.PHONY: setup demo test test-fast lint type bench bench-perf ui clean
+.PHONY: setup demo test test-fast lint type bench bench-perf bench-monitor ui clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +77,9 @@ bench: $(STAMP) ## measure every app on ../shared data; writes docs/BENCHMARKS.m
 
 bench-perf: $(STAMP) ## efficiency ratios (Trainer, service, batching, optimised models); writes docs/PERFORMANCE.md
 	$(BIN)/python -m benchmarks.perf
+
+bench-monitor: $(STAMP) ## lepton monitor over 10,000 logged fraud requests (target <= 2 s); docs/benchmarks/monitor.json
+	$(BIN)/python -m benchmarks.monitor
 
 bench-%: $(STAMP)
 	$(BIN)/python -m benchmarks.run $*

@@ -184,6 +184,18 @@ def fit_scorer(run: FittedRun, seed: int) -> tuple[IntentScorer, np.ndarray, np.
     return scorer, head, proba, oos_scores
 
 
+def write_monitoring_profile(folder: Path, run: FittedRun, proba: np.ndarray, oos_scores: np.ndarray,
+                             threshold: float) -> None:
+    """The validation messages and the answers the registered scorer gives them, as the reference that
+    ``lepton monitor`` compares served traffic with."""
+    from lepton_shared.monitoring import write_reference
+
+    best = proba.argmax(axis=1)
+    outputs = [{"intent": run.labels[int(i)], "confidence": float(row[i]), "out_of_scope": bool(score < threshold)}
+               for i, row, score in zip(best, proba, oos_scores, strict=True)]
+    write_reference("chatbot", folder, [{"text": t} for t in run.val["text"]], outputs)
+
+
 def finish(run: FittedRun, config: ChatbotTrainConfig) -> ModelInfo:
     """Blend in the neighbour vote and the TF-IDF model and choose the out-of-scope threshold on validation
     data, write the artifact, register it."""
@@ -216,6 +228,7 @@ def finish(run: FittedRun, config: ChatbotTrainConfig) -> ModelInfo:
     def write(folder: Path) -> None:
         write_model(folder)
         save_baseline(baseline, folder)
+        write_monitoring_profile(folder, run, proba, oos_scores, threshold)
 
     params = {"source": run.source, "tiny": bool(config.tiny), "val_fraction": config.val_fraction,
               "seed": config.seed, **dict(vars(run.settings)), "max_drop": config.max_drop, "faq_rows": len(run.faq),

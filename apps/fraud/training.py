@@ -341,17 +341,24 @@ def report_figures(result: TrainResult) -> dict[str, Any]:
     return {"Precision-recall": pr, "ROC": roc, "Feature contributions": imp, "Scores": hist}
 
 
+def write_monitoring_profile(folder: Path, result: TrainResult) -> None:
+    """The test week's payments and scores as the reference ``lepton monitor`` compares served traffic with."""
+    from lepton_shared.monitoring import write_reference
+
+    frame = result.test_frame
+    inputs = [{"tx_amount": float(a), "tx_datetime": t.isoformat()}
+              for a, t in zip(frame["TX_AMOUNT"], frame["TX_DATETIME"], strict=True)]
+    write_reference("fraud", folder, inputs, [{"score": float(s)} for s in result.test_scores])
+
+
 def write_artifact(folder: Path, result: TrainResult, policy: dict[str, Any], source: str) -> None:
-    """The model, its cost policy, its feature settings, the test scores' deciles and the HTML report."""
+    """The model, its cost policy, its feature settings, the monitoring profile and the HTML report."""
     from lepton_shared.evaluation import write_report
 
     result.model.save(folder)
     (folder / "policy.json").write_text(json.dumps(policy, indent=2))
     (folder / "features.json").write_text(json.dumps({"delay": FeatureConfig().delay, "features": FEATURES}))
-    # reference score distribution for drift monitoring
-    quantiles = np.quantile(result.test_scores, np.linspace(0, 1, 11)).tolist()
-    (folder / "reference.json").write_text(json.dumps({"score_deciles": quantiles,
-                                                       "mean_score": float(result.test_scores.mean())}))
+    write_monitoring_profile(folder, result)
     flat = {k: v for k, v in result.metrics.items() if k != "baselines"}
     for name, values in result.metrics["baselines"].items():
         flat.update({f"baseline {name} {k}": v for k, v in values.items()})

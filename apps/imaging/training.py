@@ -225,6 +225,7 @@ def train(config: ImagingTrainConfig) -> ModelInfo:
 
     def write(folder: Path) -> None:
         save_model(folder, model, cfg)
+        write_monitoring_profile(folder, cfg, cal)
         write_report(folder / "report.html", "Imaging model report", metrics, figures,
                      notes=f"Data: {params['data']}. Held-out split: "
                            f"{'test' if 'test' in image_set.splits else 'val'}. Threshold chosen on the "
@@ -233,6 +234,17 @@ def train(config: ImagingTrainConfig) -> ModelInfo:
     data_fp = fingerprint(config.data) if config.data else fingerprint({"builtin": builtin, "seed": 0})
     return register_trained(ImagingApp.name, write, metrics=metrics, params=params, data_fingerprint=data_fp,
                             promote=config.promote, tolerance=config.tolerance)
+
+
+def write_monitoring_profile(folder: Path, cfg: ModelConfig, calibrated: np.ndarray) -> None:
+    """The held-out images' answers (label at the chosen threshold, calibrated probability) as the reference
+    ``lepton monitor`` compares served answers with."""
+    from lepton_shared.monitoring import write_reference
+
+    names, positive = cfg.class_names, calibrated[:, 1]
+    outputs = [{"label": names[1] if p >= cfg.threshold else names[0], "positive_probability": float(p)}
+               for p in positive]
+    write_reference(ImagingApp.name, folder, [None] * len(outputs), outputs)
 
 
 def evaluate(config: ImagingEvaluateConfig) -> dict[str, Any]:

@@ -228,11 +228,26 @@ def train(config: RecommenderTrainConfig) -> ModelInfo:
 
     def write(folder: Path) -> None:
         artifact.save(folder)
+        write_monitoring_profile(folder, artifact, config.seed)
         _write_report(folder / "report.html", metrics, trials, popularity, family, chosen, data.source)
 
     return register_trained(APP, write, metrics=metrics, params=params,
                             data_fingerprint=fingerprint(data.frame), promote=config.promote,
                             tolerance=config.tolerance)
+
+
+def write_monitoring_profile(folder: Path, artifact: Artifact, seed: int, users: int = 1000) -> None:
+    """Answers to up to ``users`` of the training users (10 items, any category) as the reference
+    ``lepton monitor`` compares served answers with."""
+    from apps.recommender.engine import Engine
+    from lepton_shared.monitoring import write_reference
+
+    engine = Engine(artifact, "reference")
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(len(artifact.user_ids), min(users, len(artifact.user_ids)), replace=False)
+    users_chosen = [artifact.user_ids[int(i)] for i in chosen]
+    write_reference(APP, folder, [{"user_id": u, "k": 10} for u in users_chosen],
+                    [engine.for_user(u, 10) for u in users_chosen])
 
 
 def evaluate(config: RecommenderEvaluateConfig) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""``lepton <app> train|evaluate|optimize|tune|serve|ui``, ``lepton models …``, ``lepton apps``, ``lepton perf …``,
-``lepton db upgrade``.
+"""``lepton <app> train|evaluate|optimize|tune|serve|ui``, ``lepton models …``, ``lepton monitor <app>``,
+``lepton apps``, ``lepton perf …``, ``lepton db upgrade``.
 
 The apps and their help texts come from the app manifests (``lepton_shared.manifest``).
 
@@ -113,6 +113,9 @@ def build_parser(app_name: str | None = None) -> argparse.ArgumentParser:
     from lepton_shared.cli import perf
 
     perf.add_parser(sub)
+    from lepton_shared.cli import monitor
+
+    monitor.add_parser(sub, app_names)
     models = sub.add_parser("models", help="list, show, promote or roll back model versions; their history")
     mcmd = models.add_subparsers(dest="command", metavar="ACTION")
     p = mcmd.add_parser("list", help="all versions (optionally of one app)")
@@ -315,6 +318,14 @@ def run(argv: Sequence[str]) -> int:
         result = perf.run(args)
         if getattr(args, "json", False):
             _print_json(result)
+    elif args.group == "monitor":
+        from lepton_shared.cli import monitor
+
+        report = monitor.run(args)
+        if args.json:
+            _print_json(report)
+        else:
+            print(monitor.summary(report))
     elif args.group == "db":
         from lepton_shared.settings import get_settings
         from lepton_shared.storage import init_db

@@ -34,7 +34,7 @@ from lepton_shared.serving.batching import MicroBatcher
 from lepton_shared.serving.logs import json_logger, request_id_var
 from lepton_shared.serving.metrics import service_metrics
 from lepton_shared.serving.openapi import install as install_openapi
-from lepton_shared.serving.prediction_log import PredictionLogWriter, log_row
+from lepton_shared.serving.prediction_log import PredictionLogWriter, failure_row, log_row
 from lepton_shared.serving.predictor import Predictor
 from lepton_shared.serving.security import check_production, pseudonymise
 from lepton_shared.settings import get_settings
@@ -74,12 +74,13 @@ class ObserveMiddleware:
     streams, which costs a noticeable share of a millisecond-scale scoring request."""
 
     def __init__(self, app: ASGIApp, app_name: str, requests_total: Counter, latency: Histogram,
-                 logger: logging.Logger) -> None:
+                 logger: logging.Logger, on_failure: Callable[[Scope, int, float], None] | None = None) -> None:
         self.app = app
         self.app_name = app_name
         self.requests_total = requests_total
         self.latency = latency
         self.logger = logger
+        self.on_failure = on_failure  #: called with (scope, status, latency in ms) for every 4xx or 5xx
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -107,6 +108,8 @@ class ObserveMiddleware:
                 self.logger.info("request", extra={"path": path, "method": scope["method"], "status": status,
                                                    "params": pseudonymise(scope.get("path_params") or {}),
                                                    "latency_ms": round(elapsed * 1000, 2)})
+            if status >= 400 and self.on_failure is not None:
+                self.on_failure(scope, status, elapsed * 1000)
 
 
 class GuardMiddleware:
@@ -325,6 +328,18 @@ def log_prediction(request: Request, output: dict[str, Any], inputs: Any, latenc
     session.execute(insert(PredictionLog), [row])
 
 
+def _log_failure(state: ServiceState, scope: Scope, status: int, latency_ms: float) -> None:
+    """Queue a failed request to one of the app's model endpoints (its monitor's) for the error rate."""
+    from lepton_shared.monitoring import app_monitor
+
+    monitor = app_monitor(state.app_name)
+    if not get_settings().log_predictions or monitor is None or not monitor.monitors(scope["path"]):
+        return
+    version = state.predictor.version if state.predictor is not None else ""
+    rid = scope.get("state", {}).get("request_id", "-")
+    state.log_writer.add([failure_row(state.app_name, version, rid, scope["path"], status, latency_ms)])
+
+
 @dataclass(frozen=True)
 class _Pending:
     """One request of a micro-batch: the validated item and what its ``prediction_log`` row needs."""
@@ -402,7 +417,8 @@ def create_app(
     app.state.lepton = state
 
     app.add_middleware(ObserveMiddleware, app_name=app_name, requests_total=metrics.requests_total,
-                       latency=metrics.latency, logger=logger)
+                       latency=metrics.latency, logger=logger,
+                       on_failure=lambda scope, status, ms: _log_failure(state, scope, status, ms))
     app.add_middleware(GuardMiddleware, token=token if token is not None else settings.api_token,
                        max_bytes=max_request_bytes or settings.max_request_bytes,
                        metrics_token=settings.metrics_token, metrics_public=settings.metrics_public)

@@ -33,11 +33,24 @@ def hash_input(value: Any) -> str:
 
 def log_row(app_name: str, request_id: str, endpoint: str, output: dict[str, Any], inputs: Any,
             latency_ms: float) -> dict[str, Any]:
-    """One ``prediction_log`` row as the columns' values; personal ids in the answer only as pseudonyms."""
+    """One ``prediction_log`` row as the columns' values, with the app monitor's features of the request;
+    personal ids in the answer only as pseudonyms."""
+    from lepton_shared.monitoring import logged_features
+
     return {"app": app_name, "model_version": str(output.get("model_version", "")), "request_id": request_id,
             "endpoint": endpoint, "input_hash": hash_input(inputs),
             "output": pseudonymise(json.loads(json.dumps(output, default=str))), "latency_ms": latency_ms,
-            "created_at": datetime.now(UTC)}
+            "created_at": datetime.now(UTC), "status": 200,
+            "features": logged_features(app_name, endpoint, inputs, output)}
+
+
+def failure_row(app_name: str, model_version: str, request_id: str, endpoint: str, status: int,
+                latency_ms: float) -> dict[str, Any]:
+    """The ``prediction_log`` row of a request to a model endpoint that got no answer (4xx or 5xx): what
+    ``lepton monitor`` counts its error rate from. Nothing of the request is kept."""
+    return {"app": app_name, "model_version": model_version, "request_id": request_id, "endpoint": endpoint,
+            "input_hash": "", "output": {}, "latency_ms": latency_ms, "created_at": datetime.now(UTC),
+            "status": status, "features": None}
 
 
 def insert_rows(rows: list[dict[str, Any]], url: str | None = None) -> None:

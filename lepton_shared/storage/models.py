@@ -84,3 +84,6 @@ class PredictionLog(Base):
     output: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    status: Mapped[int] = mapped_column(Integer, default=200, server_default="200")  #: the HTTP status answered
+    #: the app monitor's features of the request (``lepton_shared.monitoring``); None when it has none
+    features: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

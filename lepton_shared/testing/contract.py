@@ -321,6 +321,29 @@ class AppContract:
         assert eventually(logged, lambda n: n >= 1) >= 1
 
 
+    def test_monitor_compares_served_answers_with_the_registered_profile(self, service: str, trained: Any) -> None:
+        """The answer to the example is logged with the features the app's monitor names, the same ones its
+        training profiled, and ``lepton monitor`` reports it."""
+        from lepton_shared.app import get_app
+        from lepton_shared.monitoring import load_profile
+        from lepton_shared.monitoring.report import monitor_report
+
+        example = get_app(self.app_name).load_predictor().example_input()
+        before = monitor_report(self.app_name, "1h")["requests"]
+        assert httpx.post(f"{service}/v1/predict", json=example, headers=self._auth(), timeout=60).status_code == 200
+        report = eventually(lambda: monitor_report(self.app_name, "1h"), lambda r: r["requests"] > before)
+        assert report["requests"] > before and report["error_rate"] == 0.0
+        assert report["latency_ms"]["p50"] is not None
+        profile = load_profile(trained.path)
+        if profile is None:
+            assert "without a monitoring profile" in report["notes"][0]
+            return
+        drift = report["drift"]
+        assert drift["model_version"] == trained.version and set(drift["features"]) == set(profile.features)
+        assert drift["prediction"] is not None and drift["prediction"]["n"] >= 1
+        assert all(f["n"] >= 1 for f in drift["features"].values()), drift["features"]
+
+
 def _with_first_number(value: Any, new: float) -> tuple[Any, bool]:
     """``value`` (a JSON-like body) with its first number, depth first, replaced by ``new``; and whether one was."""
     if isinstance(value, int | float) and not isinstance(value, bool):

@@ -9,6 +9,19 @@ from lepton_shared.storage import PredictionLog, get_engine, init_db, session_sc
 PROMOTION_AUDIT_COLUMNS = ("actor", "reason", "previous_version", "metric", "value", "previous_value")
 
 
+def insert_old_log_row(request_id: str) -> None:
+    """A ``prediction_log`` row with only the columns of 0001, written without migrating (an older schema)."""
+    import sqlalchemy as sa
+
+    table = sa.table("prediction_log", *(sa.column(c) for c in (
+        "app", "model_version", "request_id", "endpoint", "input_hash", "latency_ms", "created_at")),
+        sa.column("output", sa.JSON))
+    with get_engine().begin() as connection:
+        connection.execute(sa.insert(table).values(app="x", model_version="v1", request_id=request_id, endpoint="/",
+                                                   input_hash="h", output={}, latency_ms=1.0,
+                                                   created_at=datetime.now(UTC)))
+
+
 def test_migrations_create_core_tables(lepton_db_home: Path, database_url: str) -> None:
     init_db()
     tables = set(inspect(get_engine()).get_table_names())
@@ -41,16 +54,12 @@ def test_json_columns_round_trip(lepton_db_home: Path) -> None:
 
 def test_a_database_from_before_0002_loses_only_the_unused_feedback_table(lepton_home: Path) -> None:
     from alembic import command
-    from sqlalchemy import insert
 
     from lepton_shared.storage.db import alembic_config
 
     command.upgrade(alembic_config(), "0001_core")
     assert "feedback" in inspect(get_engine()).get_table_names()
-    with get_engine().begin() as connection:  # not session_scope: it would migrate first
-        connection.execute(insert(PredictionLog).values(app="x", model_version="v1", request_id="old", endpoint="/",
-                                                        input_hash="h", output={}, latency_ms=1.0,
-                                                        created_at=datetime.now(UTC)))
+    insert_old_log_row("old")  # not session_scope: it would migrate first
     init_db()
     assert "feedback" not in inspect(get_engine()).get_table_names()
     with session_scope() as session:
@@ -93,3 +102,25 @@ def test_a_database_from_before_0003_keeps_its_promotions_and_can_roll_back(lept
     assert columns == {"id", "app", "version", "action", "created_at"}
     with get_engine().connect() as connection:
         assert connection.execute(sa.select(sa.func.count()).select_from(promotions)).scalar() == 3
+
+
+def test_a_log_from_before_0004_reads_as_answers_without_features(lepton_db_home: Path) -> None:
+    """0004 adds ``status`` and ``features`` to ``prediction_log``: older rows were answers (200) with no features,
+    new rows keep both; the downgrade removes them and keeps the rows (SQLite and PostgreSQL)."""
+    from alembic import command
+
+    from lepton_shared.storage.db import alembic_config
+
+    command.upgrade(alembic_config(), "0003_promotion_history")
+    old_columns = {c["name"] for c in inspect(get_engine()).get_columns("prediction_log")}
+    assert not {"status", "features"} & old_columns
+    insert_old_log_row("old")  # not session_scope: it would migrate first
+    init_db()
+    with session_scope() as session:
+        session.add(PredictionLog(app="x", model_version="v1", request_id="new", endpoint="/", input_hash="h",
+                                  output={}, latency_ms=1.0, status=500, features={"amount": 3.5}))
+    with session_scope() as session:
+        rows = {r.request_id: (r.status, r.features) for r in session.scalars(select(PredictionLog))}
+    assert rows == {"old": (200, None), "new": (500, {"amount": 3.5})}
+    command.downgrade(alembic_config(), "0003_promotion_history")
+    assert not {"status", "features"} & {c["name"] for c in inspect(get_engine()).get_columns("prediction_log")}

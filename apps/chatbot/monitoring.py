@@ -1,0 +1,48 @@
+"""What chatbot monitoring watches. A message's words stay out of the log, so a message is described by what
+drifts when the traffic changes domain: its length in words, the intent the model chose and whether it found
+the message out of scope; the prediction watched is the model's confidence. Users' helpful / not-helpful
+feedback is the live quality."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from lepton_shared.monitoring import AppMonitor
+
+
+class ChatbotMonitor(AppMonitor):
+    endpoints = ("/v1/predict", "/v1/chat")
+
+    def features(self, inputs: Any, output: Mapping[str, Any]) -> dict[str, Any] | None:
+        text = inputs.get("text", inputs.get("message")) if isinstance(inputs, Mapping) else None
+        if not isinstance(text, str) or "intent" not in output:
+            return None
+        return {"message_words": len(text.split()), "intent": output.get("intent"),
+                "out_of_scope": bool(output.get("out_of_scope"))}
+
+    def prediction(self, output: Mapping[str, Any]) -> Any:
+        return output.get("confidence")
+
+    def live_quality(self, since: datetime, database_url: str | None = None) -> dict[str, Any] | None:
+        """Feedback received since ``since``: the share of rated replies found helpful, and of replies whose
+        intent the user corrected."""
+        from sqlalchemy import select
+
+        from apps.chatbot.storage import ChatFeedback, ChatMessage
+        from lepton_shared.storage import session_scope
+
+        with session_scope(database_url) as session:
+            rows = session.execute(select(ChatFeedback.helpful, ChatFeedback.correct_intent, ChatMessage.intent)
+                                   .join(ChatMessage, ChatMessage.id == ChatFeedback.message_id)
+                                   .where(ChatFeedback.created_at >= since)).all()
+        if not rows:
+            return None
+        rated = [r.helpful for r in rows if r.helpful is not None]
+        corrected = [r for r in rows if r.correct_intent]
+        return {"feedback": len(rows), "helpful_rate": round(sum(rated) / len(rated), 4) if rated else None,
+                "intent_corrected_rate": round(sum(r.correct_intent != r.intent for r in corrected) / len(rows), 4)}
+
+
+MONITOR_CLASS = ChatbotMonitor

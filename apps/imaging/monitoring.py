@@ -1,0 +1,41 @@
+"""What imaging monitoring watches. Decoding every image again to describe it would double the cost of an
+answer, so an image is described by what the model made of it: the label it gave; the prediction watched is the
+calibrated probability of the positive class (images from another scanner or population move it first).
+Clinicians' reviews are the live quality."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from lepton_shared.monitoring import AppMonitor
+
+
+class ImagingMonitor(AppMonitor):
+    endpoints = ("/v1/predict", "/v1/diagnose")
+
+    def features(self, inputs: Any, output: Mapping[str, Any]) -> dict[str, Any] | None:
+        return {"label": output["label"]} if "label" in output else None
+
+    def prediction(self, output: Mapping[str, Any]) -> Any:
+        return output.get("positive_probability")
+
+    def live_quality(self, since: datetime, database_url: str | None = None) -> dict[str, Any] | None:
+        """Studies reviewed since ``since``: how often the clinician agreed with the model's label."""
+        from sqlalchemy import select
+
+        from apps.imaging.storage import ImagingStudy
+        from lepton_shared.storage import session_scope
+
+        with session_scope(database_url) as session:
+            rows = session.execute(select(ImagingStudy.label, ImagingStudy.reviewed_label)
+                                   .where(ImagingStudy.reviewed_label.is_not(None),
+                                          ImagingStudy.reviewed_at >= since)).all()
+        if not rows:
+            return None
+        agreed = sum(r.label == r.reviewed_label for r in rows)
+        return {"reviewed": len(rows), "agreement": round(agreed / len(rows), 4)}
+
+
+MONITOR_CLASS = ImagingMonitor

@@ -1,0 +1,103 @@
+"""``lepton monitor``'s report on a hand-written prediction log: counts, rates, latency, window, drift, alerts."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lepton_shared.monitoring.report import ERROR_RATE_ALERT, monitor_report, parse_duration
+
+
+def register_fraud_reference(amounts: list[float]) -> None:
+    """A fraud version whose profile holds ``amounts`` at noon, each scored 0.1."""
+    from lepton_shared.monitoring import write_reference
+    from lepton_shared.registry import Registry
+
+    inputs = [{"tx_amount": a, "tx_datetime": "2018-05-20T12:00:00"} for a in amounts]
+    outputs = [{"score": 0.1}] * len(inputs)
+    Registry().register("fraud", lambda folder: write_reference("fraud", folder, inputs, outputs))
+
+
+def log(rows: list[dict[str, Any]]) -> None:
+    from lepton_shared.serving.prediction_log import failure_row, insert_rows, log_row
+
+    made = []
+    for i, row in enumerate(rows):
+        if row.get("status", 200) >= 400:
+            made.append(failure_row("fraud", "v1", f"r{i}", "/v1/score", row["status"], row["latency"]))
+            continue
+        body = {"tx_amount": row["amount"], "tx_datetime": "2018-05-21T12:00:00", "customer_id": 1, "terminal_id": 2}
+        made.append(log_row("fraud", f"r{i}", row.get("endpoint", "/v1/score"),
+                            {"score": 0.1, "model_version": "v1"}, body, row["latency"]))
+        made[-1]["created_at"] -= row.get("age", timedelta(0))
+    insert_rows(made)
+
+
+def test_counts_rates_latency_and_a_drift_alert(lepton_home: Path) -> None:
+    register_fraud_reference([float(a) for a in range(1, 201)])
+    log([{"amount": 3.0 * a, "latency": float(a)} for a in range(1, 101)]  # amounts x3, latencies 1..100 ms
+        + [{"status": 500, "latency": 1.0}] * 6 + [{"status": 422, "latency": 1.0}] * 4
+        + [{"amount": 1.0, "latency": 1.0, "endpoint": "/v1/labels"}]  # not a model endpoint
+        + [{"amount": 1.0, "latency": 1.0, "age": timedelta(hours=2)}])  # before the window
+    report = monitor_report("fraud", "1h")
+    assert report["requests"] == 110
+    assert report["error_rate"] == pytest.approx(6 / 110, abs=1e-4) and report["rejected_rate"] == pytest.approx(
+        4 / 110, abs=1e-4)
+    assert report["latency_ms"] == {"p50": pytest.approx(50.5), "p99": pytest.approx(99.01)}
+    features = report["drift"]["features"]
+    assert features["tx_amount"]["alert"] and features["tx_amount"]["n"] == 100
+    assert features["tx_hour"]["score"] == 0.0 and not features["tx_hour"]["alert"]
+    assert report["drift"]["prediction"]["score"] == 0.0
+    assert ERROR_RATE_ALERT < 6 / 110  # so the error rate alerts
+    assert [a.split(" ")[0] for a in report["alerts"]] == ["tx_amount", "error_rate"]
+    assert report["live_quality"] is None  # no labels came back
+    assert monitor_report("fraud", "3h")["requests"] == 111  # the older row is inside a longer window
+
+
+def test_no_traffic_and_no_model_are_reported_not_errors(lepton_home: Path) -> None:
+    report = monitor_report("fraud")
+    assert report["requests"] == 0 and report["error_rate"] is None and report["latency_ms"] == {
+        "p50": None, "p99": None}
+    assert report["drift"] == {"model_version": None, "features": {}, "prediction": None}
+    assert report["alerts"] == [] and "no production fraud model" in report["notes"][0]
+
+
+def test_fraud_live_quality_from_returned_labels(lepton_home: Path) -> None:
+    from apps.fraud.storage import Transaction
+    from lepton_shared.storage import session_scope
+
+    now = datetime.now(UTC)
+    with session_scope() as session:
+        for i, (score, decision, label) in enumerate([(0.9, "decline", 1), (0.7, "review", 0), (0.2, "approve", 1),
+                                                      (0.1, "approve", 0)]):
+            session.add(Transaction(transaction_id=f"t{i}", tx_datetime=now.replace(tzinfo=None), day=0, customer_id=1,
+                                    terminal_id=1, amount=10.0, score=score, decision=decision, label=label,
+                                    label_source="analyst", labelled_at=now))
+    quality = monitor_report("fraud")["live_quality"]
+    assert quality == {"labelled": 4, "fraud_rate": 0.5, "precision": 0.5, "recall": 0.5,
+                       "average_precision": pytest.approx(0.8333, abs=1e-4)}
+
+
+@pytest.mark.parametrize(("text", "expected"), [("30m", timedelta(minutes=30)), ("24h", timedelta(hours=24)),
+                                                ("7d", timedelta(days=7)), ("1.5h", timedelta(minutes=90))])
+def test_durations(text: str, expected: timedelta) -> None:
+    assert parse_duration(text) == expected
+
+
+def test_cli_json_and_one_line_errors(lepton_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from lepton_shared.cli.main import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["monitor", "fraud", "--json"])
+    assert done.value.code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"requests", "error_rate", "latency_ms", "drift", "live_quality", "alerts"} <= set(out)
+    for bad in ("yesterday", "0h", "-3d"):
+        with pytest.raises(SystemExit) as done:
+            main(["monitor", "fraud", f"--since={bad}"])
+        err = capsys.readouterr().err
+        assert done.value.code == 2 and err.count("\n") == 1 and "--since" in err
