@@ -16,6 +16,7 @@ import streamlit as st
 from apps.imaging.manifest import MANIFEST
 from apps.imaging.report import study_report_html
 from lepton_shared.ui import AppClient, ServiceError
+from lepton_shared.ui.studies import studies_section
 
 APP = MANIFEST.name
 #: what the page catches from a call: the service's refusal, or no answer at all
@@ -158,3 +159,4 @@ def page() -> None:
 
 
 page()
+studies_section(MANIFEST.name)

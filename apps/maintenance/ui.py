@@ -14,6 +14,7 @@ import streamlit as st
 
 from apps.maintenance.manifest import MANIFEST
 from lepton_shared.ui import AppClient, ServiceError, reset_local
+from lepton_shared.ui.studies import studies_section
 
 APP = MANIFEST.name
 POLICY_COLUMNS = ["cost_per_1000_cycles", "failures", "maintenance_count"]
@@ -127,3 +128,4 @@ def page() -> None:
 
 
 page()
+studies_section(MANIFEST.name)
