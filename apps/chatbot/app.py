@@ -50,6 +50,9 @@ class ChatbotApp(LeptonApp):
                                      f"(default {default.max_drop:g} = 1 point)")
             parser.add_argument("--faq-threshold", type=float, default=default.faq_threshold,
                                 help="cosine similarity an FAQ question needs to answer (default 0.8)")
+            parser.add_argument("--neighbour-temperature", type=float, default=default.neighbour_temperature,
+                                help="softmax temperature of the neighbour vote in the blend (default "
+                                     f"{default.neighbour_temperature:g}; lower trusts the nearest message more)")
             parser.add_argument("--threads", type=int, default=default.threads,
                                 help="torch CPU threads while training (default: the cores not busy with other work)")
 

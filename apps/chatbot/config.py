@@ -35,5 +35,8 @@ class ChatbotTrainConfig(TrainConfig):
     max_drop: float = 0.01
     #: cosine similarity an FAQ question needs to answer; None: ``faq.DEFAULT_FAQ_THRESHOLD`` (0.8)
     faq_threshold: float | None = None
+    #: softmax temperature of the neighbour vote blended with the head (``neighbours.TEMPERATURE``): lower
+    #: trusts the single nearest training message more
+    neighbour_temperature: float = 0.05
     #: torch CPU threads while training; None: the cores not busy with other work
     threads: int | None = None

@@ -233,10 +233,11 @@ class ChatbotOptimizer(AppOptimizer):
         from apps.chatbot.scoring import label_ids
 
         labels = list(config["labels"])
-        if NeighbourVote.load(self.source.path, len(labels)) is None:
+        source_vote = NeighbourVote.load(self.source.path, len(labels))
+        if source_vote is None:
             return float(config["oos_threshold"])
         _, train_emb = infer(model, tokenizer, list(train["text"]))  # as training.fit_vote does at training time
-        NeighbourVote(train_emb, label_ids(labels, train), len(labels)).save(folder)
+        NeighbourVote(train_emb, label_ids(labels, train), len(labels), source_vote.temperature).save(folder)
         logits, val_emb = infer(model, tokenizer, list(val["text"]))
         y = label_ids(labels, val)
         scorer = IntentScorer.load(folder, config)

@@ -14,6 +14,7 @@ learning rate, a larger head rate and label smoothing.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -92,9 +93,11 @@ def _accuracy(model: nn.Module, loader: DataLoader) -> dict[str, float]:
     return {"accuracy": correct / max(1, total)}
 
 
-def fit(train: pd.DataFrame, val: pd.DataFrame, settings: FitSettings,
-        show_progress: bool = True) -> tuple[Any, IntentModel, list[str], FitResult]:
-    """Fine-tune on ``train`` (in-scope rows), early-stop on validation accuracy."""
+def fit(train: pd.DataFrame, val: pd.DataFrame, settings: FitSettings, show_progress: bool = True,
+        on_epoch_end: Callable[[int, dict[str, float]], None] | None = None
+        ) -> tuple[Any, IntentModel, list[str], FitResult]:
+    """Fine-tune on ``train`` (in-scope rows), early-stop on validation accuracy; ``on_epoch_end`` sees each
+    epoch's metrics (``tune`` reports them to its pruner)."""
     labels = sorted(train["label"].unique())
     index = {name: i for i, name in enumerate(labels)}
     seed_everything(settings.seed)  # the new head's weights too: torch seeds itself at random on start-up
@@ -116,8 +119,13 @@ def fit(train: pd.DataFrame, val: pd.DataFrame, settings: FitSettings,
     groups = param_groups(model, {"encoder.": settings.encoder_lr}, settings.head_lr)
     for group in groups:
         group["weight_decay"] = settings.weight_decay if group["lr"] == settings.encoder_lr else 0.0
+    def epoch_end(epoch: int, metrics: dict[str, float]) -> None:
+        train_ds.reshuffle(epoch + 1)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, metrics)
+
     trainer = Trainer(model, config, loss_fn=_loss(settings.label_smoothing), eval_fn=_accuracy,
-                      param_groups=groups, on_epoch_end=lambda epoch, _: train_ds.reshuffle(epoch + 1))
+                      param_groups=groups, on_epoch_end=epoch_end)
     previous = torch.get_num_threads()
     threads = settings.threads or training_threads()
     torch.set_num_threads(threads)  # only for this fit; restored below
@@ -151,7 +159,7 @@ class FittedRun:
     started: float
 
 
-def fit_vote(run: FittedRun) -> tuple[NeighbourVote, np.ndarray, np.ndarray, np.ndarray]:
+def fit_vote(run: FittedRun, temperature: float) -> tuple[NeighbourVote, np.ndarray, np.ndarray, np.ndarray]:
     """The neighbour vote over the training messages, and the validation part's logits, L2-normalised
     embeddings and label ids (-1: out-of-scope rows)."""
     from apps.chatbot.model import infer
@@ -159,19 +167,20 @@ def fit_vote(run: FittedRun) -> tuple[NeighbourVote, np.ndarray, np.ndarray, np.
     from apps.chatbot.scoring import label_ids
 
     _, train_emb = infer(run.model, run.tokenizer, list(run.train["text"]))
-    vote = NeighbourVote(train_emb, label_ids(run.labels, run.train), len(run.labels))
+    vote = NeighbourVote(train_emb, label_ids(run.labels, run.train), len(run.labels), temperature)
     logits, val_emb = infer(run.model, run.tokenizer, list(run.val["text"]))
     return vote, logits, val_emb, label_ids(run.labels, run.val)
 
 
-def fit_scorer(run: FittedRun, seed: int) -> tuple[IntentScorer, np.ndarray, np.ndarray, np.ndarray]:
+def fit_scorer(run: FittedRun, seed: int, temperature: float
+               ) -> tuple[IntentScorer, np.ndarray, np.ndarray, np.ndarray]:
     """The blend of head, neighbour vote and TF-IDF model with weights chosen on the validation part, and
     that part's head probabilities, blended probabilities and out-of-scope scores."""
     from apps.chatbot.baselines import fit_baseline
     from apps.chatbot.ensemble import SIMILARITY, IntentScorer, choose_weights, text_proba
     from apps.chatbot.model import softmax
 
-    vote, logits, val_emb, y = fit_vote(run)
+    vote, logits, val_emb, y = fit_vote(run, temperature)
     text_model = fit_baseline(run.train, seed)
     texts = list(run.val["text"])
     head, (votes, _) = softmax(logits), vote.analyse(val_emb)
@@ -207,7 +216,7 @@ def finish(run: FittedRun, config: ChatbotTrainConfig) -> ModelInfo:
     from lepton_shared.promotion import register_trained
     from lepton_shared.training.trainer import resolve_device
 
-    scorer, head, proba, oos_scores = fit_scorer(run, config.seed)
+    scorer, head, proba, oos_scores = fit_scorer(run, config.seed, config.neighbour_temperature)
     y = label_ids(run.labels, run.val)
     threshold = choose_score_threshold(oos_scores[y >= 0], config.max_drop)
     train_seconds = time.perf_counter() - run.started  # fine-tuning, blend and threshold: all of training
@@ -248,6 +257,26 @@ def training_data(config: ChatbotTrainConfig) -> tuple[pd.DataFrame, str]:
     return builtin_frame(config.tiny), "built-in"
 
 
+def default_epochs(config: ChatbotTrainConfig) -> int:
+    """Epochs when ``--epochs`` is not given: one for the tiny bank (seconds), else the app's default."""
+    return 1 if config.tiny else ChatbotApp.default_epochs
+
+
+def validation_accuracy(train_part: pd.DataFrame, val: pd.DataFrame, config: ChatbotTrainConfig,
+                        on_epoch_end: Callable[[int, dict[str, float]], None] | None = None) -> float:
+    """Blended intent accuracy on the validation part after fine-tuning with ``config``: ``train``'s own
+    ``accuracy`` (the out-of-scope threshold does not change it), and what ``tune`` maximises."""
+    from apps.chatbot.scoring import label_ids, metrics_for
+
+    settings = FitSettings.from_config(config, default_epochs(config))
+    started = time.perf_counter()
+    tokenizer, model, labels, result = fit(train_part, val, settings, show_progress=False, on_epoch_end=on_epoch_end)
+    run = FittedRun(tokenizer=tokenizer, model=model, labels=labels, result=result, train=train_part, val=val,
+                    frame=train_part, source="tune", faq=pd.DataFrame(), settings=settings, started=started)
+    _, _, proba, _ = fit_scorer(run, config.seed, config.neighbour_temperature)
+    return float(metrics_for(proba, label_ids(labels, val), 0.0)["accuracy"])
+
+
 def train(config: ChatbotTrainConfig) -> ModelInfo:
     """Fine-tune on ``config.data`` (the built-in bank when None), blend, choose the threshold, register."""
     from apps.chatbot.data import builtin_faq, load_faq, split
@@ -262,8 +291,7 @@ def train(config: ChatbotTrainConfig) -> ModelInfo:
     frame, source = training_data(config)
     faq = load_faq(config.faq) if config.faq is not None else builtin_faq()
     train_part, val = split(frame, config.val_fraction, config.seed)
-    settings = FitSettings.from_config(config, 1 if config.tiny and config.epochs is None
-                                       else ChatbotApp.default_epochs)
+    settings = FitSettings.from_config(config, default_epochs(config))
     started = time.perf_counter()
     tokenizer, model, labels, result = fit(train_part, val, settings)
     run = FittedRun(tokenizer=tokenizer, model=model, labels=labels, result=result, train=train_part, val=val,

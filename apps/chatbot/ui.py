@@ -15,6 +15,7 @@ import streamlit as st
 from apps.chatbot.manifest import MANIFEST
 from lepton_shared.ui import AppClient, ServiceError
 from lepton_shared.ui.report import show_model_report
+from lepton_shared.ui.studies import studies_section
 
 APP = MANIFEST.name
 #: what the page catches from a call: the service's refusal, or no answer at all
@@ -191,3 +192,4 @@ def page() -> None:
 
 
 page()
+studies_section(MANIFEST.name)

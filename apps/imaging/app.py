@@ -52,6 +52,9 @@ class ImagingApp(LeptonApp):
                                 help="sensitivity the operating threshold must reach on validation data "
                                      f"(default {default.target_sensitivity:g})")
             parser.add_argument("--no-augment", action="store_true", help="train without MONAI augmentation")
+            parser.add_argument("--augment-strength", type=float, default=default.augment_strength,
+                                help="scale of the augmentation's rotations, shifts, zoom, contrast and noise "
+                                     f"(default {default.augment_strength:g}; 0: none)")
 
     def train(self, config: ImagingTrainConfig) -> ModelInfo:
         from apps.imaging.training import train

@@ -36,3 +36,5 @@ class ImagingTrainConfig(TrainConfig):
     lr: float = 2e-3  #: peak learning rate
     target_sensitivity: float = 0.95  #: sensitivity the operating threshold must reach on validation data
     no_augment: bool = False  #: train without MONAI augmentation
+    #: scale of the augmentation's moves, contrast changes and noise (1: the recipe's; 0: none)
+    augment_strength: float = 1.0

@@ -90,15 +90,19 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
     return (torch.as_tensor(np.ascontiguousarray(images), dtype=torch.float32).unsqueeze(1) - MEAN) / STD
 
 
-def augmentation() -> Any:
-    """MONAI random transforms for one (1, H, W) image in [0, 1]: small affine moves, contrast, noise."""
+def augmentation(strength: float = 1.0) -> Any:
+    """MONAI random transforms for one (1, H, W) image in [0, 1]: small affine moves, contrast, noise, each
+    range scaled by ``strength`` (what ``tune`` searches; 1 is the recipe's)."""
     from monai.transforms import Compose, RandAdjustContrast, RandAffine, RandGaussianNoise
 
+    if strength < 0:
+        raise ValueError(f"the augmentation strength must not be negative, not {strength}")
+    s = strength
     return Compose([
-        RandAffine(prob=0.7, rotate_range=0.15, translate_range=(2, 2), scale_range=(0.1, 0.1),
+        RandAffine(prob=0.7, rotate_range=0.15 * s, translate_range=(2 * s, 2 * s), scale_range=(0.1 * s, 0.1 * s),
                    padding_mode="border"),
-        RandAdjustContrast(prob=0.3, gamma=(0.8, 1.25)),
-        RandGaussianNoise(prob=0.3, std=0.02),
+        RandAdjustContrast(prob=0.3, gamma=(0.8 ** s, 1.25 ** s)),
+        RandGaussianNoise(prob=0.3, std=0.02 * s),
     ])
 
 
@@ -110,10 +114,11 @@ class ImageDataset(torch.utils.data.Dataset):
     uninterrupted one would have.
     """
 
-    def __init__(self, images: np.ndarray, labels: np.ndarray, augment: bool = False) -> None:
+    def __init__(self, images: np.ndarray, labels: np.ndarray, augment: bool = False,
+                 strength: float = 1.0) -> None:
         self.images = images
         self.labels = torch.as_tensor(labels, dtype=torch.long)
-        self.transform = augmentation() if augment else None
+        self.transform = augmentation(strength) if augment else None
 
     def __len__(self) -> int:
         return len(self.labels)

@@ -10,6 +10,7 @@ and ``evaluate`` run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +43,7 @@ class TrainSettings:
     device: str | None = "auto"  #: auto | cpu | cuda; None: the LEPTON_DEVICE setting
     seed: int = 42
     augment: bool = True
+    augment_strength: float = 1.0
     weights_path: Path | None = None
     show_progress: bool = True
 
@@ -54,8 +56,10 @@ def class_weights(labels: np.ndarray) -> torch.Tensor:
     return torch.as_tensor(weights, dtype=torch.float32)
 
 
-def fit(image_set: ImageSet, cfg: ModelConfig, settings: TrainSettings) -> tuple[nn.Module, dict[str, Any]]:
-    """Train on ``train``, early-stop and calibrate on ``val``; returns the model and training facts."""
+def fit(image_set: ImageSet, cfg: ModelConfig, settings: TrainSettings,
+        on_epoch_end: Callable[[int, dict[str, float]], None] | None = None) -> tuple[nn.Module, dict[str, Any]]:
+    """Train on ``train``, early-stop and calibrate on ``val``; returns the model and training facts.
+    ``on_epoch_end`` sees each epoch's metrics (``tune`` reports them to its pruner)."""
     from sklearn.metrics import roc_auc_score
 
     from lepton_shared.errors import UserError
@@ -88,8 +92,9 @@ def fit(image_set: ImageSet, cfg: ModelConfig, settings: TrainSettings) -> tuple
         mode="max", patience=4, scheduler="cosine", warmup_ratio=0.05, channels_last=True, app="imaging",
         show_progress=settings.show_progress,
     )
-    trainer = Trainer(model, tcfg, loss_fn=loss_fn, eval_fn=eval_fn)
-    result = trainer.fit(ImageDataset(train.images, train.labels, augment=settings.augment),
+    trainer = Trainer(model, tcfg, loss_fn=loss_fn, eval_fn=eval_fn, on_epoch_end=on_epoch_end)
+    result = trainer.fit(ImageDataset(train.images, train.labels, augment=settings.augment,
+                                      strength=settings.augment_strength),
                          ImageDataset(val.images, val.labels))
     model = trainer.model
     val_logits = predict_logits(model, val.images)
@@ -183,6 +188,32 @@ def report_figures(labels: np.ndarray, raw: np.ndarray, cal: np.ndarray, cfg: Mo
 
 
 # -- train / evaluate ------------------------------------------------------------------
+def builtin_size(config: ImagingTrainConfig) -> int:
+    """Images of the built-in set ``config`` asks for."""
+    return TINY_IMAGES if config.tiny else config.builtin_images
+
+
+def model_config(config: ImagingTrainConfig, image_set: ImageSet) -> ModelConfig:
+    return ModelConfig(arch=config.arch, image_size=config.image_size, class_names=image_set.class_names,
+                       target_sensitivity=config.target_sensitivity)
+
+
+def train_settings(config: ImagingTrainConfig, show_progress: bool = True) -> TrainSettings:
+    return TrainSettings(epochs=config.epochs or ImagingApp.default_epochs, batch_size=config.batch_size,
+                         lr=config.lr, device=config.device, seed=config.seed, augment=not config.no_augment,
+                         augment_strength=config.augment_strength, weights_path=config.weights,
+                         show_progress=show_progress)
+
+
+def validation_auc(image_set: ImageSet, config: ImagingTrainConfig,
+                   on_epoch_end: Callable[[int, dict[str, float]], None] | None = None) -> float:
+    """ROC AUC on the validation split of a model trained with ``config``: what ``tune`` maximises (``train``
+    early-stops and calibrates on the same split; the test split stays unseen)."""
+    cfg = model_config(config, image_set)
+    model, _ = fit(image_set, cfg, train_settings(config, show_progress=False), on_epoch_end)
+    return float(score(model, cfg, image_set.split("val"))[0]["roc_auc"])
+
+
 def train(config: ImagingTrainConfig) -> ModelInfo:
     """Train on ``config.data`` (the built-in synthetic set when None), calibrate, score the held-out split
     with the pixel baseline, register."""
@@ -201,15 +232,13 @@ def train(config: ImagingTrainConfig) -> ModelInfo:
         raise UserError("densenet121 downsamples 32-fold: use --image-size 64 or more with it")
     if config.batch_size < 2:
         raise UserError("--batch-size must be at least 2")
-    builtin = TINY_IMAGES if config.tiny else config.builtin_images
+    if config.augment_strength < 0:
+        raise UserError("--augment-strength must be 0 or more")
+    builtin = builtin_size(config)
     if config.data is None and builtin < 20:
         raise UserError("--builtin-images must be at least 20")
     image_set = load(config.data, config.image_size, config.seed, builtin)
-    cfg = ModelConfig(arch=config.arch, image_size=config.image_size, class_names=image_set.class_names,
-                      target_sensitivity=config.target_sensitivity)
-    settings = TrainSettings(epochs=config.epochs or ImagingApp.default_epochs, batch_size=config.batch_size,
-                             lr=config.lr, device=config.device, seed=config.seed, augment=not config.no_augment,
-                             weights_path=config.weights)
+    cfg, settings = model_config(config, image_set), train_settings(config)
     model, facts = fit(image_set, cfg, settings)
     held_out = image_set.splits.get("test") or image_set.split("val")
     metrics, raw, cal = score(model, cfg, held_out)
@@ -218,7 +247,8 @@ def train(config: ImagingTrainConfig) -> ModelInfo:
     figures = report_figures(held_out.labels, raw, cal, cfg, facts["history"])
     params = {"arch": cfg.arch, "image_size": cfg.image_size, "epochs": settings.epochs,
               "batch_size": settings.batch_size, "lr": settings.lr, "seed": config.seed,
-              "augment": settings.augment, "pretrained": config.weights is not None,
+              "augment": settings.augment, "augment_strength": settings.augment_strength,
+              "pretrained": config.weights is not None,
               "data": str(config.data) if config.data else f"built-in ({builtin} synthetic images)",
               "builtin_images": builtin if config.data is None else None,
               "class_names": cfg.class_names}

@@ -17,6 +17,7 @@ from apps.imaging.manifest import MANIFEST
 from apps.imaging.report import study_report_html
 from lepton_shared.ui import AppClient, ServiceError
 from lepton_shared.ui.report import show_model_report
+from lepton_shared.ui.studies import studies_section
 
 APP = MANIFEST.name
 #: what the page catches from a call: the service's refusal, or no answer at all
@@ -161,3 +162,4 @@ def page() -> None:
 
 
 page()
+studies_section(MANIFEST.name)

@@ -35,6 +35,21 @@ class MaintenanceApp(LeptonApp):
             parser.add_argument("--rl-steps", type=int, default=None,
                                 help="PPO environment steps on the simulator (default 150000; fewer is faster but "
                                      "less steady from run to run)")
+            hyper = parser.add_argument_group(
+                "RUL model", "hyperparameters (`tune` searches them; `train --params best` sets them from its best "
+                             "trial); the trees are used with complete recorded lives only")
+            default = MaintenanceTrainConfig
+            hyper.add_argument("--net-lr", type=float, default=default.net_lr,
+                               help=f"the nets' peak learning rate (default {default.net_lr:g})")
+            hyper.add_argument("--net-width", type=int, default=default.net_width,
+                               help="channels of the nets' convolutions (default: the architecture's, DCNN 10)")
+            for name, kind, text in (("tree_leaves", int, "leaves per tree"),
+                                     ("tree_learning_rate", float, "shrinkage"),
+                                     ("tree_rounds", int, "boosting rounds"),
+                                     ("tree_min_child_samples", int, "fewest rows in a leaf")):
+                value = getattr(default, name)
+                hyper.add_argument("--" + name.replace("_", "-"), type=kind, default=value,
+                                   help=f"the trees' {text} (default {value:g})")
 
     def train(self, config: MaintenanceTrainConfig) -> ModelInfo:
         from apps.maintenance.training import train

@@ -19,6 +19,13 @@ class MaintenanceTrainConfig(TrainConfig):
     episodes: int | None = None  #: held-out simulator episodes per policy in the comparison (40)
     members: int | None = None  #: CNN ensemble members (3)
     rl_steps: int | None = None  #: PPO environment steps on the simulator (150,000)
+    # The RUL model's hyperparameters (what ``tune`` searches; ``train --params best`` sets them).
+    net_lr: float = 1e-3  #: the nets' peak learning rate
+    net_width: int | None = None  #: channels of the nets' convolutions; None: the architecture's (DCNN: 10)
+    tree_leaves: int = 15  #: the trees (recorded lives only): leaves per tree
+    tree_learning_rate: float = 0.03  #: the trees' shrinkage
+    tree_rounds: int = 800  #: the trees' boosting rounds
+    tree_min_child_samples: int = 50  #: the trees' fewest rows in a leaf
 
 
 @dataclass

@@ -250,7 +250,8 @@ def band_profile(estimate: np.ndarray, truth: np.ndarray, cap: float) -> tuple[l
 def train_ensemble(train: pd.DataFrame, val: pd.DataFrame | None, spec: FeatureSpec, members: int = 3,
                    epochs: int = 30,
                    seed: int = 42, device: str = "auto", batch_size: int = 256, lr: float = 1e-3,
-                   show_progress: bool = True, arch: str = DEFAULT_ARCH, patience: int | None = None
+                   show_progress: bool = True, arch: str = DEFAULT_ARCH, patience: int | None = None,
+                   width: int | None = None, on_epoch_end: Callable[[int, dict[str, float]], None] | None = None
                    ) -> tuple[RulEnsemble, list[dict[str, Any]]]:
     """Train ``members`` nets with different seeds; returns the ensemble and each member's fit summary.
 
@@ -258,6 +259,7 @@ def train_ensemble(train: pd.DataFrame, val: pd.DataFrame | None, spec: FeatureS
     ``epochs``: the cosine schedule keeps improving late, so stopping too eagerly costs accuracy.
     With ``val=None`` every member runs exactly ``epochs`` epochs (the recipe chosen beforehand on
     held-out machines) and ``residual_sd`` is left at 0 for the caller to set (e.g. from ``cross_fit``).
+    ``on_epoch_end`` sees the first member's metrics after each epoch (``tune`` reports them to its pruner).
     """
     net_in = spec.net_channels
     xtr, ytr, _ = make_windows(train, spec)
@@ -279,17 +281,18 @@ def train_ensemble(train: pd.DataFrame, val: pd.DataFrame | None, spec: FeatureS
     states, summaries = [], []
     for m in range(members):
         seed_everything(seed + m)  # the initial weights too: torch seeds itself at random on start-up
-        net = build_net(arch, net_in, spec.window)
+        net = build_net(arch, net_in, spec.window, width)
         cfg = TrainerConfig(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=1e-4, device=device,
                             seed=seed + m, monitor="val_rmse", mode="min",
                             patience=None if val_ds is None else patience if patience is not None
                             else max(3, epochs // 4),
                             app="maintenance", scheduler="cosine", show_progress=show_progress)
-        result = Trainer(net, cfg, loss_fn=rul_loss, eval_fn=val_rmse).fit(train_ds, val_ds)
+        result = Trainer(net, cfg, loss_fn=rul_loss, eval_fn=val_rmse,
+                         on_epoch_end=on_epoch_end if m == 0 else None).fit(train_ds, val_ds)
         states.append({k: v.detach().cpu() for k, v in net.state_dict().items()})
         summaries.append({"member": m, "val_rmse": result.best_metrics.get("val_rmse"),
                           "epochs_run": result.epochs_run, "seconds": round(result.seconds, 1)})
-    ensemble = RulEnsemble(spec, states, arch=arch)
+    ensemble = RulEnsemble(spec, states, width=width, arch=arch)
     if val is not None:
         estimate = ensemble.predict_windows(xva)[0]
         ensemble.residual_sd = float(np.std(estimate - yva))
@@ -319,8 +322,8 @@ def out_of_fold(frame: pd.DataFrame, folds: int, seed: int,
 
 
 def cross_fit(frame: pd.DataFrame, make_spec: Any, folds: int = 5, members: int = 1, epochs: int = 40,
-              seed: int = 42, device: str = "auto", arch: str = DEFAULT_ARCH, show_progress: bool = True
-              ) -> np.ndarray:
+              seed: int = 42, device: str = "auto", arch: str = DEFAULT_ARCH, show_progress: bool = True,
+              lr: float = 1e-3, width: int | None = None) -> np.ndarray:
     """Out-of-fold RUL estimates at every row: each machine scored by a model that never saw it.
 
     Why: the final ensemble trains on *all* machines (more data, no early-stopping split), so its
@@ -329,7 +332,8 @@ def cross_fit(frame: pd.DataFrame, make_spec: Any, folds: int = 5, members: int 
     """
     def fit_predict(train: pd.DataFrame, held: pd.DataFrame, k: int) -> np.ndarray:
         model, _ = train_ensemble(train, None, make_spec(train), members=members, epochs=epochs,
-                                  seed=seed + 100 * (k + 1), device=device, arch=arch, show_progress=show_progress)
+                                  seed=seed + 100 * (k + 1), device=device, arch=arch, show_progress=show_progress,
+                                  lr=lr, width=width)
         return model.predict_frame(held)
 
     return out_of_fold(frame, folds, seed, fit_predict)

@@ -104,17 +104,19 @@ class RecordedFit:
 
 
 def fit_recorded(frame: pd.DataFrame, members: int, epochs: int, seed: int, device: str = "auto",
-                 show_progress: bool = True) -> RecordedFit:
-    """Cross-fit the nets and the trees, choose the blend weight, then fit the final models on every machine."""
+                 show_progress: bool = True, lr: float = 1e-3, width: int | None = None,
+                 tree_params: dict[str, Any] | None = None) -> RecordedFit:
+    """Cross-fit the nets and the trees, choose the blend weight, then fit the final models on every machine
+    (``lr``, ``width``: the nets'; ``tree_params``: LightGBM's, default ``trees.TREE_PARAMS``)."""
     spec = make_spec(frame)
     net_oof = cross_fit(frame, make_spec, folds=CV_FOLDS, members=1, epochs=epochs, seed=seed, device=device,
-                        show_progress=show_progress)
-    tree_oof = trees_cross_fit(frame, make_spec, CV_FOLDS, seed)
+                        show_progress=show_progress, lr=lr, width=width)
+    tree_oof = trees_cross_fit(frame, make_spec, CV_FOLDS, seed, tree_params)
     weight, scores = choose_tree_weight(frame, net_oof, tree_oof, spec.cap)
     oof = (1 - weight) * net_oof + weight * tree_oof
     rul, summaries = train_ensemble(frame, None, spec, members=members, epochs=epochs, seed=seed, device=device,
-                                    show_progress=show_progress)
-    rul.trees, rul.tree_weight = fit_trees(frame, spec, seed), weight
+                                    show_progress=show_progress, lr=lr, width=width)
+    rul.trees, rul.tree_weight = fit_trees(frame, spec, seed, tree_params), weight
     target = np.minimum(frame["rul"].to_numpy(dtype=float), spec.cap)
     # the band is measured where the estimate is used, at test-like points (5 draws pooled): over every cycle
     # (many easy, capped early ones) a band covered 0.86 of the out-of-fold test-like points, not 0.90

@@ -52,7 +52,7 @@ from apps.maintenance.policies import (
 from apps.maintenance.recorded import CV_FOLDS, FIXED_EPOCHS, fit_recorded, truncation_rmse, uses_recorded_recipe
 from apps.maintenance.replay import compare_on_replay, split_engines, train_replay_agent, tune_replay_baselines
 from apps.maintenance.simulator import SimConfig
-from apps.maintenance.trees import TREE_PARAMS
+from apps.maintenance.trees import TREE_PARAMS, tree_params
 from lepton_shared.data import fingerprint
 from lepton_shared.evaluation import regression_metrics, write_report
 from lepton_shared.promotion import register_trained
@@ -104,6 +104,20 @@ def budget_of(config: MaintenanceTrainConfig | MaintenanceEvaluateConfig) -> Bud
 
 
 # -- the RUL model ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RulHyper:
+    """The RUL model's hyperparameters: the nets' learning rate and width, the trees' LightGBM parameters."""
+
+    lr: float = 1e-3
+    width: int | None = None  # None: the architecture's
+    trees: dict[str, Any] = field(default_factory=lambda: dict(TREE_PARAMS))
+
+    @classmethod
+    def from_config(cls, config: MaintenanceTrainConfig) -> RulHyper:
+        return cls(config.net_lr, config.net_width, tree_params(config.tree_leaves, config.tree_learning_rate,
+                                                                config.tree_rounds, config.tree_min_child_samples))
+
+
 @dataclass
 class RulFit:
     """A fitted RUL model with its estimates on data it did not train on (``truth``: the capped true RUL)."""
@@ -127,12 +141,17 @@ def rul_metrics(truth: np.ndarray, estimate: np.ndarray, low: np.ndarray, high: 
             "baselines": baseline_metrics(truth, ridge_estimate)}
 
 
-def fit_rul_on_held_out_machines(frame: pd.DataFrame, budget: Budget, seed: int, device: str) -> RulFit:
-    """Simulator and other data: the ensemble early-stops on held-out machines, which then give the metrics."""
+def fit_rul_on_held_out_machines(frame: pd.DataFrame, budget: Budget, seed: int, device: str,
+                                 hyper: RulHyper | None = None,
+                                 on_epoch_end: Callable[[int, dict[str, float]], None] | None = None) -> RulFit:
+    """Simulator and other data: the ensemble early-stops on held-out machines, which then give the metrics
+    (``on_epoch_end``: the first net's ``val_rmse`` after each epoch, for ``tune``'s pruner)."""
+    hyper = hyper or RulHyper()
     train_df, val_df = split_units(frame, HELD_OUT_SHARE, seed)
     spec = FeatureSpec.fit(train_df)
     model, summaries = train_ensemble(train_df, val_df, spec, members=budget.members, epochs=budget.held_out_epochs,
-                                      seed=seed, device=device)
+                                      seed=seed, device=device, lr=hyper.lr, width=hyper.width,
+                                      show_progress=on_epoch_end is None, on_epoch_end=on_epoch_end)
     x_val, truth, _ = make_windows(val_df, spec)
     estimate, low, high = model.predict_windows(x_val)
     ridge = fit_ridge(train_df, spec)
@@ -140,9 +159,12 @@ def fit_rul_on_held_out_machines(frame: pd.DataFrame, budget: Budget, seed: int,
     return RulFit(model, ridge, summaries, budget.held_out_epochs, truth, estimate, low, high, metrics)
 
 
-def fit_rul_on_recorded_lives(frame: pd.DataFrame, budget: Budget, seed: int, device: str) -> RulFit:
+def fit_rul_on_recorded_lives(frame: pd.DataFrame, budget: Budget, seed: int, device: str,
+                              hyper: RulHyper | None = None, show_progress: bool = True) -> RulFit:
     """Complete recorded lives: final models on every machine, out-of-fold estimates for the metrics and the replay."""
-    fit = fit_recorded(frame, budget.members, budget.recorded_epochs, seed, device)
+    hyper = hyper or RulHyper()
+    fit = fit_recorded(frame, budget.members, budget.recorded_epochs, seed, device, show_progress, lr=hyper.lr,
+                       width=hyper.width, tree_params=hyper.trees)
     cap = fit.rul.spec.cap
     half = fit.rul.half_width(fit.oof)
     low, high = np.clip(fit.oof - half, 0, None), fit.oof + half
@@ -153,6 +175,17 @@ def fit_rul_on_recorded_lives(frame: pd.DataFrame, budget: Budget, seed: int, de
     metrics["baselines"][BASELINE_NAME]["test_like_rmse"] = truncation_rmse(frame, fit.ridge_oof, cap)
     return RulFit(fit.rul, fit.ridge, fit.summaries, budget.recorded_epochs, fit.target, fit.oof, low, high, metrics,
                   fit.lives(frame))
+
+
+def validation_rmse(frame: pd.DataFrame, recorded: bool, budget: Budget, seed: int, device: str, hyper: RulHyper,
+                    on_epoch_end: Callable[[int, dict[str, float]], None] | None = None) -> float:
+    """``train``'s own RUL RMSE on machines the model did not train on (held-out machines, or out-of-fold on
+    recorded lives): what ``tune`` minimises. No policy is fitted: PPO is no part of a trial."""
+    if recorded:
+        fit = fit_rul_on_recorded_lives(frame, budget, seed, device, hyper, show_progress=False)
+    else:
+        fit = fit_rul_on_held_out_machines(frame, budget, seed, device, hyper, on_epoch_end)
+    return float(fit.metrics["rmse"])
 
 
 def fit_simulator_estimator(budget: Budget, seed: int, device: str) -> RulEnsemble:
@@ -258,10 +291,11 @@ def train(config: MaintenanceTrainConfig) -> ModelInfo:
     costs = parse_costs(config.cost)
 
     frame, source = load_training_data(config.data, budget.machines, config.seed)
+    hyper = RulHyper.from_config(config)
     if source != SIMULATOR and uses_recorded_recipe(frame):
-        rul = fit_rul_on_recorded_lives(frame, budget, config.seed, device)
+        rul = fit_rul_on_recorded_lives(frame, budget, config.seed, device, hyper)
     else:
-        rul = fit_rul_on_held_out_machines(frame, budget, config.seed, device)
+        rul = fit_rul_on_held_out_machines(frame, budget, config.seed, device, hyper)
     rul_seconds = round(time.perf_counter() - started, 1)  # data, (cross-)fitting, ensemble and ridge baseline
 
     # the policies act in the simulator, so they read an estimator of simulator sensors
@@ -282,7 +316,8 @@ def train(config: MaintenanceTrainConfig) -> ModelInfo:
               "decide_below": DECIDE_BELOW,
               "costs": costs.as_dict(), "baselines": policies.baseline_params(), "ensemble": rul.summaries,
               "rul_seconds": rul_seconds, "train_seconds": round(time.perf_counter() - started, 1),
-              "trees": TREE_PARAMS if rul.model.trees is not None else None}
+              "net_lr": hyper.lr, "net_width": rul.model.width,
+              "trees": hyper.trees if rul.model.trees is not None else None}
     return register(rul, estimator, policies, replay, costs, source, metrics, params, fingerprint(frame),
                     config.promote, config.tolerance)
 

@@ -50,10 +50,12 @@ class TreeRul:
         self.booster, self.spec = booster, spec
 
     @classmethod
-    def fit(cls, x: np.ndarray, y: np.ndarray, spec: FeatureSpec, seed: int = 0) -> TreeRul:
+    def fit(cls, x: np.ndarray, y: np.ndarray, spec: FeatureSpec, seed: int = 0,
+            params: dict[str, Any] | None = None) -> TreeRul:
+        """``params``: LightGBM's (default ``TREE_PARAMS``, see :func:`tree_params`)."""
         import lightgbm as lgb
 
-        model = lgb.LGBMRegressor(**TREE_PARAMS, random_state=seed)
+        model = lgb.LGBMRegressor(**(params or TREE_PARAMS), random_state=seed)
         model.fit(summary_features(x, spec), np.minimum(y, spec.cap))
         return cls(model.booster_, spec)
 
@@ -72,18 +74,25 @@ class TreeRul:
         return cls(lgb.Booster(model_file=str(path)), spec)
 
 
-def fit_frame(frame: pd.DataFrame, spec: FeatureSpec, seed: int = 0) -> TreeRul:
+def tree_params(leaves: int, learning_rate: float, rounds: int, min_child_samples: int) -> dict[str, Any]:
+    """``TREE_PARAMS`` with the parameters ``tune`` searches replaced."""
+    return {**TREE_PARAMS, "num_leaves": leaves, "learning_rate": learning_rate, "n_estimators": rounds,
+            "min_child_samples": min_child_samples}
+
+
+def fit_frame(frame: pd.DataFrame, spec: FeatureSpec, seed: int = 0, params: dict[str, Any] | None = None) -> TreeRul:
     x, y, _ = make_windows(frame, spec)
-    return TreeRul.fit(x, y, spec, seed)
+    return TreeRul.fit(x, y, spec, seed, params)
 
 
-def trees_cross_fit(frame: pd.DataFrame, make_spec: Any, folds: int, seed: int) -> np.ndarray:
+def trees_cross_fit(frame: pd.DataFrame, make_spec: Any, folds: int, seed: int,
+                    params: dict[str, Any] | None = None) -> np.ndarray:
     """Out-of-fold tree estimates on the same machine folds as ``model.cross_fit`` (for the blend weight)."""
     from apps.maintenance.model import out_of_fold
 
     def fit_predict(train: pd.DataFrame, held: pd.DataFrame, fold: int) -> np.ndarray:
         spec = make_spec(train)
-        return estimate_rows(held, spec, fit_frame(train, spec, seed + fold).predict)
+        return estimate_rows(held, spec, fit_frame(train, spec, seed + fold, params).predict)
 
     return out_of_fold(frame, folds, seed, fit_predict)
 

@@ -15,6 +15,7 @@ import streamlit as st
 from apps.maintenance.manifest import MANIFEST
 from lepton_shared.ui import AppClient, ServiceError, reset_local
 from lepton_shared.ui.report import show_model_report
+from lepton_shared.ui.studies import studies_section
 
 APP = MANIFEST.name
 POLICY_COLUMNS = ["cost_per_1000_cycles", "failures", "maintenance_count"]
@@ -129,3 +130,4 @@ def page() -> None:
 
 
 page()
+studies_section(MANIFEST.name)

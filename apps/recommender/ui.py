@@ -18,6 +18,7 @@ import streamlit as st
 from apps.recommender.manifest import MANIFEST
 from lepton_shared.ui import AppClient, ServiceError
 from lepton_shared.ui.report import show_model_report
+from lepton_shared.ui.studies import studies_section
 
 APP = MANIFEST.name
 #: what the page catches from a call: the service's refusal, or no answer at all
@@ -173,3 +174,4 @@ def page() -> None:
 
 
 page()
+studies_section(MANIFEST.name)

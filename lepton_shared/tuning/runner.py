@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 #: The user attribute that marks the enqueued defaults (trial 0 of a new study).
 DEFAULT_ATTR = "lepton_default"
+#: The study's user attribute naming its app (the page lists an app's studies by it, whatever their names).
+APP_ATTR = "lepton_app"
 #: Trials when neither ``trials`` nor ``timeout`` is given.
 DEFAULT_TRIALS = 20
 #: How often the parent of several workers reads the study to move its progress bar (seconds).
@@ -87,6 +89,7 @@ def open_study(app_name: str, name: str, tuner: AppTuner | None, database_url: s
     study = optuna.create_study(study_name=name, storage=storage, direction=direction(app_name),
                                 load_if_exists=True)
     if tuner is not None and not study.get_trials(deepcopy=False):
+        study.set_user_attr(APP_ATTR, app_name)
         study.enqueue_trial(tuner.defaults(), user_attrs={DEFAULT_ATTR: True})
     return study
 

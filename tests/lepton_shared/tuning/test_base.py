@@ -31,7 +31,7 @@ def test_the_data_key_is_builtin_or_the_data_fingerprint(tmp_path: Path) -> None
     assert len(key) == 16 and key != "builtin"
 
 
-@pytest.mark.parametrize("app", ["recommender", "fraud"])
+@pytest.mark.parametrize("app", ["chatbot", "imaging", "recommender", "fraud", "maintenance"])
 def test_an_app_tuner_is_found_by_name_and_names_its_app(app: str) -> None:
     from lepton_shared.tuning.base import AppTuner
     from lepton_shared.tuning.runner import tuner_class

@@ -52,11 +52,14 @@ def test_the_budget_is_split_so_the_total_is_the_request() -> None:
     assert split_budget(None, 2) == [None, None]
 
 
-def test_bad_budgets_and_missing_tuners_are_user_errors(lepton_home: Path) -> None:
+def test_bad_budgets_and_missing_tuners_are_user_errors(lepton_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
     with pytest.raises(UserError, match="--trials"):
         tune("recommender", TrainConfig(), trials=0, tuner_cls=QuadraticTuner)
     with pytest.raises(UserError, match="--workers"):
         tune("recommender", TrainConfig(), trials=1, workers=0, tuner_cls=QuadraticTuner)
+    monkeypatch.setitem(sys.modules, "apps.chatbot.tuning", None)  # an app without a tuning module
     with pytest.raises(UserError, match="the chatbot app has no tuner yet"):
         tuner_class("chatbot")
 
