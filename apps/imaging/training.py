@@ -171,6 +171,7 @@ def report_figures(labels: np.ndarray, raw: np.ndarray, cal: np.ndarray, cfg: Mo
     from matplotlib.figure import Figure
     from sklearn.metrics import roc_curve
 
+    from apps.imaging.report import reliability_figure
     from lepton_shared.evaluation import expected_calibration_error
 
     figs: dict[str, Any] = {}
@@ -187,17 +188,9 @@ def report_figures(labels: np.ndarray, raw: np.ndarray, cal: np.ndarray, cfg: Mo
     ax.set_ylabel("sensitivity")
     ax.legend(loc="lower right")
     figs["ROC curve (test) with the operating point"] = fig
-    fig = Figure(figsize=(4.5, 4))
-    ax = fig.subplots()
-    for name, proba in (("uncalibrated", raw), (f"calibrated ({cfg.calibrator().method})", cal)):
-        points = reliability(labels, proba[:, 1])
-        ax.plot(points["predicted"], points["observed"], marker="o",
-                label=f"{name}, ECE {expected_calibration_error(labels, proba):.3f}")
-    ax.plot([0, 1], [0, 1], "k--", lw=0.8)
-    ax.set_xlabel("predicted probability")
-    ax.set_ylabel("observed frequency")
-    ax.legend()
-    figs["Reliability diagram (test)"] = fig
+    figs["Reliability diagram (test)"] = reliability_figure({
+        f"{name}, ECE {expected_calibration_error(labels, proba):.3f}": reliability(labels, proba[:, 1])
+        for name, proba in (("uncalibrated", raw), (f"calibrated ({cfg.calibrator().method})", cal))})
     if history:
         fig = Figure(figsize=(4.5, 4))
         ax = fig.subplots()
