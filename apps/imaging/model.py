@@ -25,6 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from apps.imaging.probability_calibration import Calibrator
+
 ARCHITECTURES = ("resnet18", "densenet121")
 MEAN, STD = 0.5, 0.5
 ARTIFACT_CONFIG = "imaging.json"
@@ -39,9 +41,16 @@ class ModelConfig:
     small_input: bool = True
     image_size: int = 28
     class_names: list[str] = field(default_factory=lambda: ["negative", "positive"])
-    temperature: float = 1.0
+    temperature: float = 1.0  #: the fitted temperature, also the calibrator of versions saved before ``calibration``
     threshold: float = 0.5
     target_sensitivity: float = 0.95
+    calibration: dict[str, Any] = field(default_factory=dict)  #: ``Calibrator.to_json()`` of the chosen calibrator
+
+    def calibrator(self) -> Calibrator:
+        """The calibrator chosen on validation data (temperature scaling with ``temperature`` when none is stored)."""
+        if self.calibration:
+            return Calibrator.from_json(self.calibration)
+        return Calibrator("temperature", {"temperature": self.temperature})
 
     def save(self, folder: Path) -> None:
         (folder / ARTIFACT_CONFIG).write_text(json.dumps(asdict(self), indent=2))

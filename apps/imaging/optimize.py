@@ -7,7 +7,7 @@ What each method writes (the network files are described in :mod:`apps.imaging.v
   of this CNN; static int8 convolutions are what make it faster on CPU.
 * ``prune``: global L1 magnitude pruning of the conv/linear weights (``torch.nn.utils.prune``),
   a short fine-tune with the shared ``Trainer`` while the masks hold pruned weights at zero,
-  then the masks folded in; temperature and threshold are refitted on the validation split.
+  then the masks folded in; the calibrator and threshold are refitted on the validation split.
 * ``onnx``: ``torch.onnx`` export run by ONNX Runtime.
 * ``onnx-int8``: the export statically quantised (QDQ, per-channel) by ONNX Runtime's quantiser,
   calibrated on training images (ONNX Runtime's dynamic quantisation slows convolutions down).
@@ -212,7 +212,7 @@ class ImagingOptimizer(AppOptimizer):
         import torch
 
         from apps.imaging.model import ARTIFACT_WEIGHTS, predict_logits
-        from apps.imaging.probability_calibration import fit_temperature, softmax, threshold_for_sensitivity
+        from apps.imaging.training import calibrate
         from lepton_shared.optimize.methods import make_pruning_permanent, prune_magnitude, sparsity
 
         network = prune_magnitude(self._network(), PRUNE_AMOUNT, structured=False, permanent=False)
@@ -220,10 +220,7 @@ class ImagingOptimizer(AppOptimizer):
         make_pruning_permanent(network)
         network = network.cpu().eval()
         val = self.image_set.split("val")
-        logits = predict_logits(network, val.images)
-        cfg.temperature = fit_temperature(logits, val.labels)
-        cfg.threshold = threshold_for_sensitivity(val.labels, softmax(logits, cfg.temperature)[:, 1],
-                                                  cfg.target_sensitivity)
+        calibrate(cfg, predict_logits(network, val.images), val.labels, int(self.source.params.get("seed") or 42))
         cfg.save(folder)
         torch.save({k: v.cpu() for k, v in network.state_dict().items()}, folder / ARTIFACT_WEIGHTS)
         return {"amount": PRUNE_AMOUNT, "structured": False, "sparsity": round(sparsity(network), 4),

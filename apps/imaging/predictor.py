@@ -16,7 +16,6 @@ from torch import nn
 
 from apps.imaging.explain import grad_cam, overlay_png
 from apps.imaging.model import cam_layer, load_model, to_tensor
-from apps.imaging.probability_calibration import softmax
 from apps.imaging.readers import ImageRecord, read_bytes, resize
 from apps.imaging.variants import model_device
 from lepton_shared.errors import NotFoundError, UserError
@@ -120,7 +119,7 @@ class ImagingPredictor(Predictor):
             torch.set_num_threads(self.threads)
         with torch.no_grad():
             logits = self.model(to_tensor(images).to(self.device)).float().cpu().numpy()
-        return softmax(logits, self.cfg.temperature)
+        return self.cfg.calibrator().proba(logits)
 
     @classmethod
     def example_input(cls) -> dict[str, Any]:

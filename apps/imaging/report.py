@@ -1,10 +1,30 @@
-"""A one-page HTML report per study, for the patient record or a second reader."""
+"""A one-page HTML report per study, for the patient record or a second reader; and the model's reliability
+diagram, drawn the same way in the version's report and on the page."""
 
 from __future__ import annotations
 
 import html
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+def reliability_figure(curves: dict[str, dict[str, list[float]]]) -> Figure:
+    """Observed frequency against mean predicted probability per bin, one line per ``curves`` entry
+    (label -> ``{"predicted": [...], "observed": [...]}``), with the diagonal of perfect calibration."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(4.5, 4))
+    ax = fig.subplots()
+    for label, points in curves.items():
+        ax.plot(points["predicted"], points["observed"], marker="o", label=label)
+    ax.plot([0, 1], [0, 1], "k--", lw=0.8, label="perfectly calibrated")
+    ax.set_xlabel("predicted probability of the positive class")
+    ax.set_ylabel("observed frequency")
+    ax.legend(fontsize=8)
+    return fig
 
 
 def study_report_html(study: dict[str, Any], heatmap_png_base64: str | None = None) -> str:

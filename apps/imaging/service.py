@@ -15,6 +15,8 @@ from lepton_shared.serving import DbId, Predictor, RequestModel, create_app, get
 from lepton_shared.settings import get_settings
 
 router = APIRouter(prefix="/v1", tags=["imaging"])
+#: what ``/v1/model`` passes on of the version's metrics about its calibration
+CALIBRATION_METRICS = ("ece", "ece_ci95", "ece_uncalibrated", "ece_uncalibrated_ci95", "reliability")
 
 
 class ReviewIn(RequestModel):
@@ -26,11 +28,15 @@ class ReviewIn(RequestModel):
 
 @router.get("/model")
 def model(predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
-    """The serving model: version, class names, operating threshold and input size (for the UI)."""
+    """The serving model: version, class names, operating threshold, input size and its calibration on the
+    held-out split it was trained with (method, ECE with its 95 % interval, reliability points) for the UI."""
     cfg = predictor.cfg  # type: ignore[attr-defined]
     device = getattr(predictor, "device", None)
+    metrics = getattr(getattr(predictor, "info", None), "metrics", None) or {}
+    calibration = {"method": cfg.calibrator().method,
+                   **{k: metrics[k] for k in CALIBRATION_METRICS if k in metrics}}
     return {"model_version": predictor.version, "class_names": list(cfg.class_names),
-            "threshold": float(cfg.threshold), "image_size": int(cfg.image_size),
+            "threshold": float(cfg.threshold), "image_size": int(cfg.image_size), "calibration": calibration,
             **({"device": str(device)} if device is not None else {})}
 
 

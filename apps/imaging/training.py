@@ -2,10 +2,10 @@
 
 The loop is the shared ``Trainer`` (mixed precision and ``channels_last`` on
 GPU, early stopping on validation AUC, a progress bar); this module adds what
-is specific to diagnosis: class-weighted loss, temperature scaling and the
-sensitivity-target threshold fitted on the validation split, and a report
-with ROC, calibration and threshold plots. ``train`` and ``evaluate`` are what ``lepton imaging train``
-and ``evaluate`` run.
+is specific to diagnosis: class-weighted loss, a calibrator (temperature, Platt or isotonic, chosen by
+cross-validation within the validation split) and the sensitivity-target threshold on calibrated
+scores, and a report with ROC, calibration and threshold plots. ``train`` and ``evaluate`` are what
+``lepton imaging train`` and ``evaluate`` run.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from apps.imaging.config import BUILTIN_IMAGES, TINY_IMAGES, ImagingEvaluateConf
 from apps.imaging.data import ImageSet, Split, load
 from apps.imaging.model import ImageDataset, ModelConfig, build_network, predict_logits
 from apps.imaging.probability_calibration import (
+    choose_calibration,
     fit_temperature,
     operating_point,
     softmax,
@@ -54,6 +55,17 @@ def class_weights(labels: np.ndarray) -> torch.Tensor:
     counts[counts == 0] = 1
     weights = counts.sum() / (2 * counts)
     return torch.as_tensor(weights, dtype=torch.float32)
+
+
+def calibrate(cfg: ModelConfig, val_logits: np.ndarray, val_labels: np.ndarray, seed: int) -> dict[str, float]:
+    """Set ``cfg``'s calibrator and the threshold on its calibrated scores, from validation logits only;
+    returns each candidate's cross-validated ECE (empty when the split is too small to choose)."""
+    chosen, cv_ece = choose_calibration(val_logits, val_labels, seed)
+    cfg.temperature = float(chosen.params["temperature"]) if chosen.method == "temperature" \
+        else fit_temperature(val_logits, val_labels)
+    cfg.calibration = chosen.to_json()
+    cfg.threshold = threshold_for_sensitivity(val_labels, chosen.proba(val_logits)[:, 1], cfg.target_sensitivity)
+    return cv_ece
 
 
 def fit(image_set: ImageSet, cfg: ModelConfig, settings: TrainSettings,
@@ -97,11 +109,10 @@ def fit(image_set: ImageSet, cfg: ModelConfig, settings: TrainSettings,
                                       strength=settings.augment_strength),
                          ImageDataset(val.images, val.labels))
     model = trainer.model
-    val_logits = predict_logits(model, val.images)
-    cfg.temperature = fit_temperature(val_logits, val.labels)
-    cfg.threshold = threshold_for_sensitivity(val.labels, softmax(val_logits, cfg.temperature)[:, 1],
-                                              cfg.target_sensitivity)
+    calibration_cv_ece = calibrate(cfg, predict_logits(model, val.images), val.labels, settings.seed)
     facts = {
+        "calibration_method": cfg.calibrator().method,
+        "calibration_cv_ece": calibration_cv_ece,
         "train_images_per_s": round(result.samples_per_second, 1),
         "train_seconds": round(result.seconds, 1),
         "epochs_run": result.epochs_run,
@@ -113,13 +124,24 @@ def fit(image_set: ImageSet, cfg: ModelConfig, settings: TrainSettings,
     return model, facts
 
 
+def reliability(labels: np.ndarray, positive_proba: np.ndarray, bins: int = 10) -> dict[str, list[float]]:
+    """The reliability diagram's points: mean predicted probability and observed frequency per quantile bin."""
+    from sklearn.calibration import calibration_curve
+
+    if len(np.unique(labels)) < 2:
+        return {"predicted": [], "observed": []}
+    observed, predicted = calibration_curve(labels, positive_proba, n_bins=bins, strategy="quantile")
+    return {"predicted": [round(float(v), 4) for v in predicted], "observed": [round(float(v), 4) for v in observed]}
+
+
 def score(model: nn.Module, cfg: ModelConfig, split: Split) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
-    """Metrics on one labelled split: AUC, accuracy at 0.5 and at the operating threshold, ECE before/after."""
-    from lepton_shared.evaluation import classification_metrics, expected_calibration_error
+    """Metrics on one labelled split: AUC, accuracy at 0.5 and at the operating threshold, ECE before/after
+    calibration with bootstrap 95 % intervals, and the reliability diagram's points."""
+    from lepton_shared.evaluation import classification_metrics, ece_interval, expected_calibration_error
 
     logits = predict_logits(model, split.images)
     raw = softmax(logits, 1.0)
-    cal = softmax(logits, cfg.temperature)
+    cal = cfg.calibrator().proba(logits)
     metrics = classification_metrics(split.labels, cal, labels=cfg.class_names)
     metrics.pop("labels", None)
     op = operating_point(split.labels, cal[:, 1], cfg.threshold)
@@ -129,7 +151,10 @@ def score(model: nn.Module, cfg: ModelConfig, split: Split) -> tuple[dict[str, A
         "accuracy": metrics["accuracy"],
         "f1_macro": metrics["f1_macro"],
         "ece": metrics["ece"],
+        "ece_ci95": [round(v, 4) for v in ece_interval(split.labels, cal)],
         "ece_uncalibrated": expected_calibration_error(split.labels, raw),
+        "ece_uncalibrated_ci95": [round(v, 4) for v in ece_interval(split.labels, raw)],
+        "calibration_method": cfg.calibrator().method,
         "threshold": cfg.threshold,
         "temperature": cfg.temperature,
         "target_sensitivity": cfg.target_sensitivity,
@@ -139,16 +164,20 @@ def score(model: nn.Module, cfg: ModelConfig, split: Split) -> tuple[dict[str, A
         "confusion_matrix_at_threshold": op["confusion_matrix"],
         "confusion_matrix": metrics["confusion_matrix"],
         "n_images": len(split),
+        "reliability": {"uncalibrated": reliability(split.labels, raw[:, 1]),
+                        "calibrated": reliability(split.labels, cal[:, 1])},
     }
     return out, raw, cal
 
 
 def report_figures(labels: np.ndarray, raw: np.ndarray, cal: np.ndarray, cfg: ModelConfig,
                    history: list[dict[str, float]]) -> dict[str, Any]:
-    """ROC with the operating point, reliability before/after scaling, and the training curves."""
+    """ROC with the operating point, reliability before/after calibration, and the training curves."""
     from matplotlib.figure import Figure
-    from sklearn.calibration import calibration_curve
     from sklearn.metrics import roc_curve
+
+    from apps.imaging.report import reliability_figure
+    from lepton_shared.evaluation import expected_calibration_error
 
     figs: dict[str, Any] = {}
     fig = Figure(figsize=(4.5, 4))
@@ -164,16 +193,9 @@ def report_figures(labels: np.ndarray, raw: np.ndarray, cal: np.ndarray, cfg: Mo
     ax.set_ylabel("sensitivity")
     ax.legend(loc="lower right")
     figs["ROC curve (test) with the operating point"] = fig
-    fig = Figure(figsize=(4.5, 4))
-    ax = fig.subplots()
-    for name, proba in (("before scaling", raw), (f"after (T={cfg.temperature:.2f})", cal)):
-        frac, mean = calibration_curve(labels, proba[:, 1], n_bins=10, strategy="quantile")
-        ax.plot(mean, frac, marker="o", label=name)
-    ax.plot([0, 1], [0, 1], "k--", lw=0.8)
-    ax.set_xlabel("predicted probability")
-    ax.set_ylabel("observed frequency")
-    ax.legend()
-    figs["Reliability diagram (test)"] = fig
+    figs["Reliability diagram (test)"] = reliability_figure({
+        f"{name}, ECE {expected_calibration_error(labels, proba):.3f}": reliability(labels, proba[:, 1])
+        for name, proba in (("uncalibrated", raw), (f"calibrated ({cfg.calibrator().method})", cal))})
     if history:
         fig = Figure(figsize=(4.5, 4))
         ax = fig.subplots()
@@ -258,8 +280,10 @@ def train(config: ImagingTrainConfig) -> ModelInfo:
         write_monitoring_profile(folder, cfg, cal)
         write_report(folder / "report.html", "Imaging model report", metrics, figures,
                      notes=f"Data: {params['data']}. Held-out split: "
-                           f"{'test' if 'test' in image_set.splits else 'val'}. Threshold chosen on the "
-                           f"validation split for sensitivity >= {cfg.target_sensitivity}.")
+                           f"{'test' if 'test' in image_set.splits else 'val'}. Calibrator "
+                           f"({cfg.calibrator().method}) chosen by cross-validated ECE within the validation "
+                           f"split; threshold chosen on its calibrated validation scores for sensitivity >= "
+                           f"{cfg.target_sensitivity}. ECE intervals: 95 % bootstrap over the held-out images.")
 
     data_fp = fingerprint(config.data) if config.data else fingerprint({"builtin": builtin, "seed": 0})
     return register_trained(ImagingApp.name, write, metrics=metrics, params=params, data_fingerprint=data_fp,

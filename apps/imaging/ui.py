@@ -140,6 +140,27 @@ def worklist_tab() -> None:
                 st.success(f"study {saved['id']}: {saved['review_status']} ({saved['reviewed_label']})")
 
 
+def calibration_tab(model: dict[str, Any]) -> None:
+    """How far the probabilities the page shows can be read as frequencies: the version's reliability diagram
+    and ECE on its held-out split, before and after the calibrator chosen on validation data."""
+    from apps.imaging.report import reliability_figure
+
+    calibration = model.get("calibration") or {}
+    method = calibration.get("method", "temperature")
+    curves = calibration.get("reliability") or {}
+    if "ece" not in calibration or not curves:
+        st.info(f"Calibrated by {method}; this version stores no held-out reliability measurements.")
+        return
+    low, high = calibration.get("ece_ci95", [calibration["ece"]] * 2)
+    st.markdown(f"**Calibration: {method}**, chosen by cross-validated ECE within the validation split.")
+    st.caption(f"held-out ECE {calibration['ece']:.3f} (95 % CI {low:.3f}-{high:.3f}) after calibration, "
+               f"{calibration.get('ece_uncalibrated', float('nan')):.3f} before")
+    empty: dict[str, list[float]] = {"predicted": [], "observed": []}
+    figure = reliability_figure({"uncalibrated": curves.get("uncalibrated", empty),
+                                 f"calibrated ({method})": curves.get("calibrated", empty)})
+    st.pyplot(figure, width="content", alt="Reliability diagram")
+
+
 def page() -> None:
     st.set_page_config(page_title="Lepton · Imaging", layout="wide")
     st.title(f"{MANIFEST.title}: diagnosis with heat maps")
@@ -152,11 +173,13 @@ def page() -> None:
     st.sidebar.markdown(f"**Model:** {model['model_version']}")
     st.sidebar.markdown(f"**Backend:** {client.where}")
     st.sidebar.caption(f"classes {', '.join(model['class_names'])} · operating threshold {model['threshold']:.3f}")
-    tab_diag, tab_work, tab_eval = st.tabs(["Diagnose", "Worklist", "Evaluation"])
+    tab_diag, tab_work, tab_cal, tab_eval = st.tabs(["Diagnose", "Worklist", "Calibration", "Evaluation"])
     with tab_diag:
         diagnose_tab()
     with tab_work:
         worklist_tab()
+    with tab_cal:
+        calibration_tab(model)
     with tab_eval:
         show_model_report(client, expanded=True)
 

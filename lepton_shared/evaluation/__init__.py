@@ -2,6 +2,7 @@
 
 from lepton_shared.evaluation.metrics import (
     classification_metrics,
+    ece_interval,
     expected_calibration_error,
     ranking_metrics,
     regression_metrics,
@@ -10,6 +11,7 @@ from lepton_shared.evaluation.report import write_report
 
 __all__ = [
     "classification_metrics",
+    "ece_interval",
     "expected_calibration_error",
     "ranking_metrics",
     "regression_metrics",

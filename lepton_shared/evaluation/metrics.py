@@ -27,6 +27,23 @@ def expected_calibration_error(y_true: np.ndarray, proba: np.ndarray, n_bins: in
     return float(ece)
 
 
+def ece_interval(y_true: np.ndarray, proba: np.ndarray, confidence: float = 0.95, n_resamples: int = 1000,
+                 seed: int = 0) -> tuple[float, float]:
+    """A percentile bootstrap interval of :func:`expected_calibration_error` over the images (resampled with
+    their labels): a few hundred test images leave ECE uncertain by about a point either way."""
+    from scipy.stats import bootstrap
+
+    y = np.asarray(y_true)
+    p = np.asarray(proba, dtype=float)
+    if len(y) < 2:
+        ece = expected_calibration_error(y, p)
+        return ece, ece
+    res = bootstrap((np.arange(len(y)),), lambda idx: expected_calibration_error(y[idx], p[idx]),
+                    confidence_level=confidence, n_resamples=n_resamples, method="percentile",
+                    vectorized=False, random_state=seed)
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
 def classification_metrics(y_true: Sequence[int] | np.ndarray, proba: np.ndarray,
                            labels: Sequence[str] | None = None, threshold: float | None = None) -> dict[str, Any]:
     """accuracy, f1_macro, roc_auc, average_precision, ece and the confusion matrix.

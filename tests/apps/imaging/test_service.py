@@ -38,6 +38,12 @@ def test_model_route_describes_the_serving_model(service: str, files: dict[str, 
     body = httpx.get(f"{service}/v1/model", timeout=60).json()
     assert body["model_version"] == trained_home[1].version
     assert len(body["class_names"]) == 2 and 0.0 < body["threshold"] < 1.0
+    calibration = body["calibration"]
+    assert calibration["method"] == trained_home[1].metrics["calibration_method"]
+    assert calibration["ece"] == pytest.approx(trained_home[1].metrics["ece"])
+    low, high = calibration["ece_ci95"]
+    assert low <= calibration["ece"] <= high
+    assert set(calibration["reliability"]) == {"uncalibrated", "calibrated"}
     diagnosed = httpx.post(f"{service}/v1/diagnose", files={"file": ("a.png", files["a.png"])}, timeout=60).json()
     assert set(diagnosed["probabilities"]) == set(body["class_names"])
     assert diagnosed["threshold"] == pytest.approx(body["threshold"], abs=1e-5)

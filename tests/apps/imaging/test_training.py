@@ -103,3 +103,50 @@ def test_predictions_are_deterministic(trained_home: tuple[Path, Any]) -> None:
     bad = predictor.InputModel.model_validate({"image_base64": "%%%"})
     with pytest.raises(UserError, match="base64"):
         predictor.predict(bad)
+
+
+def test_calibration_is_chosen_on_validation_images_only_and_the_predictor_applies_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A MedMNIST-layout file whose validation split is large enough for every calibrator (the isotonic minimum
+    lowered to keep it small): the choice sees exactly the validation labels (never the test ones), and what it
+    chose is what the predictor applies."""
+    import json
+
+    import apps.imaging.probability_calibration as calibration
+    import apps.imaging.training as training
+    from apps.imaging.app import APP
+    from apps.imaging.model import predict_logits
+    from lepton_shared.testing.env import lepton_env
+
+    monkeypatch.setattr(calibration, "MIN_ISOTONIC", 40)
+    rng = np.random.default_rng(0)
+    sizes = {"train": 24, "val": 40, "test": 20}
+    arrays: dict[str, np.ndarray] = {}
+    for split, n in sizes.items():
+        labels = np.arange(n) % 2
+        arrays[f"{split}_images"] = np.stack([(synth_image(int(c), rng, 16) * 255).astype(np.uint8) for c in labels])
+        arrays[f"{split}_labels"] = labels[:, None]
+    data = tmp_path / "scans.npz"
+    np.savez(data, **arrays)
+    seen: list[np.ndarray] = []
+    choose = training.choose_calibration
+
+    def spy(logits: np.ndarray, labels: np.ndarray, seed: int = 0) -> Any:
+        seen.append(np.asarray(labels).copy())
+        return choose(logits, labels, seed)
+
+    monkeypatch.setattr(training, "choose_calibration", spy)
+    with lepton_env(tmp_path / "home"):
+        info = train(ImagingTrainConfig(data=data, image_size=16, epochs=1, batch_size=12, no_augment=True,
+                                        promote="always"))
+        assert len(seen) == 1 and np.array_equal(seen[0], arrays["val_labels"][:, 0])
+        stored = json.loads((info.path / "imaging.json").read_text())["calibration"]
+        assert stored["method"] == info.metrics["calibration_method"]
+        assert set(info.metrics["calibration_cv_ece"]) == {"temperature", "platt", "isotonic"}
+        low, high = info.metrics["ece_ci95"]
+        assert low <= info.metrics["ece"] <= high
+        assert info.metrics["reliability"]["calibrated"]["predicted"]
+        predictor = APP.load_predictor()
+        images = arrays["test_images"][:8].astype(np.float32) / 255
+        expected = predictor.cfg.calibrator().proba(predict_logits(predictor.model, images))
+        np.testing.assert_allclose(predictor.probabilities(images), expected, atol=1e-5)

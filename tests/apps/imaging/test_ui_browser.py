@@ -76,6 +76,11 @@ def test_upload_shows_heatmap_and_decision(mode: str, trained_home: tuple[Path, 
         expect(page.get_by_text("patient (hashed)")).to_have_count(1)
         expect(page.get_by_role("button", name="Download study report (HTML)")).to_have_count(1)
 
+        page.get_by_role("tab", name="Calibration").click()
+        page.get_by_text(f"Calibration: {info.metrics['calibration_method']}").wait_for()
+        expect(page.get_by_text("held-out ECE ")).to_have_count(1)
+        expect(page.get_by_alt_text("Reliability diagram")).to_be_visible()
+
         page.get_by_role("tab", name="Worklist").click()
         page.get_by_text("Review a study").wait_for()
         page.get_by_label("Reviewer").fill("Dr. UI")
