@@ -3,7 +3,7 @@
 A ``kill -9`` or a power cut runs no ``finally``: a training run stays "running" in the database and
 a registration leaves its temporary folder. Each records its owner (process id and host name), so a
 later process on the same host knows for sure whether the owner is gone; for another host's leftovers
-(a database or models volume shared by several machines) only age can tell, after :data:`STALE_AFTER`.
+(a database or models volume shared by several machines) only silence can tell, after :data:`STALE_AFTER`.
 """
 
 from __future__ import annotations
@@ -38,9 +38,12 @@ def pid_alive(pid: int) -> bool:
 
 
 def owner_gone(pid: Any, host: Any, last_seen: datetime | None) -> bool:
-    """Whether the work of process ``pid`` on ``host``, last heard of at ``last_seen``, was abandoned."""
-    if host == socket.gethostname() and isinstance(pid, int):
-        return pid != os.getpid() and not pid_alive(pid)
+    """Whether the work of process ``pid`` on ``host``, last heard of at ``last_seen``, was abandoned.
+
+    Silence past :data:`STALE_AFTER` counts on this host too: the process id may have been reused.
+    """
+    if host == socket.gethostname() and isinstance(pid, int) and pid != os.getpid() and not pid_alive(pid):
+        return True
     if last_seen is None:
         return False
     if last_seen.tzinfo is None:  # SQLite returns naive datetimes, stored as UTC

@@ -51,7 +51,9 @@ def test_a_killed_training_is_marked_failed_at_the_next_start(lepton_home: Path)
     assert list(_statuses().values()) == ["running"]  # what kill -9 leaves
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     now, old = time.time(), time.time() - STALE_AFTER.total_seconds() - 60
-    owners = {"alive here": {"pid": sleeper.pid, "host": socket.gethostname(), "heartbeat": old},
+    owners = {"alive here": {"pid": sleeper.pid, "host": socket.gethostname(), "heartbeat": now},
+              "pid alive here, but silent (reused)": {"pid": sleeper.pid, "host": socket.gethostname(),
+                                                      "heartbeat": old},
               "elsewhere, recent": {"pid": 1, "host": "another-host", "heartbeat": now},
               "elsewhere, silent": {"pid": 1, "host": "another-host", "heartbeat": old}}
     try:
@@ -65,7 +67,8 @@ def test_a_killed_training_is_marked_failed_at_the_next_start(lepton_home: Path)
         sleeper.wait()
     assert sorted(statuses.values()).count("finished") == 1
     assert {label: statuses[label] for label in owners} == {
-        "alive here": "running", "elsewhere, recent": "running", "elsewhere, silent": "failed"}
+        "alive here": "running", "pid alive here, but silent (reused)": "failed", "elsewhere, recent": "running",
+        "elsewhere, silent": "failed"}
     assert [s for label, s in statuses.items() if label not in owners and s != "finished"] == ["failed"]
 
 

@@ -37,6 +37,7 @@ def registered_metrics(home: Path) -> dict[str, float]:
     return json.loads(proc.stdout)["metrics"]
 
 
+@pytest.mark.slow
 def test_a_killed_training_resumes_and_ends_like_an_uninterrupted_one(tmp_path: Path) -> None:
     home = tmp_path / "killed"
     training = subprocess.Popen([sys.executable, "-m", "lepton_shared.cli.main", *TRAIN], env=_env(home),
