@@ -36,7 +36,7 @@ def collect() -> None:
         "section below was written by `benchmarks/<app>.py` and names the exact commands it ran. Data: the public "
         "sets in `../shared/datasets` (see their licenses there), read through the apps' own `--data` loaders.\n",
     ]
-    for name in order:
+    for name in [*order, "tuning"]:  # tuning (benchmarks/tuning.py, ``make bench-tuning``) spans the apps
         for path in (SECTIONS / f"{name}.md", NOTES / f"{name}.md"):
             if path.exists():
                 parts.append(path.read_text().strip() + "\n")

@@ -21,6 +21,11 @@ if TYPE_CHECKING:
 SCHEMA = "optuna"
 #: How long a SQLite writer waits for the lock another worker holds (seconds).
 SQLITE_TIMEOUT_S = 30
+#: A running trial writes a heartbeat this often (seconds); one silent for GRACE_S belongs to a worker that was
+#: killed (Ctrl-C, OOM, a lost pod), and the next worker to start a trial of the study records it as failed, so an
+#: interrupted study resumes with the same ``--study`` name instead of keeping a trial "running" for ever.
+HEARTBEAT_S = 30
+GRACE_S = 120
 
 
 def storage_url(database_url: str | None = None) -> tuple[str, dict[str, Any]]:
@@ -64,4 +69,5 @@ def study_storage(database_url: str | None = None) -> optuna.storages.RDBStorage
     url, engine_kwargs = storage_url(database_url)
     if url.startswith("postgresql"):
         _create_schema(url)
-    return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+    return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=HEARTBEAT_S,
+                                      grace_period=GRACE_S)

@@ -190,6 +190,8 @@ def studies_section(app: str) -> None:
     if not names:
         st.info(f"No study yet: start one above, or run `lepton {app} tune`.")
         return
-    chosen = st.session_state.get(f"{app}-study")
-    name = st.selectbox("Study", names, index=names.index(chosen) if chosen in names else 0, key=f"{app}-study-pick")
+    finished = st.session_state.pop(f"{app}-study", None)
+    if finished in names:  # a tune just finished here: show its study
+        st.session_state[f"{app}-study-pick"] = finished
+    name = st.selectbox("Study", names, key=f"{app}-study-pick")
     _show_study(app, str(name))

@@ -46,6 +46,26 @@ def test_running_again_with_the_same_study_adds_trials(lepton_home: Path) -> Non
     assert sum(1 for t in study.trials if t.user_attrs.get(DEFAULT_ATTR)) == 1  # defaults enqueued once
 
 
+def test_an_interrupted_study_resumes_and_its_silent_trial_is_failed(lepton_home: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker killed mid-trial leaves it RUNNING; once its heartbeat is older than the grace period, the next run
+    of the same study records it as failed and adds its own trials."""
+    import time
+
+    from lepton_shared.tuning import storage
+
+    tune("recommender", TrainConfig(), trials=2, study_name="killed", tuner_cls=QuadraticTuner)
+    study = open_study("recommender", "killed", None, create=False)
+    with pytest.warns(UserWarning, match="Heartbeat"):  # Optuna's note that heartbeats belong to optimize()
+        orphan = study.ask()  # the trial the killed worker was running
+    study._storage.record_heartbeat(orphan._trial_id)
+    monkeypatch.setattr(storage, "GRACE_S", 1)
+    time.sleep(1.5)
+    result = tune("recommender", TrainConfig(), trials=2, study_name="killed", tuner_cls=QuadraticTuner)
+    assert result["n_trials"] == 5 and result["n_complete"] == 4 and result["n_failed"] == 1
+    assert open_study("recommender", "killed", None, create=False).trials[2].state.name == "FAIL"
+
+
 def test_the_budget_is_split_so_the_total_is_the_request() -> None:
     assert split_budget(5, 2) == [3, 2]
     assert split_budget(1, 3) == [1]
