@@ -344,10 +344,10 @@ class Bundle:
 
     * ``rul/``: the RUL ensemble (``RulEnsemble``) and ``ridge.npz``, the ridge baseline on the same windows;
     * ``policy_rul/``: the simulator estimator the policies read, when the RUL model learned other sensors;
-    * ``ppo.zip``: the PPO agent trained in the simulator;
+    * ``ppo.json`` and ``ppo.pt``: the PPO agent trained in the simulator (``rl.save_agent``: no pickle);
     * ``policy.json``: the costs, the tuned baselines, ``decide_below`` and the replay's setup (empty unless
       trained on recorded lives);
-    * ``ppo_replay.zip`` and ``replay.npz``: for recorded lives, the agent trained on replays of the tuning
+    * ``ppo_replay.json|pt`` and ``replay.npz``: for recorded lives, the agent trained on replays of the tuning
       engines and every engine's out-of-fold RUL estimates.
     """
 
@@ -368,19 +368,18 @@ class Bundle:
     def ppo(self) -> Any:
         """The simulator agent, loaded on first use (stable-baselines3 is slow to import)."""
         if self._ppo is None:
-            self._ppo = _load_ppo(self.info.path / "ppo.zip")
+            from apps.maintenance.rl import load_agent
+
+            self._ppo = load_agent(self.info.path, "ppo")
         return self._ppo
 
     def replay_agent(self) -> Any:
-        return _load_ppo(self.info.path / "ppo_replay.zip")
+        from apps.maintenance.rl import load_agent
+
+        return load_agent(self.info.path, "ppo_replay")
 
     def replay_lives(self) -> list[np.ndarray]:
         """Every recorded engine's out-of-fold RUL estimates, cycle by cycle."""
         saved = np.load(self.info.path / "replay.npz")
         return np.split(saved["estimates"], np.cumsum(saved["lengths"])[:-1])
 
-
-def _load_ppo(path: Path) -> Any:
-    from stable_baselines3 import PPO
-
-    return PPO.load(path, device="cpu")

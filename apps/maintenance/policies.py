@@ -84,7 +84,7 @@ class SB3Policy:
         return int(action)
 
     def params(self) -> dict[str, Any]:
-        return {"algorithm": type(self.model).__name__}
+        return {"algorithm": getattr(self.model, "algorithm", type(self.model).__name__)}
 
 
 class RandomPolicy:

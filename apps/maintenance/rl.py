@@ -17,6 +17,7 @@ docs/benchmarks/maintenance.md):
 
 from __future__ import annotations
 
+import json
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -85,3 +86,41 @@ def train_ppo(make_env: Callable[[], MaintenanceEnv], timesteps: int, seed: int 
     vec.close()
     eval_env.close()
     return model, info
+
+
+def save_agent(model: Any, folder: Path, name: str) -> None:
+    """The agent's policy network as tensors (``<name>.pt``) and its spaces and architecture as JSON
+    (``<name>.json``). Not stable-baselines3's own zip: that holds cloudpickled objects, so a service loading it
+    would run whatever code a writer of the model store put there."""
+    import torch
+    from gymnasium.spaces import Box, Discrete
+
+    obs, actions = model.observation_space, model.action_space
+    if not (isinstance(obs, Box) and isinstance(actions, Discrete)):
+        raise TypeError(f"save_agent handles Box observations and Discrete actions, not {obs} and {actions}")
+    meta = {"low": obs.low.tolist(), "high": obs.high.tolist(), "dtype": str(obs.dtype), "actions": int(actions.n),
+            "policy_kwargs": model.policy_kwargs, "algorithm": type(model).__name__}
+    (folder / f"{name}.json").write_text(json.dumps(meta))
+    torch.save(model.policy.state_dict(), folder / f"{name}.pt")
+
+
+def load_agent(folder: Path, name: str) -> Any:
+    """The policy of :func:`save_agent` (its ``predict`` answers as the PPO model's did); no pickle is loaded."""
+    import torch
+    from gymnasium.spaces import Box, Discrete
+    from stable_baselines3.common.policies import ActorCriticPolicy
+
+    from lepton_shared.errors import UserError
+
+    meta_path = folder / f"{name}.json"
+    if not meta_path.exists():
+        raise UserError(f"{folder.name} has no {meta_path.name} (an agent saved as a pickled stable-baselines3 zip, "
+                        "which the suite no longer loads): retrain it with `lepton maintenance train`")
+    meta = json.loads(meta_path.read_text())
+    dtype = np.dtype(meta["dtype"])
+    space = Box(low=np.asarray(meta["low"], dtype=dtype), high=np.asarray(meta["high"], dtype=dtype), dtype=dtype)
+    policy = ActorCriticPolicy(space, Discrete(meta["actions"]), lr_schedule=lambda _: 0.0, **meta["policy_kwargs"])
+    policy.load_state_dict(torch.load(folder / f"{name}.pt", map_location="cpu", weights_only=True))
+    policy.set_training_mode(False)
+    policy.algorithm = meta.get("algorithm", "PPO")  # what SB3Policy.params reports, as for the trained model
+    return policy

@@ -51,6 +51,7 @@ from apps.maintenance.policies import (
 )
 from apps.maintenance.recorded import CV_FOLDS, FIXED_EPOCHS, fit_recorded, truncation_rmse, uses_recorded_recipe
 from apps.maintenance.replay import compare_on_replay, split_engines, train_replay_agent, tune_replay_baselines
+from apps.maintenance.rl import save_agent
 from apps.maintenance.simulator import SimConfig
 from apps.maintenance.trees import TREE_PARAMS, tree_params
 from lepton_shared.data import fingerprint
@@ -332,12 +333,12 @@ def register(rul: RulFit, estimator: RulEnsemble, policies: SimulatorPolicies, r
         rul.ridge.save(folder / "rul" / "ridge.npz")
         if estimator is not rul.model:
             estimator.save(folder / "policy_rul")
-        policies.ppo.save(folder / "ppo.zip")
+        save_agent(policies.ppo, folder, "ppo")
         policy = {"costs": costs.as_dict(), "baselines": policies.baseline_params(), "decide_below": DECIDE_BELOW,
                   "replay": replay.setup if replay is not None else {}}
         (folder / "policy.json").write_text(json.dumps(policy, indent=1))
         if replay is not None:
-            replay.ppo.save(folder / "ppo_replay.zip")
+            save_agent(replay.ppo, folder, "ppo_replay")
             np.savez(folder / "replay.npz", estimates=np.concatenate(replay.lives),
                      lengths=np.array([len(life) for life in replay.lives]))
         write_report(folder / "report.html", "Maintenance model report", metrics,

@@ -64,7 +64,7 @@ def test_every_method_registers_a_measured_version(optimised: dict[str, dict[str
         assert info.params["optimised_from"] == source.version and info.params["method"] == method
         assert info.metrics["rmse"] == pytest.approx(out["metric_value"]["after"], abs=1e-6)
         assert read_optimisation(info.path)["nets"]["method"] == method  # type: ignore[index]
-        assert (info.path / "ppo.zip").exists() and (info.path / "policy.json").exists()
+        assert (info.path / "ppo.pt").exists() and (info.path / "policy.json").exists()
         assert not (info.path / "report.html").exists()
     assert optimised["onnx"]["metric_value"]["after"] == pytest.approx(optimised["onnx"]["metric_value"]["before"],
                                                                       abs=1e-3)

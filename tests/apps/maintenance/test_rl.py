@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -27,3 +29,24 @@ def test_seed_cycle_repeats_the_same_evaluation_episodes() -> None:
     np.testing.assert_array_equal(first[0], first[2])
     np.testing.assert_array_equal(first[1], first[3])
     assert not np.array_equal(first[0], first[1])
+
+
+def test_saved_agent_acts_as_the_model_without_pickles(tmp_path: Path) -> None:
+    """The served agent is tensors and JSON: write access to the model store must not mean code execution."""
+    from stable_baselines3 import PPO
+
+    from apps.maintenance.rl import load_agent, save_agent
+    from lepton_shared.errors import UserError
+
+    env = MaintenanceEnv(horizon=100, decide_below=40)
+    model = PPO("MlpPolicy", env, seed=3, device="cpu", policy_kwargs={"net_arch": [16, 16]}, n_steps=64,
+                batch_size=32)
+    save_agent(model, tmp_path, "ppo")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ppo.json", "ppo.pt"]
+    agent = load_agent(tmp_path, "ppo")
+    observations = [env.reset(seed=s)[0] for s in range(20)] + [env.observation_space.sample() for _ in range(20)]
+    for obs in observations:
+        assert int(agent.predict(obs, deterministic=True)[0]) == int(model.predict(obs, deterministic=True)[0])
+    assert SB3Policy(agent, 40).params() == SB3Policy(model, 40).params() == {"algorithm": "PPO"}
+    with pytest.raises(UserError, match="retrain"):
+        load_agent(tmp_path / "missing", "ppo")
