@@ -365,6 +365,9 @@ def create_app(
     batch_size = Histogram("lepton_batch_size", "Requests answered per micro-batch (_count: batches, _sum: requests)",
                            ["app", "route"], registry=registry, buckets=(1, 2, 4, 8, 16, 32, 64, 128))
     state.observe_batch = lambda route, size: batch_size.labels(app_name, route).observe(size)
+    from lepton_shared.monitoring.metrics import MonitorCollector
+
+    registry.register(MonitorCollector(app_name))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):  # type: ignore[no-untyped-def]
