@@ -7,8 +7,8 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, generate_latest
 
 from lepton_shared.monitoring.metrics import MonitorCollector
-
-from .test_report import log, register_fraud_reference
+from lepton_shared.testing.monitoring import log_fraud_requests as log
+from lepton_shared.testing.monitoring import register_fraud_reference
 
 
 def scrape(collector: MonitorCollector) -> dict[str, float]:
