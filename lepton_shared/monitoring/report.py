@@ -43,7 +43,8 @@ def _logged(app_name: str, since: datetime, database_url: str | None) -> list[An
 
     log = PredictionLog
     with session_scope(database_url) as session:
-        return list(session.execute(select(log.endpoint, log.status, log.latency_ms, log.model_version, log.features)
+        return list(session.execute(select(log.endpoint, log.status, log.latency_ms, log.model_version, log.features,
+                                           log.created_at)
                                     .where(log.app == app_name, log.created_at >= since)))
 
 
@@ -102,3 +103,25 @@ def monitor_report(app_name: str, since: str = DEFAULT_SINCE, database_url: str 
                        "p99": round(float(np.percentile(latencies, 99)), 3) if len(latencies) else None},
         "drift": drift, "live_quality": monitor.live_quality(start, database_url), "alerts": alerts, "notes": notes,
     }
+
+
+def timeline(app_name: str, since: str = DEFAULT_SINCE, bucket: timedelta = timedelta(hours=1),
+             database_url: str | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Requests, error rate and median latency per ``bucket`` of the window, oldest first (the UI's charts)."""
+    start = (now or datetime.now(UTC)) - parse_duration(since)
+    monitor = app_monitor(app_name)
+    if monitor is None:
+        return []
+    groups: dict[int, list[Any]] = {}
+    for row in _logged(app_name, start, database_url):
+        if monitor.monitors(row.endpoint):
+            at = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+            groups.setdefault(int((at - start) / bucket), []).append(row)
+    out = []
+    for index in sorted(groups):
+        rows = groups[index]
+        answered = [r.latency_ms for r in rows if r.status < 400]
+        out.append({"time": (start + index * bucket).isoformat(), "requests": len(rows),
+                    "error_rate": round(sum(r.status >= 500 for r in rows) / len(rows), 4),
+                    "p50_ms": round(float(np.percentile(answered, 50)), 3) if answered else None})
+    return out

@@ -390,6 +390,9 @@ def create_app(
     metrics = service_metrics()
     state.observe_batch = lambda route, size: metrics.batch_size.labels(app_name, route).observe(size)
     state.on_model = lambda version: metrics.serving(app_name, version)
+    from lepton_shared.monitoring.metrics import MonitorCollector
+
+    metrics.add_shared(MonitorCollector(app_name))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -63,6 +63,13 @@ class ServiceMetrics:
     batch_size: Histogram
     model_info: Gauge
     _served: str | None = None
+    #: collectors computed at scrape time from shared state (the database), the same whichever worker answers
+    shared: list[Collector] = field(default_factory=list)
+
+    def add_shared(self, collector: Collector) -> None:
+        """Export ``collector`` once per scrape, also in multiprocess mode (where it must not be summed)."""
+        self.registry.register(collector)
+        self.shared.append(collector)
 
     def serving(self, app_name: str, version: str) -> None:
         """Mark ``version`` as the model this process answers with (and the one before as no longer)."""
@@ -88,6 +95,8 @@ class ServiceMetrics:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry, path=str(folder))
         registry.register(WorkerProcessCollector(folder))
+        for collector in self.shared:
+            registry.register(collector)
         return generate_latest(registry), CONTENT_TYPE_LATEST
 
 

@@ -49,6 +49,7 @@ class Card:
     needs_training: bool = False  # the problem is simply that no production model exists yet
     audience: str = ""
     first_try: str = ""
+    alerts: list[str] | None = None  #: ``lepton monitor``'s alerts of the last 24 hours (None: unknown)
 
     @property
     def beats_baseline(self) -> bool | None:
@@ -110,6 +111,16 @@ def service_state(app: str) -> str:
     return "up" if service_is_up(app) else "down"
 
 
+def monitoring_alerts(app: str) -> list[str] | None:
+    """The app's monitoring alerts of the last 24 hours; None when they cannot be computed (never raises)."""
+    try:
+        from lepton_shared.monitoring.report import monitor_report
+
+        return list(monitor_report(app, "24h")["alerts"])
+    except Exception:
+        return None
+
+
 def build_card(app: str, check_service: bool = True) -> Card:
     """Everything the home page says about one app; never raises."""
     manifest = discover()[app]
@@ -138,7 +149,7 @@ def _model_card(app: str, manifest: AppManifest, check_service: bool) -> Card:
     baseline_name, baseline_value = best_baseline(info.metrics, key, manifest.higher_is_better)
     return Card(app, title, summary, installed, has_page, model_version=info.version, key_metric=key,
                 higher_is_better=manifest.higher_is_better, value=value, baseline_name=baseline_name,
-                baseline_value=baseline_value, service=service)
+                baseline_value=baseline_value, service=service, alerts=monitoring_alerts(app))
 
 
 def build_cards(check_service: bool = True) -> list[Card]:

@@ -20,12 +20,22 @@ if str(ROOT) not in sys.path:  # `streamlit run` only puts this file's folder on
 import streamlit as st  # noqa: E402
 
 from services.ui.home import Card, build_cards, icons, page_script, titles  # noqa: E402
+from services.ui.monitoring import monitoring_page  # noqa: E402
 
 SERVICE_BADGES = {
     "up": ":green-badge[:material/check_circle: service up]",
     "down": ":red-badge[:material/error: service down]",
     "in-process": ":gray-badge[:material/memory: in-process]",
 }
+
+
+def _alert_badge(alerts: list[str] | None) -> str:
+    """The monitoring badge of a card: the alerts of the last 24 hours (``lepton monitor``), if known."""
+    if alerts is None:
+        return ""
+    if not alerts:
+        return "  :green-badge[:material/monitoring: no alerts]"
+    return f"  :red-badge[:material/warning: {len(alerts)} alert{'s' if len(alerts) > 1 else ''}]"
 
 
 def _card(card: Card, pages: dict[str, st.Page]) -> None:
@@ -36,7 +46,8 @@ def _card(card: Card, pages: dict[str, st.Page]) -> None:
             st.markdown(":gray-badge[not part of this build]")
             return
         st.markdown(f"{SERVICE_BADGES[card.service]}  " + (f":blue-badge[model {card.model_version}]"
-                                                           if card.model_version else ":orange-badge[no model yet]"))
+                                                           if card.model_version else ":orange-badge[no model yet]")
+                    + _alert_badge(card.alerts))
         if card.model_version and card.value is not None and card.key_metric:
             delta = None
             if card.baseline_value is not None:
@@ -80,12 +91,13 @@ def main() -> None:
     from lepton_shared.app import app_installed
 
     home_page = st.Page(home, title="Home", icon=":material/home:", url_path="home", default=True)
+    monitor_page = st.Page(monitoring_page, title="Monitoring", icon=":material/monitoring:", url_path="monitoring")
     names, icon_of = titles(), icons()
     app_pages = {name: st.Page(str(page_script(name)), title=title, icon=icon_of[name], url_path=name)
                  for name, title in names.items() if app_installed(name) and page_script(name).is_file()}
     st.session_state["_lepton_pages"] = app_pages
-    nav = st.navigation({"Suite": [home_page], "Apps": list(app_pages.values())} if app_pages
-                        else [home_page])
+    nav = st.navigation({"Suite": [home_page, monitor_page], "Apps": list(app_pages.values())} if app_pages
+                        else [home_page, monitor_page])
     nav.run()
 
 

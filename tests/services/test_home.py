@@ -113,3 +113,15 @@ def test_service_state_follows_the_configured_url(lepton_home: Path, monkeypatch
         monkeypatch.setenv("LEPTON_FRAUD_URL", base)
         assert home.service_state("fraud") == "up"
         assert build_card("fraud").service == "up"
+
+
+def test_card_carries_the_monitoring_alerts(lepton_home: Path) -> None:
+    """A production model without traffic has no alerts; amounts x3 in the log raise one on the card."""
+    from lepton_shared.testing.monitoring import log_fraud_requests, register_fraud_reference
+
+    register_fraud_reference([float(a) for a in range(1, 201)])
+    assert build_card("fraud", check_service=False).alerts == []
+    log_fraud_requests([{"amount": 3.0 * a, "latency": 2.0} for a in range(1, 101)])
+    alerts = build_card("fraud", check_service=False).alerts
+    assert alerts is not None and len(alerts) == 1 and alerts[0].startswith("tx_amount drifted")
+    assert build_card("chatbot", check_service=False).alerts is None  # no model: nothing to monitor

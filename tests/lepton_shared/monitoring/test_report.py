@@ -5,36 +5,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from lepton_shared.monitoring.report import ERROR_RATE_ALERT, monitor_report, parse_duration
-
-
-def register_fraud_reference(amounts: list[float]) -> None:
-    """A fraud version whose profile holds ``amounts`` at noon, each scored 0.1."""
-    from lepton_shared.monitoring import write_reference
-    from lepton_shared.registry import Registry
-
-    inputs = [{"tx_amount": a, "tx_datetime": "2018-05-20T12:00:00"} for a in amounts]
-    outputs = [{"score": 0.1}] * len(inputs)
-    Registry().register("fraud", lambda folder: write_reference("fraud", folder, inputs, outputs))
-
-
-def log(rows: list[dict[str, Any]]) -> None:
-    from lepton_shared.serving.prediction_log import failure_row, insert_rows, log_row
-
-    made = []
-    for i, row in enumerate(rows):
-        if row.get("status", 200) >= 400:
-            made.append(failure_row("fraud", "v1", f"r{i}", "/v1/score", row["status"], row["latency"]))
-            continue
-        body = {"tx_amount": row["amount"], "tx_datetime": "2018-05-21T12:00:00", "customer_id": 1, "terminal_id": 2}
-        made.append(log_row("fraud", f"r{i}", row.get("endpoint", "/v1/score"),
-                            {"score": 0.1, "model_version": "v1"}, body, row["latency"]))
-        made[-1]["created_at"] -= row.get("age", timedelta(0))
-    insert_rows(made)
+from lepton_shared.testing.monitoring import log_fraud_requests as log
+from lepton_shared.testing.monitoring import register_fraud_reference
 
 
 def test_counts_rates_latency_and_a_drift_alert(lepton_home: Path) -> None:
@@ -101,3 +77,13 @@ def test_cli_json_and_one_line_errors(lepton_home: Path, capsys: pytest.CaptureF
             main(["monitor", "fraud", f"--since={bad}"])
         err = capsys.readouterr().err
         assert done.value.code == 2 and err.count("\n") == 1 and "--since" in err
+
+
+def test_timeline_buckets_requests_errors_and_latency(lepton_home: Path) -> None:
+    from lepton_shared.monitoring.report import timeline
+
+    log([{"amount": 1.0, "latency": 4.0, "age": timedelta(minutes=90)}] * 3
+        + [{"amount": 1.0, "latency": 2.0}] * 3 + [{"status": 503, "latency": 1.0}])
+    points = timeline("fraud", "3h")
+    assert [(p["requests"], p["error_rate"], p["p50_ms"]) for p in points] == [(3, 0.0, 4.0), (4, 0.25, 2.0)]
+    assert points[0]["time"] < points[1]["time"]
