@@ -345,8 +345,9 @@ class Bundle:
     * ``rul/``: the RUL ensemble (``RulEnsemble``) and ``ridge.npz``, the ridge baseline on the same windows;
     * ``policy_rul/``: the simulator estimator the policies read, when the RUL model learned other sensors;
     * ``ppo.json`` and ``ppo.pt``: the PPO agent trained in the simulator (``rl.save_agent``: no pickle);
-    * ``policy.json``: the costs, the tuned baselines, ``decide_below`` and the replay's setup (empty unless
-      trained on recorded lives);
+    * ``policy.json``: the costs, the tuned baselines, ``decide_below``, the policy the version acts with (the
+      agent, or the best rule when the agent lost to it on the tuning seeds) and the replay's setup (empty
+      unless trained on recorded lives);
     * ``ppo_replay.json|pt`` and ``replay.npz``: for recorded lives, the agent trained on replays of the tuning
       engines and every engine's out-of-fold RUL estimates.
     """
@@ -362,6 +363,8 @@ class Bundle:
         self.baselines: dict[str, dict[str, Any]] = policy["baselines"]
         self.decide_below = float(policy["decide_below"])
         self.replay: dict[str, Any] = policy["replay"]
+        #: the policy the version acts with (``policies.choose_policy``); versions saved before the check: the agent
+        self.choice: dict[str, Any] = policy.get("policy") or {"policy": "rl", "fallback": False}
         self._ppo: Any = None
 
     @property

@@ -135,11 +135,30 @@ def score_policy(policy: PolicyFn, make_env: Callable[[], MaintenanceEnv], seeds
     }
 
 
-def rl_saving(scores: dict[str, Any]) -> float:
-    """The RL agent's saving against the cheapest baseline (``scores``: policy name -> ``score_policy`` result;
-    every name starting with ``rl`` is an agent)."""
-    best = min(v["cost_per_1000_cycles"] for k, v in scores.items() if not k.startswith("rl"))
-    return round(1 - scores["rl"]["cost_per_1000_cycles"] / best, 4)
+def rl_saving(scores: dict[str, Any], name: str = "rl") -> float:
+    """Policy ``name``'s saving (the RL agent's by default) against the cheapest baseline (``scores``: policy
+    name -> ``score_policy`` result; every name starting with ``rl`` is an agent)."""
+    best = min(v["cost_per_1000_cycles"] for k, v in policy_rows(scores).items() if not k.startswith("rl"))
+    return round(1 - scores[name]["cost_per_1000_cycles"] / best, 4)
+
+
+def choose_policy(agent: PolicyFn, baselines: dict[str, Any], make_env: Callable[[], MaintenanceEnv],
+                  seeds: Iterable[int]) -> dict[str, Any]:
+    """The policy a version acts with: the agent only when it is cheaper than every tuned rule on ``seeds``
+    (the tuning seeds: the held-out ones stay unseen), else the cheapest rule, so a registered policy is never
+    worse than its rules where they were compared. PPO's result varies from run to run; a tie keeps the rule."""
+    seeds = list(seeds)
+    costs = {"rl": score_policy(agent, make_env, seeds)["cost_per_1000_cycles"]}
+    costs.update({name: score_policy(pol, make_env, seeds)["cost_per_1000_cycles"] for name, pol in baselines.items()})
+    best_rule = min(baselines, key=lambda name: costs[name])
+    keep = costs["rl"] < costs[best_rule]
+    verdict = (f"less than the best rule, {best_rule} ({costs[best_rule]:.2f}): the agent is the policy" if keep
+               else f"no less than the best rule, {best_rule} ({costs[best_rule]:.2f}): the agent lost, so this "
+                    f"version's policy falls back to {best_rule}")
+    return {"policy": "rl" if keep else best_rule, "fallback": not keep, "best_rule": best_rule,
+            "tuning_episodes": len(seeds), "tuning_cost_per_1000_cycles": costs,
+            "note": f"the PPO agent costs {costs['rl']:.2f} per 1,000 cycles on the {len(seeds)} tuning seeds, "
+                    + verdict}
 
 
 def policy_rows(comparison: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -79,8 +79,9 @@ def train_ppo(make_env: Callable[[], MaintenanceEnv], timesteps: int, seed: int 
         best = Path(tmp) / "best_model.zip"
         if best.exists():
             model = PPO.load(best, device=device)
+        best_reward = float(callback.best_mean_reward)  # -inf when no evaluation ran (no steps): not JSON
         info = {"timesteps": timesteps, "seconds": round(time.perf_counter() - started, 1),
-                "best_eval_reward": float(callback.best_mean_reward), "n_envs": n_envs,
+                "best_eval_reward": best_reward if np.isfinite(best_reward) else None, "n_envs": n_envs,
                 "eval_episodes": len(eval_seeds), "vec_env": "SubprocVecEnv" if subprocess else "DummyVecEnv",
                 **{k: v for k, v in {**PPO_DEFAULTS, **ppo_kwargs}.items()}}
     vec.close()

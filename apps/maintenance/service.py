@@ -111,13 +111,14 @@ def add_demo_fleet() -> dict[str, Any]:
 
 @router.get("/policies")
 def policies(predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
-    """The policy comparison measured when the model was trained, and the costs it was trained for."""
+    """The policy comparison measured when the model was trained, the costs it was trained for, and the policy the
+    version acts with (``policy.fallback``: the agent lost to a tuned rule on the tuning seeds)."""
     from apps.maintenance.policies import policy_rows
 
     bundle = _maintenance(predictor).bundle
     metrics = bundle.info.metrics
     replay = metrics.get("policies_cmapss_replay")
-    return {"model_version": predictor.version, "costs": bundle.costs.as_dict(),
+    return {"model_version": predictor.version, "costs": bundle.costs.as_dict(), "policy": bundle.choice,
             "simulator": {"policies": policy_rows(metrics["policies"]),
                           "rl_saving_vs_best_baseline": metrics["rl_saving_vs_best_baseline"]},
             "replay": None if not replay else {"policies": policy_rows(replay), "setup": replay["setup"],

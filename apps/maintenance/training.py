@@ -8,7 +8,8 @@
    error (``fit_rul_on_recorded_lives``, see ``recorded.py``); any other data holds 15 % of the
    machines out (``fit_rul_on_held_out_machines``);
 3. fit the policies in the simulator: baselines tuned by grid search and a PPO agent, reading the RUL
-   estimate of simulator sensors;
+   estimate of simulator sensors; the agent is the version's policy only if it beats every tuned rule on
+   the tuning seeds, else the best rule is (``choose_policy``);
 4. evaluate every policy on held-out simulator seeds (the RUL metrics come from step 2, on data the
    model did not train on);
 5. with recorded lives only: fit the policies again on replays of part of the recorded engines and
@@ -44,6 +45,7 @@ from apps.maintenance.policies import (
     HELD_OUT_SEEDS,
     TRAIN_SEEDS,
     SB3Policy,
+    choose_policy,
     policy_from_params,
     rl_saving,
     score_policy,
@@ -213,13 +215,15 @@ class SimulatorPolicies:
     baselines: dict[str, Any]  # name -> tuned policy
     ppo: Any
     rl_info: dict[str, Any]
+    choice: dict[str, Any]  # ``choose_policy``: the agent or the rule it fell back to, and why
 
     def baseline_params(self) -> dict[str, dict[str, Any]]:
         return {name: policy.params() for name, policy in self.baselines.items()}
 
 
 def fit_simulator_policies(estimator: RulEnsemble, costs: CostModel, budget: Budget, seed: int) -> SimulatorPolicies:
-    """Baselines tuned by grid search, then PPO, both on the training seeds (never the held-out ones)."""
+    """Baselines tuned by grid search, then PPO, both on the training seeds (never the held-out ones); then the
+    agent is checked against the tuned rules on those seeds and kept only if it is cheaper."""
     from apps.maintenance.rl import train_ppo
 
     seeds = list(TRAIN_SEEDS)[:budget.tuning_seeds]
@@ -227,7 +231,8 @@ def fit_simulator_policies(estimator: RulEnsemble, costs: CostModel, budget: Bud
     # the longest step of the default train (minutes): a progress bar where a person watches the terminal
     ppo, rl_info = train_ppo(simulator(estimator, costs, DECIDE_BELOW), budget.rl_steps, seed=seed, eval_seeds=seeds,
                              progress=sys.stderr.isatty())
-    return SimulatorPolicies(baselines, ppo, rl_info)
+    choice = choose_policy(SB3Policy(ppo, DECIDE_BELOW), baselines, simulator(estimator, costs), seeds)
+    return SimulatorPolicies(baselines, ppo, rl_info, choice)
 
 
 @dataclass
@@ -251,6 +256,13 @@ def fit_replay_policies(lives: list[np.ndarray], costs: CostModel, budget: Budge
 
 
 # -- evaluation ---------------------------------------------------------------------------------------------------
+def policy_card(choice: dict[str, Any], scores: dict[str, Any]) -> dict[str, Any]:
+    """What a version's metrics say of its policy: which one it acts with, whether the agent lost and it fell
+    back to a rule, the check on the tuning seeds, and that policy's saving on held-out seeds (``scores``)."""
+    return {"policy": choice["policy"], "policy_fallback": choice["fallback"], "policy_check": choice,
+            "policy_saving_vs_best_baseline": rl_saving(scores, choice["policy"])}
+
+
 def compare_policies(estimator: RulEnsemble, ppo: Any, baseline_params: dict[str, dict[str, Any]],
                      costs: CostModel, episodes: int, decide_below: float = DECIDE_BELOW,
                      retune: bool = False, quick: bool = False) -> dict[str, Any]:
@@ -303,7 +315,8 @@ def train(config: MaintenanceTrainConfig) -> ModelInfo:
     estimator = rul.model if source == SIMULATOR else fit_simulator_estimator(budget, config.seed, device)
     policies = fit_simulator_policies(estimator, costs, budget, config.seed)
     scores = compare_policies(estimator, policies.ppo, policies.baseline_params(), costs, budget.episodes)
-    metrics = {**rul.metrics, "rl_saving_vs_best_baseline": rl_saving(scores), "policies": scores}
+    metrics = {**rul.metrics, "rl_saving_vs_best_baseline": rl_saving(scores), **policy_card(policies.choice, scores),
+               "policies": scores}
 
     # recorded lives: policies fitted on replays of some engines, scored on the others
     replay = fit_replay_policies(rul.lives, costs, budget, config.seed) if rul.lives else None
@@ -316,6 +329,7 @@ def train(config: MaintenanceTrainConfig) -> ModelInfo:
               "window": spec.window, "cap": spec.cap, "features": spec.columns, "rl": policies.rl_info,
               "decide_below": DECIDE_BELOW,
               "costs": costs.as_dict(), "baselines": policies.baseline_params(), "ensemble": rul.summaries,
+              "policy": policies.choice["policy"], "policy_fallback": policies.choice["fallback"],
               "rul_seconds": rul_seconds, "train_seconds": round(time.perf_counter() - started, 1),
               "net_lr": hyper.lr, "net_width": rul.model.width,
               "trees": hyper.trees if rul.model.trees is not None else None}
@@ -335,7 +349,7 @@ def register(rul: RulFit, estimator: RulEnsemble, policies: SimulatorPolicies, r
             estimator.save(folder / "policy_rul")
         save_agent(policies.ppo, folder, "ppo")
         policy = {"costs": costs.as_dict(), "baselines": policies.baseline_params(), "decide_below": DECIDE_BELOW,
-                  "replay": replay.setup if replay is not None else {}}
+                  "policy": policies.choice, "replay": replay.setup if replay is not None else {}}
         (folder / "policy.json").write_text(json.dumps(policy, indent=1))
         if replay is not None:
             save_agent(replay.ppo, folder, "ppo_replay")
@@ -344,7 +358,7 @@ def register(rul: RulFit, estimator: RulEnsemble, policies: SimulatorPolicies, r
         write_report(folder / "report.html", "Maintenance model report", metrics,
                      figures=_figures(rul, metrics["policies"]),
                      notes=f"Data: {source}. RUL capped at {rul.model.spec.cap:.0f}; policies on held-out simulator "
-                           "seeds.")
+                           f"seeds. Policy: {policies.choice['note']}.")
 
     return register_trained(APP, write, metrics=metrics, params=params, data_fingerprint=data_fingerprint,
                             promote=promote, tolerance=tolerance)
@@ -366,6 +380,7 @@ def evaluate(config: MaintenanceEvaluateConfig) -> dict[str, Any]:
     out["policies"] = compare_policies(bundle.policy_rul, bundle.ppo, bundle.baselines, costs, budget.episodes,
                                        bundle.decide_below)
     out["rl_saving_vs_best_baseline"] = rl_saving(out["policies"])
+    out.update(policy_card(bundle.choice, out["policies"]))
     out["baselines"] = baseline_metrics(truth, bundle.ridge.predict(x))
     if bundle.replay:
         out["policies_cmapss_replay"] = replay_report(bundle.replay_lives(), bundle.replay, costs,

@@ -83,8 +83,17 @@ def fleet_section() -> None:
                f"recommended: **{current['recommended_action']}**")
 
 
+def policy_notice(choice: dict[str, Any]) -> None:
+    """Which policy this version acts with, and why when the RL agent lost to a rule."""
+    if choice.get("fallback"):
+        st.warning(f"This version's policy is the rule **{choice['policy']}**, not the RL agent: {choice['note']}.")
+    elif "note" in choice:
+        st.caption(f"This version's policy is the RL agent: {choice['note']}.")
+
+
 def policy_section(saved: dict[str, Any]) -> None:
     st.subheader("Policy comparison (held-out simulated machines)")
+    policy_notice(saved.get("policy") or {})
     st.dataframe(policy_table(saved["simulator"]["policies"]))
     costs = saved["costs"]
     with st.form("costs"):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from apps.maintenance.env import SERVICE, MaintenanceEnv
+from apps.maintenance.env import REPLACE, SERVICE, MaintenanceEnv
 from apps.maintenance.policies import (
     FixedInterval,
     RandomPolicy,
     RulThreshold,
     RunToFailure,
+    choose_policy,
     policy_rows,
     rl_saving,
     score_policy,
@@ -59,3 +60,30 @@ def test_rl_saving_is_against_the_cheapest_baseline_and_rows_skip_notes() -> Non
     assert rl_saving(comparison) == pytest.approx(0.2)  # other agents are not baselines
     noted = {**comparison, "rl_saving_vs_best_baseline": 0.2, "setup": "how it was built"}
     assert set(policy_rows(noted)) == set(comparison)
+
+
+def test_an_agent_that_loses_to_a_rule_falls_back_to_the_cheapest_rule() -> None:
+    make = lambda: MaintenanceEnv(horizon=400)  # noqa: E731
+    rules = {"run_to_failure": RunToFailure(), "rul_threshold": RulThreshold(20, SERVICE)}
+    crippled = lambda obs, env: REPLACE  # noqa: E731  replaces the machine at every decision
+    choice = choose_policy(crippled, rules, make, range(3))
+    costs = choice["tuning_cost_per_1000_cycles"]
+    assert costs["rl"] > costs["rul_threshold"] < costs["run_to_failure"]
+    assert choice["fallback"] and choice["policy"] == choice["best_rule"] == "rul_threshold"
+    assert "falls back to rul_threshold" in choice["note"] and choice["tuning_episodes"] == 3
+
+
+def test_an_agent_cheaper_than_every_rule_is_kept_and_a_tie_keeps_the_rule() -> None:
+    make = lambda: MaintenanceEnv(horizon=400)  # noqa: E731
+    good = choose_policy(RulThreshold(20, SERVICE), {"run_to_failure": RunToFailure()}, make, range(3))
+    assert good["policy"] == "rl" and not good["fallback"]
+    assert good["tuning_cost_per_1000_cycles"]["rl"] < good["tuning_cost_per_1000_cycles"]["run_to_failure"]
+    tie = choose_policy(RunToFailure(), {"run_to_failure": RunToFailure()}, make, range(2))
+    assert tie["fallback"] and tie["policy"] == "run_to_failure"
+
+
+def test_saving_of_a_named_policy() -> None:
+    comparison = {"rl": {"cost_per_1000_cycles": 120.0}, "run_to_failure": {"cost_per_1000_cycles": 200.0},
+                  "rul_threshold": {"cost_per_1000_cycles": 100.0}, "setup": "a note"}
+    assert rl_saving(comparison, "rul_threshold") == 0.0
+    assert rl_saving(comparison, "run_to_failure") == pytest.approx(-1.0)

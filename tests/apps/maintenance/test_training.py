@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from apps.maintenance.config import MaintenanceEvaluateConfig, MaintenanceTrainConfig
 from apps.maintenance.simulator import simulate_fleet
@@ -64,3 +65,31 @@ def test_budget_is_the_recipe_with_the_options_applied() -> None:
     assert tiny.machines == TINY.machines and tiny.estimator_epochs == TINY.estimator_epochs
     assert budget_of(MaintenanceEvaluateConfig(episodes=7)) == Budget(episodes=7)
     assert Budget().held_out_epochs == 60 and Budget().recorded_epochs == 40
+
+
+def test_an_untrained_agent_is_not_registered_as_the_policy(tmp_path: Path) -> None:
+    """No PPO steps at all: the agent acts on its initial weights, loses to the tuned rules on the tuning seeds,
+    and the version's policy, card (metrics and params), policy.json and /v1/policies name the best rule."""
+    import json
+
+    with lepton_env(tmp_path / "home"):
+        info = train(MaintenanceTrainConfig(seed=1, device="cpu", epochs=1, tiny=True, episodes=2, members=1,
+                                            rl_steps=0, promote="always"))
+        reset_local("maintenance")
+        try:
+            shown = AppClient("maintenance").get("/v1/policies")["policy"]
+        finally:
+            reset_local("maintenance")
+        out = evaluate(MaintenanceEvaluateConfig(seed=1, tiny=True, episodes=2))
+    check = info.metrics["policy_check"]
+    costs = check["tuning_cost_per_1000_cycles"]
+    assert costs["rl"] >= min(costs[name] for name in ("run_to_failure", "fixed_interval", "rul_threshold"))
+    assert info.metrics["policy_fallback"] is True and info.params["policy_fallback"] is True
+    assert info.metrics["policy"] == info.params["policy"] == check["best_rule"] != "rl"
+    assert costs[check["best_rule"]] == min(v for k, v in costs.items() if k != "rl")
+    assert json.loads((info.path / "policy.json").read_text())["policy"] == check == shown
+    assert "falls back to" in check["note"] and check["note"] in (info.path / "report.html").read_text()
+    assert info.metrics["policy_saving_vs_best_baseline"] == pytest.approx(
+        1 - info.metrics["policies"][check["best_rule"]]["cost_per_1000_cycles"]
+        / min(v["cost_per_1000_cycles"] for k, v in info.metrics["policies"].items() if k != "rl"), abs=1e-4)
+    assert out["policy"] == check["best_rule"] and out["policy_fallback"] is True
