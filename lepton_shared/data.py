@@ -16,8 +16,6 @@ import urllib.request
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import pandas as pd
-
 from lepton_shared.errors import UserError
 from lepton_shared.settings import get_settings
 
@@ -41,7 +39,8 @@ def fingerprint(obj: Any) -> str:
         for f in files:
             digest.update(str(f.relative_to(path if path.is_dir() else path.parent)).encode())
             digest.update(sha256_file(f).encode())
-    elif isinstance(obj, pd.DataFrame):
+    elif (pd := sys.modules.get("pandas")) is not None and isinstance(obj, pd.DataFrame):
+        # pandas is imported by whoever made a DataFrame; the CLI's start-up (which reads manifests here) skips it
         digest.update(pd.util.hash_pandas_object(obj, index=False).to_numpy().tobytes())
     else:
         digest.update(json.dumps(obj, sort_keys=True, default=str).encode())
