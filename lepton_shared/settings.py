@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     batch_workers: int | None = Field(
         default=None, ge=1, description="Micro-batches answered at the same time, each in its own thread; unset: "
         "the app's default (1).")
+    reload_poll_s: float = Field(
+        default=10.0, ge=0.0, description="How often, in seconds, each service replica asks the registry for its "
+        "app's production version and loads it when it changed (a promote or rollback reaches every replica "
+        "within this time, with no POST /v1/admin/reload); 0 turns the polling off.")
     max_request_bytes: int = Field(default=10 * 1024 * 1024, description="Largest accepted request body.")
     log_predictions: bool = Field(default=True, description="Store every prediction in the database.")
     id_salt: str = Field(default=DEFAULT_ID_SALT, description="Secret key for pseudonymising personal identifiers "

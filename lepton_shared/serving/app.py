@@ -3,11 +3,13 @@
 FastAPI with OpenAPI docs, ``/healthz`` and ``/readyz``, Prometheus ``/metrics``,
 bearer-token auth on everything but the health probes (constant-time
 comparison), a request-size limit, readable 4xx errors, request ids, JSON logs,
-prediction logging and optional micro-batching of ``POST /v1/predict``.
+prediction logging, optional micro-batching of ``POST /v1/predict``, and a
+background poll that swaps in a newly promoted model (``LEPTON_RELOAD_POLL_S``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -17,7 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lepton_shared.errors import NotReadyError, UserError
 from lepton_shared.serving.batching import MicroBatcher
+from lepton_shared.serving.follow import RegistryFollower
 from lepton_shared.serving.logs import json_logger, request_id_var
 from lepton_shared.serving.metrics import service_metrics
 from lepton_shared.serving.openapi import install as install_openapi
@@ -294,6 +297,15 @@ class ServiceState:
                     raise NotReadyError(str(exc)) from None
             return self.predictor
 
+    def swap(self, predictor: Predictor) -> None:
+        """Serve ``predictor`` from now on: requests already holding the old one finish with it, batches and
+        requests that start later get the new one (both read :attr:`predictor` through :meth:`load`)."""
+        with self.lock:
+            self.predictor = predictor
+            self.error = None
+        if self.on_model is not None:
+            self.on_model(predictor.version)
+
     def reload(self) -> Predictor:
         with self.lock:
             self.predictor = None
@@ -408,7 +420,14 @@ def create_app(
             await run_in_threadpool(state.load)
         except UserError as exc:
             logger.warning(f"started without a model: {exc}")
+        follower = None
+        if predictor_loader is not None and settings.reload_poll_s > 0:
+            follower = asyncio.create_task(RegistryFollower(state, logger).run(settings.reload_poll_s))
         yield
+        if follower is not None:
+            follower.cancel()
+            with suppress(asyncio.CancelledError):
+                await follower
         for batcher in [state.batcher, *state.batchers.values()]:
             if batcher is not None:
                 await batcher.close()
