@@ -128,6 +128,28 @@ def test_replicas_lose_no_writes_and_agree(postgres_url: str, tmp_path: Path) ->
         assert versions == {info.version}
 
 
+def test_replicas_follow_promotion_and_rollback_by_themselves(postgres_url: str, tmp_path: Path) -> None:
+    """A Service reaches one pod with POST /v1/admin/reload; each replica must find a new production version
+    (and a rollback) in the registry itself, within LEPTON_RELOAD_POLL_S."""
+    from lepton_shared.registry import Registry
+    from lepton_shared.testing.example import APP, register_example
+
+    def served(bases: list[str]) -> list[str]:
+        return [httpx.get(f"{b}/readyz").json().get("model_version", "") for b in bases]
+
+    with lepton_env(tmp_path / "home", database_url=postgres_url, api_token=TOKEN, reload_poll_s="0.2"):
+        first = register_example(epochs=1)
+        with replicas(2) as bases:
+            assert served(bases) == [first.version] * 2
+            second = register_example(epochs=2)  # registered and promoted, as `lepton <app> train` does
+            assert eventually(lambda: served(bases), lambda v: v == [second.version] * 2) == [second.version] * 2
+            answers = [httpx.post(f"{b}/v1/predict", json={"x0": 1.0, "x1": 0.5}, headers=_auth(f"follow-{i}"))
+                       .json()["model_version"] for i, b in enumerate(bases)]
+            assert answers == [second.version] * 2
+            Registry().rollback(APP, reason="replica test")  # what `lepton models rollback <app>` runs
+            assert eventually(lambda: served(bases), lambda v: v == [first.version] * 2) == [first.version] * 2
+
+
 def test_replicas_start_together_after_the_migration_job(postgres_url: str, tmp_path: Path) -> None:
     """The deployment order in services/k8s: the migrate Job runs `lepton db upgrade`, then the pods of a
     Deployment start at once; both must come up and report why they are not ready (no model yet)."""
