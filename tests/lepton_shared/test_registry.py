@@ -47,6 +47,19 @@ def test_promote_and_rollback(lepton_db_home: Path) -> None:
         reg.promote("demo", "v9")
 
 
+def test_production_version_names_what_get_loads(lepton_db_home: Path) -> None:
+    reg = Registry()
+    assert reg.production_version("demo") is None
+    reg.register("demo", _writer("a"))
+    reg.register("demo", _writer("b"), promote=False)
+    assert reg.production_version("demo") == reg.get("demo").version == "v1"
+    reg.promote("demo", "v2")
+    assert reg.production_version("demo") == "v2"
+    reg.rollback("demo")
+    assert reg.production_version("demo") == reg.get("demo").version == "v1"
+    assert reg.production_version("other") is None
+
+
 def test_rollback_without_history_is_user_error(lepton_db_home: Path) -> None:
     reg = Registry()
     with pytest.raises(UserError):
