@@ -238,14 +238,14 @@ Trainer = Callable[[str, dict[str, str]], bool]
 class BackgroundTraining:
     """Trains apps one after another in a thread, while the main thread starts what is ready.
 
-    Each finished app is queued as ``(app, trained, seconds)`` for the main thread, which alone starts
+    Each finished app is queued as ``(app, trained)`` for the main thread, which alone starts
     processes (a child gets SIGTERM when the thread that started it ends, see ``_die_with_parent``).
     The progress of each app is also written to the status file the home cards read."""
 
     def __init__(self, apps: Sequence[str], env: dict[str, str], trainer: Trainer, status: StatusFile) -> None:
         self.apps = training_order(apps)
         self.env, self.trainer, self.status = env, trainer, status
-        self.results: queue.Queue[tuple[str, bool, float]] = queue.Queue()
+        self.results: queue.Queue[tuple[str, bool]] = queue.Queue()
         self.cancelled = threading.Event()
         self.thread = threading.Thread(target=self._work, name="demo-training", daemon=True)
 
@@ -261,16 +261,15 @@ class BackgroundTraining:
             if self.cancelled.is_set():
                 return
             self.status.set(app, "training")
-            started = time.monotonic()
             try:
                 trained = self.trainer(app, self.env)
             except BaseException as exc:  # a failed or interrupted training must not kill the demo
                 log(f"training {app} stopped: {type(exc).__name__} {exc}")
                 trained = False
             self.status.set(app, "ready" if trained else "failed")
-            self.results.put((app, trained, time.monotonic() - started))
+            self.results.put((app, trained))
 
-    def finished(self, wait: float) -> list[tuple[str, bool, float]]:
+    def finished(self, wait: float) -> list[tuple[str, bool]]:
         """Apps whose training ended since the last call, waiting up to ``wait`` seconds for the first."""
         try:
             done = [self.results.get(timeout=wait)]
@@ -508,17 +507,17 @@ def bring_up(supervisor: Supervisor, specs: Sequence[ServiceSpec], ui_port: int 
         if not args.check:
             print(summary(specs, ui_url, pending), flush=True)
         while True:
-            for app, trained, seconds in training.finished(wait=1.0):
+            if args.check and not pending:
+                log(f"every page usable {time.monotonic() - started:.0f} s after start")
+                return report_checks(specs, ui_url, allow_untrained=args.skip_train)
+            for app, trained in training.finished(wait=1.0):
                 pending.discard(app)
                 spec = by_name.get(app)
                 if spec is not None:
                     start_services(supervisor, [spec], args.timeout)
                 where = spec.url if spec else "its page runs in-process"
                 state = "ready" if trained else "NOT trained (its service runs without a model)"
-                print(f"{app} {state} in {seconds:.0f} s: {where}", flush=True)
-            if args.check and not pending:
-                log(f"every page usable {time.monotonic() - started:.0f} s after start")
-                return report_checks(specs, ui_url, allow_untrained=args.skip_train)
+                print(f"{app} {state} in {time.monotonic() - started:.0f} s: {where}", flush=True)
             for name in supervisor.dead():
                 code = supervisor.procs.pop(name).returncode
                 log(f"{name} exited with code {code}; the others keep running")
