@@ -219,17 +219,15 @@ def train_app(app: str, env: dict[str, str]) -> bool:
     return True
 
 
-#: Apps whose demo training takes minutes, trained after all the others so these are usable first. Maintenance's
-#: PPO agent took 301 s of a 373 s first run on 2 quiet cores (issue 21); the other four took 73 s together.
-SLOW_TO_TRAIN = ("maintenance",)
-
-
 def training_order(apps: Sequence[str]) -> list[str]:
-    """Fast apps first, slow ones last, otherwise as given.
+    """Fast apps first, those whose manifest says ``demo_train_last`` last, otherwise as given.
 
     One at a time rather than concurrently: on 2 cores parallel trainings only slow each other down, and
     the fast apps would then become usable later than when trained in turn."""
-    return sorted(apps, key=lambda app: app in SLOW_TO_TRAIN)
+    from lepton_shared.manifest import discover
+
+    manifests = discover()
+    return sorted(apps, key=lambda app: app in manifests and manifests[app].demo_train_last)
 
 
 Trainer = Callable[[str, dict[str, str]], bool]
