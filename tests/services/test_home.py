@@ -151,3 +151,19 @@ def test_card_says_the_demo_is_training_it_while_the_demo_runs(lepton_home: Path
     assert build_card("fraud", check_service=False).training is None
     status.remove()
     assert build_card("fraud", check_service=False).training is None
+
+
+def test_home_page_shows_training_instead_of_service_down(lepton_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the demo trains fraud its service is not started yet: the card says training, not 'service down'."""
+    from streamlit.testing.v1 import AppTest
+
+    from services.demo_status import StatusFile
+
+    monkeypatch.setenv("LEPTON_FRAUD_URL", "http://127.0.0.1:9")  # what make demo sets before fraud's service runs
+    StatusFile(lepton_home).set("fraud", "training")
+    at = AppTest.from_file(str(home.ROOT / "services" / "ui" / "suite.py"), default_timeout=120).run()
+    assert not at.exception
+    badges = [m.value for m in at.markdown]
+    assert sum("training…" in b for b in badges) == 1
+    assert not any("service down" in b for b in badges)
+    assert any(i.value.startswith("training in progress (started ") for i in at.info)
