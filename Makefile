@@ -1,7 +1,7 @@
 # Lepton Suite. Every target that needs the virtual environment creates it first,
 # so `make demo` and `make test` both work as the first command on a fresh clone.
 #
-#   make demo                       train every app on built-in data, start services + UI
+#   make demo                       start services + UI, training apps without a model in the background
 #   make test                       set up and run the whole test suite
 #   make train-<app> DATA=path      retrain one app (EPOCHS=, DEVICE=, SEED=, NPROC= for torchrun)
 #   make evaluate-<app> DATA=path   metrics as JSON
@@ -57,7 +57,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## create .venv and install everything
 
-demo: $(STAMP) ## train every app on built-in data (once), start five services and the Streamlit suite
+demo: $(STAMP) ## start the services and the Streamlit suite, training apps without a model in the background
 	$(BIN)/python -m services.demo
 
 test: $(STAMP) ## the whole suite (unit, end-to-end, browser; PostgreSQL ones when LEPTON_TEST_POSTGRES_URL is set)

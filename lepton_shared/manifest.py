@@ -46,6 +46,8 @@ class AppManifest:
     tiny_evaluate_args: tuple[str, ...] = ()
     #: ``train`` options for ``make demo``'s first run (minutes for the whole suite on a laptop).
     demo_train_args: tuple[str, ...] = ()
+    #: ``make demo`` trains this app after the others, so theirs are usable first: for a recipe taking minutes.
+    demo_train_last: bool = False
     #: Micro-batching of ``/v1/predict``: on for apps whose model answers a batch in one forward pass.
     micro_batch: bool = False
     #: How much worse the key metric may get, in its units, before the promotion gate keeps a new version a

@@ -1,21 +1,24 @@
 """``make demo``: the whole suite on one machine, from a fresh clone, in one command.
 
-For every app in this build it trains a model on the app's built-in data when
-no production model exists yet (with the CLI's progress bars), starts the
-app's service (``uvicorn services.<app>:app``) and the Streamlit suite
-(``services/ui/suite.py``, told where each service is through
-``LEPTON_<APP>_URL``), prints where to open them, and stops every child
-process cleanly on Ctrl-C or SIGTERM. A second run finds the models in the
-registry and starts in seconds.
+It starts at once the service of every app that has a production model and the
+Streamlit suite (``services/ui/suite.py``, told where each service is through
+``LEPTON_<APP>_URL``). Apps without a model are trained on their built-in data
+in the background, one at a time and the slow ones last (with the CLI's
+progress bars); each app's service starts as soon as its model is registered,
+and the home card of an app still training says so. Every child process stops
+cleanly on Ctrl-C or SIGTERM. A second run finds the models in the registry
+and starts in seconds.
 
-``--check`` starts everything, verifies ``/readyz`` of each service and the
-UI's health endpoint, prints the result and stops: CI and the tests use it.
+``--check`` waits until every app is trained and served, prints how long that
+took, verifies ``/readyz`` of each service and the UI's health endpoint, prints
+the result and stops: CI and the tests use it.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import queue
 import signal
 import socket
 import subprocess
@@ -30,6 +33,8 @@ from types import FrameType
 from typing import Any
 
 import httpx
+
+from services.demo_status import StatusFile
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITE_SCRIPT = ROOT / "services" / "ui" / "suite.py"
@@ -214,6 +219,74 @@ def train_app(app: str, env: dict[str, str]) -> bool:
     return True
 
 
+def training_order(apps: Sequence[str]) -> list[str]:
+    """Fast apps first, those whose manifest says ``demo_train_last`` last, otherwise as given.
+
+    One at a time rather than concurrently: on 2 cores parallel trainings only slow each other down, and
+    the fast apps would then become usable later than when trained in turn."""
+    from lepton_shared.manifest import discover
+
+    manifests = discover()
+    return sorted(apps, key=lambda app: app in manifests and manifests[app].demo_train_last)
+
+
+Trainer = Callable[[str, dict[str, str]], bool]
+
+
+class BackgroundTraining:
+    """Trains apps one after another in a thread, while the main thread starts what is ready.
+
+    Each finished app is queued as ``(app, trained)`` for the main thread, which alone starts
+    processes (a child gets SIGTERM when the thread that started it ends, see ``_die_with_parent``).
+    The progress of each app is also written to the status file the home cards read."""
+
+    def __init__(self, apps: Sequence[str], env: dict[str, str], trainer: Trainer, status: StatusFile) -> None:
+        self.apps = training_order(apps)
+        self.env, self.trainer, self.status = env, trainer, status
+        self.results: queue.Queue[tuple[str, bool]] = queue.Queue()
+        self.cancelled = threading.Event()
+        self.thread = threading.Thread(target=self._work, name="demo-training", daemon=True)
+
+    def start(self) -> None:
+        for app in self.apps:
+            self.status.set(app, "queued")
+        if self.apps:
+            log(f"training in the background, in this order: {', '.join(self.apps)}")
+            self.thread.start()
+
+    def _work(self) -> None:
+        for app in self.apps:
+            if self.cancelled.is_set():
+                return
+            self.status.set(app, "training")
+            try:
+                trained = self.trainer(app, self.env)
+            except BaseException as exc:  # a failed or interrupted training must not kill the demo
+                log(f"training {app} stopped: {type(exc).__name__} {exc}")
+                trained = False
+            self.status.set(app, "ready" if trained else "failed")
+            self.results.put((app, trained))
+
+    def finished(self, wait: float) -> list[tuple[str, bool]]:
+        """Apps whose training ended since the last call, waiting up to ``wait`` seconds for the first."""
+        try:
+            done = [self.results.get(timeout=wait)]
+        except queue.Empty:
+            return []
+        while not self.results.empty():
+            done.append(self.results.get_nowait())
+        return done
+
+    @contextmanager
+    def running(self) -> Iterator[BackgroundTraining]:
+        try:
+            self.start()
+            yield self
+        finally:
+            self.cancelled.set()  # the training under way is ended with the demo's process (PDEATHSIG)
+            self.status.remove()
+
+
 def wait_live(url: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
     """Wait until ``url`` answers at all (uvicorn answers only after the model has loaded)."""
     from lepton_shared.testing.server import wait_http
@@ -277,9 +350,8 @@ def service_specs(apps: Sequence[str], host: str) -> list[ServiceSpec]:
     return specs
 
 
-def start_all(supervisor: Supervisor, specs: Sequence[ServiceSpec], ui_port: int | None, host: str,
-              timeout: float) -> str | None:
-    """Start the services, wait until each answers, then the UI pointed at them; returns the UI URL."""
+def start_services(supervisor: Supervisor, specs: Sequence[ServiceSpec], timeout: float) -> None:
+    """Start the services together, then wait until each answers (they load their models meanwhile)."""
     for spec in specs:
         log(f"starting {spec.name} service on {spec.url}")
         supervisor.start(spec.name, spec.command(), extra_env={"LEPTON_APP": spec.name})
@@ -288,8 +360,10 @@ def start_all(supervisor: Supervisor, specs: Sequence[ServiceSpec], ui_port: int
             wait_live(f"{spec.url}/healthz", supervisor.procs[spec.name], timeout)
         except (RuntimeError, TimeoutError) as exc:
             log(f"{spec.name} service did not come up: {exc}")
-    if ui_port is None:
-        return None
+
+
+def start_ui(supervisor: Supervisor, specs: Sequence[ServiceSpec], ui_port: int, host: str, timeout: float) -> str:
+    """The Streamlit suite, told every service's URL, including those whose service starts later."""
     urls = {f"LEPTON_{spec.name.upper()}_URL": spec.url for spec in specs}
     ui_url = f"http://{host}:{ui_port}"
     log(f"starting the Streamlit suite on {ui_url}")
@@ -305,12 +379,22 @@ def start_all(supervisor: Supervisor, specs: Sequence[ServiceSpec], ui_port: int
     return ui_url
 
 
-def summary(specs: Sequence[ServiceSpec], ui_url: str | None) -> str:
+def start_all(supervisor: Supervisor, specs: Sequence[ServiceSpec], ui_port: int | None, host: str,
+              timeout: float) -> str | None:
+    """Start the services, wait until each answers, then the UI pointed at them; returns the UI URL."""
+    start_services(supervisor, specs, timeout)
+    return None if ui_port is None else start_ui(supervisor, specs, ui_port, host, timeout)
+
+
+def summary(specs: Sequence[ServiceSpec], ui_url: str | None, training: set[str] | None = None) -> str:
+    training = training or set()
     lines = ["", "Lepton Suite is running:"]
     if ui_url:
         lines.append(f"  Streamlit suite   {ui_url}")
     for spec in specs:
-        lines.append(f"  {spec.name:<17} {spec.url}/docs   (ready: {spec.url}/readyz)")
+        note = "   (training in the background; starts when ready)" if spec.name in training \
+            else f"   (ready: {spec.url}/readyz)"
+        lines.append(f"  {spec.name:<17} {spec.url}/docs{note}")
     if not specs:
         lines.append("  (no apps are part of this build yet)")
     lines.append("Press Ctrl-C to stop everything.")
@@ -356,7 +440,7 @@ def resolve_apps(requested: str | None) -> list[str]:
     return names
 
 
-def run(argv: Sequence[str] | None = None, trainer: Callable[[str, dict[str, str]], bool] = train_app) -> int:
+def run(argv: Sequence[str] | None = None, trainer: Trainer = train_app) -> int:
     args = build_parser().parse_args(argv)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -373,7 +457,7 @@ def run(argv: Sequence[str] | None = None, trainer: Callable[[str, dict[str, str
             signal.signal(sig, handler)
 
 
-def _run(args: argparse.Namespace, trainer: Callable[[str, dict[str, str]], bool]) -> int:
+def _run(args: argparse.Namespace, trainer: Trainer) -> int:
     from lepton_shared.serving.security import check_bind
     from lepton_shared.settings import get_settings
 
@@ -389,34 +473,53 @@ def _run(args: argparse.Namespace, trainer: Callable[[str, dict[str, str]], bool
 
     init_db()  # migrate once here, so the services starting together never race on the schema
     missing = apps_without_model(apps)
-    if missing and not args.skip_train:
-        started = time.monotonic()
-        for app in missing:
-            trainer(app, env)
-        log(f"training finished in {time.monotonic() - started:.0f}s")
-    elif apps:
-        log("every app already has a production model: reusing them" if not missing
-            else f"--skip-train: {', '.join(missing)} start without a model")
+    if args.skip_train and missing:
+        log(f"--skip-train: {', '.join(missing)} start without a model")
+    elif apps and not missing:
+        log("every app already has a production model: reusing them")
+    to_train = [] if args.skip_train else missing
 
     served = [app for app in apps if has_entry_point(app)]
     for app in sorted(set(apps) - set(served)):
         log(f"{app} has no services/{app}.py yet: its page runs in-process, without a service")
     specs = service_specs(served, args.host)
     ui_port = None if args.no_ui else choose_port(args.ui_port, args.host, {s.port for s in specs})
-    supervisor = Supervisor(env)
+    training = BackgroundTraining(to_train, env, trainer, StatusFile(home))
+    return bring_up(Supervisor(env), specs, ui_port, args, training)
+
+
+def bring_up(supervisor: Supervisor, specs: Sequence[ServiceSpec], ui_port: int | None, args: argparse.Namespace,
+             training: BackgroundTraining) -> int:
+    """Start what has a model and the UI at once, then each service as its background training ends.
+
+    With ``--check`` it returns once every app is trained and served (every page usable), with the checks'
+    exit status; otherwise it keeps watching the processes until Ctrl-C."""
     started = time.monotonic()
-    with supervisor.running():
-        ui_url = start_all(supervisor, specs, ui_port, args.host, args.timeout)
-        log(f"started in {time.monotonic() - started:.1f}s")
-        if args.check:
-            return report_checks(specs, ui_url, allow_untrained=args.skip_train)
-        print(summary(specs, ui_url), flush=True)
+    pending = set(training.apps)
+    by_name = {spec.name: spec for spec in specs}
+    with supervisor.running(), training.running():
+        start_services(supervisor, [spec for spec in specs if spec.name not in pending], args.timeout)
+        ui_url = None if ui_port is None else start_ui(supervisor, specs, ui_port, args.host, args.timeout)
+        log(f"started in {time.monotonic() - started:.1f}s"
+            + (f"; still training: {', '.join(training.apps)}" if pending else ""))
+        if not args.check:
+            print(summary(specs, ui_url, pending), flush=True)
         while True:
-            time.sleep(1.0)
+            if args.check and not pending:
+                log(f"every page usable {time.monotonic() - started:.0f} s after start")
+                return report_checks(specs, ui_url, allow_untrained=args.skip_train)
+            for app, trained in training.finished(wait=1.0):
+                pending.discard(app)
+                spec = by_name.get(app)
+                if spec is not None:
+                    start_services(supervisor, [spec], args.timeout)
+                where = spec.url if spec else "its page runs in-process"
+                state = "ready" if trained else "NOT trained (its service runs without a model)"
+                print(f"{app} {state} in {time.monotonic() - started:.0f} s: {where}", flush=True)
             for name in supervisor.dead():
                 code = supervisor.procs.pop(name).returncode
                 log(f"{name} exited with code {code}; the others keep running")
-            if not supervisor.procs:
+            if not supervisor.procs and not pending:
                 log("every process has exited")
                 return 1
 

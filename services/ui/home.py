@@ -50,6 +50,7 @@ class Card:
     audience: str = ""
     first_try: str = ""
     alerts: list[str] | None = None  #: ``lepton monitor``'s alerts of the last 24 hours (None: unknown)
+    training: str | None = None  #: what ``make demo``'s background training is doing for this app, if anything
 
     @property
     def beats_baseline(self) -> bool | None:
@@ -124,8 +125,18 @@ def monitoring_alerts(app: str) -> list[str] | None:
 def build_card(app: str, check_service: bool = True) -> Card:
     """Everything the home page says about one app; never raises."""
     manifest = discover()[app]
-    return replace(_model_card(app, manifest, check_service), audience=manifest.audience,
+    card = replace(_model_card(app, manifest, check_service), audience=manifest.audience,
                    first_try=manifest.first_try)
+    return card if card.model_version else replace(card, training=demo_training(app))
+
+
+def demo_training(app: str) -> str | None:
+    """``training in progress (started 40 s ago)`` while ``make demo`` trains the app; None otherwise."""
+    from lepton_shared.settings import get_settings
+    from services.demo_status import pending_training
+
+    entry = pending_training(get_settings().home_dir).get(app)
+    return entry.describe() if entry else None
 
 
 def _model_card(app: str, manifest: AppManifest, check_service: bool) -> Card:

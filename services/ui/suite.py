@@ -45,9 +45,13 @@ def _card(card: Card, pages: dict[str, st.Page]) -> None:
         if not card.installed:
             st.markdown(":gray-badge[not part of this build]")
             return
-        st.markdown(f"{SERVICE_BADGES[card.service]}  " + (f":blue-badge[model {card.model_version}]"
-                                                           if card.model_version else ":orange-badge[no model yet]")
-                    + _alert_badge(card.alerts))
+        if card.training:  # its service starts only once trained: "service down" would be a false alarm
+            st.markdown(":orange-badge[:material/hourglass_top: training…]")
+        else:
+            st.markdown(f"{SERVICE_BADGES[card.service]}  "
+                        + (f":blue-badge[model {card.model_version}]" if card.model_version
+                           else ":orange-badge[no model yet]")
+                        + _alert_badge(card.alerts))
         if card.model_version and card.value is not None and card.key_metric:
             delta = None
             if card.baseline_value is not None:
@@ -56,6 +60,8 @@ def _card(card: Card, pages: dict[str, st.Page]) -> None:
                       delta_color="normal" if card.higher_is_better else "inverse",
                       help="the model's score on held-out data; the delta compares it with the strongest "
                            "simple baseline, which a useful model must beat")
+        elif card.training:
+            st.info(f"{card.training}. Press *Refresh status* to follow it.", icon=":material/hourglass_top:")
         elif card.needs_training:
             st.info(f"{card.problem}. Or open the page and train a small model on the built-in data.",
                     icon=":material/info:")

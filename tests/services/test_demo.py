@@ -248,3 +248,72 @@ def test_demo_passes_the_lighter_options_to_the_training_process(monkeypatch: py
     assert started == [[sys.executable, "-m", "lepton_shared.cli.main", app, "train", "--tiny", "--epochs", "1",
                         "--promote", "always"]]
     assert _heavier_options(app, started[0][5:-2]) == []
+
+
+def test_slow_apps_are_trained_last_and_the_rest_in_the_given_order() -> None:
+    assert demo.training_order(["maintenance", "chatbot", "fraud"]) == ["chatbot", "fraud", "maintenance"]
+    assert demo.training_order(["fraud", "chatbot"]) == ["fraud", "chatbot"]
+
+
+def test_background_training_reports_each_app_and_survives_a_failing_trainer(tmp_path: Path) -> None:
+    from services.demo_status import StatusFile, pending_training
+
+    def trainer(app: str, _env: dict[str, str]) -> bool:
+        if app == "chatbot":
+            raise RuntimeError("boom")
+        return app == "fraud"
+
+    training = demo.BackgroundTraining(["maintenance", "chatbot", "fraud"], {}, trainer, StatusFile(tmp_path))
+    with training.running():
+        done: list[tuple[str, bool]] = []
+        while len(done) < 3:
+            done += training.finished(wait=5.0)
+        assert done == [("chatbot", False), ("fraud", True), ("maintenance", False)]
+        assert pending_training(tmp_path) == {}
+    assert not (tmp_path / "demo-status.json").exists()
+
+
+def test_services_come_up_while_slow_training_goes_on(lepton_home: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """The demo's startup order: the UI at once, fraud's service as soon as fraud is trained, maintenance last.
+
+    Both services serve the example app; maintenance's injected trainer holds its training open until it
+    has seen fraud's service answer /readyz and the UI answer, so a demo that waited for every training
+    before starting anything would fail here."""
+    from lepton_shared.testing.example import register_example
+    from lepton_shared.testing.server import free_port
+    from services.ui.home import demo_training
+
+    specs = [ServiceSpec(name, "example_entry:app", free_port(), app_dir=str(HERE))
+             for name in ("maintenance", "fraud")]
+    fraud, maintenance = specs[1], specs[0]
+    ui_port = free_port()
+    seen: dict[str, object] = {}
+
+    def trainer(app: str, _env: dict[str, str]) -> bool:
+        if app == "fraud":
+            register_example(epochs=1)
+            return True
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not seen.get("fraud ready"):
+            try:
+                seen["fraud ready"] = httpx.get(f"{fraud.url}/readyz", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        seen["ui"] = _answers(f"http://127.0.0.1:{ui_port}/_stcore/health")
+        seen["maintenance service"] = _answers(f"{maintenance.url}/healthz")
+        seen["card"] = demo_training("maintenance")
+        return True
+
+    args = demo.build_parser().parse_args(["--check", "--timeout", "120"])
+    training = demo.BackgroundTraining(["maintenance", "fraud"], demo.child_env(lepton_home), trainer,
+                                       demo.StatusFile(lepton_home))
+    code = demo.bring_up(Supervisor(demo.child_env(lepton_home)), specs, ui_port, args, training)
+    out = capfd.readouterr().out
+    assert seen["fraud ready"] is True and seen["ui"] is True
+    assert seen["maintenance service"] is False  # not started before its model exists
+    assert isinstance(seen["card"], str) and "training in progress" in seen["card"]
+    assert code == 0 and "demo check passed" in out
+    assert re.search(rf"^fraud ready in \d+ s: {fraud.url}$", out, re.M)
+    assert out.index("fraud ready") < out.index("maintenance ready")
+    assert not _answers(f"{fraud.url}/healthz") and not _answers(f"{maintenance.url}/healthz")
+    assert demo_training("maintenance") is None  # the status file goes with the demo

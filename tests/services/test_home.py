@@ -125,3 +125,45 @@ def test_card_carries_the_monitoring_alerts(lepton_home: Path) -> None:
     alerts = build_card("fraud", check_service=False).alerts
     assert alerts is not None and len(alerts) == 1 and alerts[0].startswith("tx_amount drifted")
     assert build_card("chatbot", check_service=False).alerts is None  # no model: nothing to monitor
+
+
+def test_card_says_the_demo_is_training_it_while_the_demo_runs(lepton_home: Path) -> None:
+    import json
+    import subprocess
+
+    from services.demo_status import StatusFile
+
+    status = StatusFile(lepton_home)
+    status.set("fraud", "training")
+    status.set("chatbot", "queued")
+    status.set("imaging", "ready")
+    _register("chatbot", {"accuracy": 0.9})
+    fraud = build_card("fraud", check_service=False)
+    assert fraud.training and fraud.training.startswith("training in progress (started ")
+    assert build_card("chatbot", check_service=False).training is None  # a model is there: nothing to wait for
+    assert build_card("imaging", check_service=False).training is None
+    assert build_card("recommender", check_service=False).training is None
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    payload = json.loads(status.path.read_text())
+    status.path.write_text(json.dumps({**payload, "pid": dead.pid}))  # a demo killed without clean-up
+    assert build_card("fraud", check_service=False).training is None
+    status.remove()
+    assert build_card("fraud", check_service=False).training is None
+
+
+def test_home_page_shows_training_instead_of_service_down(lepton_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the demo trains fraud its service is not started yet: the card says training, not 'service down'."""
+    from streamlit.testing.v1 import AppTest
+
+    from services.demo_status import StatusFile
+
+    monkeypatch.setenv("LEPTON_FRAUD_URL", "http://127.0.0.1:9")  # what make demo sets before fraud's service runs
+    StatusFile(lepton_home).set("fraud", "training")
+    at = AppTest.from_file(str(home.ROOT / "services" / "ui" / "suite.py"), default_timeout=120).run()
+    assert not at.exception
+    badges = [m.value for m in at.markdown]
+    assert sum("training…" in b for b in badges) == 1
+    assert not any("service down" in b for b in badges)
+    assert any(i.value.startswith("training in progress (started ") for i in at.info)
