@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
+from lepton_shared.ui.urls import service_url
+
 if TYPE_CHECKING:
     import optuna
 
@@ -185,7 +187,10 @@ def studies_section(app: str) -> None:
         (st.success if message[0] == "success" else st.error)(message[1])
     if app in RUNS:  # polled only while a tune runs: an idle page stays still
         st.fragment(_progress, run_every=POLL_S)(app)
-    _start_form(app)
+    if service_url(app) is None:
+        _start_form(app)
+    else:  # as with training, a page that calls a service does not start heavy work on its own host
+        st.caption(f"Tune where the service runs: `lepton {app} tune`; its studies appear here.")
     names = app_studies(app)
     if not names:
         st.info(f"No study yet: start one above, or run `lepton {app} tune`.")
