@@ -20,12 +20,11 @@ import contextlib
 import multiprocessing
 import sys
 import time
-import types
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
 from lepton_shared.config import TrainConfig
 from lepton_shared.errors import UserError
+from lepton_shared.spawn import hidden_main
 from lepton_shared.tuning.base import AppTuner
 
 if TYPE_CHECKING:
@@ -205,21 +204,6 @@ def tune(app_name: str, config: TrainConfig, trials: int | None = None, timeout:
     return summary(app_name, study, database_url)
 
 
-@contextlib.contextmanager
-def _no_main_script() -> Iterator[None]:
-    """Hide the caller's ``__main__`` while workers start: a ``spawn`` child re-runs the parent's main script
-    (by path or module name) before it unpickles its target, and when that script is a Streamlit page or a test
-    runner that swapped ``__main__`` it would render the page or fail. The workers need nothing from it: the
-    worker function and the tuner class are imported by their module names."""
-    saved = sys.modules.get("__main__")
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        yield
-    finally:
-        if saved is not None:
-            sys.modules["__main__"] = saved
-
-
 def _run_workers(tuner_cls: type[AppTuner], app_name: str, config: TrainConfig, name: str, trials: int | None,
                  timeout: float | None, workers: int, database_url: str | None, study: optuna.Study, before: int,
                  bar: Any) -> None:
@@ -229,7 +213,7 @@ def _run_workers(tuner_cls: type[AppTuner], app_name: str, config: TrainConfig, 
     procs = [ctx.Process(target=_worker, args=(tuner_cls, app_name, config, name, n, timeout, database_url),
                          name=f"lepton-tune-{i}")
              for i, n in enumerate(split_budget(trials, workers))]
-    with _no_main_script():
+    with hidden_main():
         for proc in procs:
             proc.start()
     try:
