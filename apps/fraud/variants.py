@@ -30,6 +30,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from lepton_shared.optimize.methods import PrecisionModule
+
 FP32_FILE = "mlp.pt"
 INT8_FILE = "mlp_int8.pt"
 ONNX_FILE = "mlp.onnx"
@@ -37,20 +39,6 @@ ONNX_FILE = "mlp.onnx"
 DIFFERENTIABLE = ("fp32", "prune", "bf16")
 #: Every file a variant's network may live in (the optimiser writes these anew).
 NETWORK_FILES = (FP32_FILE, INT8_FILE, ONNX_FILE)
-
-
-class PrecisionNet(nn.Module):
-    """A net whose weights are bf16 behind a float32 face: inputs cast in, logits cast out (autograd
-    flows through both casts, so reason codes still work)."""
-
-    def __init__(self, module: nn.Module, dtype: torch.dtype) -> None:
-        super().__init__()
-        self.module = module
-        self.dtype = dtype
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out: torch.Tensor = self.module(x.to(self.dtype))
-        return out.float()
 
 
 def load_fp32(folder: Path, n_features: int, hidden: int, dtype: torch.dtype = torch.float32) -> nn.Module:
@@ -71,7 +59,7 @@ def load_variant(folder: Path, record: dict[str, Any], n_features: int,
     if method in ("fp32", "prune"):
         return load_fp32(folder, n_features, hidden), None
     if method == "bf16":
-        return PrecisionNet(load_fp32(folder, n_features, hidden, torch.bfloat16), torch.bfloat16).eval(), None
+        return PrecisionModule(load_fp32(folder, n_features, hidden, torch.bfloat16), torch.bfloat16).eval(), None
     explainer = load_fp32(folder, n_features, hidden)
     if method == "int8":
         from apps.fraud.model import make_mlp

@@ -173,9 +173,10 @@ def load_model(folder: Path, device: str | None = None) -> tuple[nn.Module, Mode
     ``optimisation.json`` says which, see :mod:`apps.imaging.variants`). Every variant takes
     normalised float32 images and returns float32 logits; int8 runs on the CPU whatever ``device``.
     """
-    from apps.imaging.variants import ARTIFACT_INT8, ARTIFACT_ONNX, PrecisionModule, load_int8
+    from apps.imaging.variants import ARTIFACT_INT8, ARTIFACT_ONNX, load_int8
     from lepton_shared.errors import NotFoundError
     from lepton_shared.optimize import read_optimisation
+    from lepton_shared.optimize.methods import PrecisionModule
     from lepton_shared.training.trainer import resolve_device
 
     record = read_optimisation(folder)

@@ -47,19 +47,6 @@ def model_device(model: nn.Module) -> torch.device:
     return device if isinstance(device, torch.device) else torch.device("cpu")
 
 
-class PrecisionModule(nn.Module):
-    """A network whose weights are bf16/fp16 behind a float32 face: casts inputs in, logits out."""
-
-    def __init__(self, module: nn.Module, dtype: torch.dtype) -> None:
-        super().__init__()
-        self.module = module
-        self.dtype = dtype
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out: torch.Tensor = self.module(x.to(self.dtype))
-        return out.float()
-
-
 def _qconfig_mapping() -> Any:
     from torch.ao.quantization import get_default_qconfig_mapping
 

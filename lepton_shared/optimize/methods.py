@@ -239,6 +239,21 @@ def check_cast_supported(method: str, device: str = "cpu") -> None:
         raise UserError("fp16 is for GPU inference: pass --device cuda (or use bf16 / int8 on CPU)")
 
 
+class PrecisionModule(nn.Module):
+    """A network whose weights are bf16/fp16 behind a float32 face: inputs cast in, outputs cast out, so the
+    predictor that feeds and reads it is the fp32 one (autograd flows through both casts: gradient-based
+    explanations still work)."""
+
+    def __init__(self, module: nn.Module, dtype: torch.dtype) -> None:
+        super().__init__()
+        self.module = module
+        self.dtype = dtype
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.module(x.to(self.dtype))
+        return out.float()
+
+
 def cast_module(module: nn.Module, method: str, device: str | None = None) -> nn.Module:
     """Cast the floating-point weights and buffers of ``module`` to bf16 or fp16, in place.
 
