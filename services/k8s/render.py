@@ -37,10 +37,9 @@ spec:
         prometheus.io/port: "8000"
         prometheus.io/path: /metrics
     spec:
-      securityContext: {{runAsNonRoot: true, runAsUser: 10001, fsGroup: 10001}}
-      containers:
+{pod_security}      containers:
         - name: {name}
-          image: lepton-suite:0.1.0
+          image: lepton-{name}:0.1.0  # services/Dockerfile --target service --build-arg APP={name}
           # lepton serve: JSON logs (uvicorn's too) and the binding rules (a token is required on 0.0.0.0)
           command: ["lepton", "{name}", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "1"]
           ports:
@@ -73,19 +72,7 @@ spec:
             httpGet: {{path: /healthz, port: http}}
             periodSeconds: 20
             failureThreshold: 3
-          securityContext:
-            allowPrivilegeEscalation: false
-            readOnlyRootFilesystem: true
-            capabilities: {{drop: [ALL]}}
-          volumeMounts:
-            - {{name: lepton-home, mountPath: /var/lepton}}
-            - {{name: tmp, mountPath: /tmp}}
-      volumes:
-        - name: lepton-home
-          persistentVolumeClaim: {{claimName: lepton-home}}
-        - name: tmp
-          emptyDir: {{sizeLimit: 1Gi}}
----
+{locked_down}---
 apiVersion: v1
 kind: Service
 metadata:
@@ -140,10 +127,9 @@ spec:
       labels: {{app.kubernetes.io/name: lepton-ui, app.kubernetes.io/part-of: lepton-suite,
                app.kubernetes.io/component: ui}}
     spec:
-      securityContext: {{runAsNonRoot: true, runAsUser: 10001, fsGroup: 10001}}
-      containers:
+{pod_security}      containers:
         - name: ui
-          image: lepton-suite:0.1.0
+          image: lepton-suite:0.1.0  # services/Dockerfile, --target suite: every app's page
           command: ["python", "-m", "streamlit", "run", "services/ui/suite.py", "--server.headless", "true",
                     "--server.address", "0.0.0.0", "--server.port", "8501", "--browser.gatherUsageStats", "false"]
           ports:
@@ -165,19 +151,7 @@ spec:
           livenessProbe:
             httpGet: {{path: /_stcore/health, port: http}}
             periodSeconds: 20
-          securityContext:
-            allowPrivilegeEscalation: false
-            readOnlyRootFilesystem: true
-            capabilities: {{drop: [ALL]}}
-          volumeMounts:
-            - {{name: lepton-home, mountPath: /var/lepton}}
-            - {{name: tmp, mountPath: /tmp}}
-      volumes:
-        - name: lepton-home
-          persistentVolumeClaim: {{claimName: lepton-home}}
-        - name: tmp
-          emptyDir: {{sizeLimit: 1Gi}}
----
+{locked_down}---
 apiVersion: v1
 kind: Service
 metadata:
@@ -212,23 +186,52 @@ kind: Kustomization
 namespace: lepton
 resources:
 {resources}
-images:
-  - name: lepton-suite          # point newName at your registry, e.g. registry.example.com/lepton-suite
-    newName: lepton-suite
-    newTag: 0.1.0
+images:  # point each newName at your registry, e.g. registry.example.com/lepton-fraud
+{images}
 """
+
+IMAGE = """\
+  - name: {image}
+    newName: {image}
+    newTag: 0.1.0"""
+
+
+#: the pod's user (the image's non-root uid)
+POD_SECURITY = "      securityContext: {runAsNonRoot: true, runAsUser: 10001, fsGroup: 10001}\n"
+
+#: the container's hardening and the volumes it writes to: a read-only image, no privileges, the shared model
+#: store and a scratch /tmp (every workload runs the same way)
+LOCKED_DOWN = """\
+          securityContext:
+            allowPrivilegeEscalation: false
+            readOnlyRootFilesystem: true
+            capabilities: {drop: [ALL]}
+          volumeMounts:
+            - {name: lepton-home, mountPath: /var/lepton}
+            - {name: tmp, mountPath: /tmp}
+      volumes:
+        - name: lepton-home
+          persistentVolumeClaim: {claimName: lepton-home}
+        - name: tmp
+          emptyDir: {sizeLimit: 1Gi}
+"""
+
+
+def workload(template: str, **fields: str) -> str:
+    """``template`` filled with ``fields`` and the pod security and volumes every workload shares."""
+    return template.format(pod_security=POD_SECURITY, locked_down=LOCKED_DOWN, **fields)
 
 
 def deployment(manifest: AppManifest) -> str:
     r = manifest.resources
-    return TEMPLATE.format(name=manifest.name, title=manifest.title.lower(), cpu_request=r.cpu_request,
+    return workload(TEMPLATE, name=manifest.name, title=manifest.title.lower(), cpu_request=r.cpu_request,
                            memory_request=r.memory_request, cpu_limit=r.cpu_limit, memory_limit=r.memory_limit)
 
 
 def ui(manifests: dict[str, AppManifest]) -> str:
     urls = "\n".join(f"            - {{name: LEPTON_{name.upper()}_URL, value: http://lepton-{name}}}"
                      for name in manifests)
-    return UI.format(urls=urls)
+    return workload(UI, urls=urls)
 
 
 def rendered() -> dict[str, str]:
@@ -237,7 +240,9 @@ def rendered() -> dict[str, str]:
     files = {f"{name}.yaml": deployment(m) for name, m in manifests.items()}
     files["ui.yaml"] = ui(manifests)
     listed = [*SHARED, *files]
-    files["kustomization.yaml"] = KUSTOMIZATION.format(resources="\n".join(f"  - {n}" for n in listed))
+    images = ["lepton-suite", *(f"lepton-{name}" for name in manifests)]
+    files["kustomization.yaml"] = KUSTOMIZATION.format(resources="\n".join(f"  - {n}" for n in listed),
+                                                       images="\n".join(IMAGE.format(image=i) for i in images))
     return files
 
 

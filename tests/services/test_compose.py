@@ -65,6 +65,10 @@ def test_every_app_is_a_healthy_service_after_the_migration(compose: dict[str, A
         assert service["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
         assert service["env_file"] == [".env"] and "lepton-home:/var/lepton" in service["volumes"]
         assert service["cap_drop"] == ["ALL"]
+        assert service["image"] == f"lepton-{name}:0.1.0"  # its own image, holding only its app
+        assert (service["build"]["target"], service["build"]["args"]) == ("service", {"APP": name})
+    for name in ("migrate", "ui"):  # every app's migrations and pages
+        assert services[name]["image"] == "lepton-suite:0.1.0" and services[name]["build"]["target"] == "suite"
 
 
 def test_the_ui_calls_every_service_by_name(compose: dict[str, Any]) -> None:
@@ -87,7 +91,8 @@ def test_env_example_holds_the_secrets_and_only_real_settings(compose: dict[str,
     required = set(re.findall(r"\$\{(\w+):\?", text))
     assert required <= set(example), "every required ${VAR} has a line in .env.example"
     assert "CHANGE-ME" not in text
-    cmd = next(line for line in (ROOT / "services" / "Dockerfile").read_text().splitlines() if line.startswith("CMD "))
+    dockerfile = (ROOT / "services" / "Dockerfile").read_text().splitlines()
+    cmd = next(line for line in dockerfile if line.startswith("CMD exec lepton"))
     assert "WORKERS" in example and "${WORKERS}" in shlex.split(cmd)  # the image reads it at start
 
 

@@ -141,10 +141,39 @@ def test_migrate_job_runs_a_real_cli_command() -> None:
     assert (args.group, args.command) == ("db", "upgrade")
 
 
-def test_dockerfile_runs_the_service_chosen_by_lepton_app() -> None:
+def _stages() -> dict[str, str]:
+    """The Dockerfile's stages by name: each one's text from its FROM line to the next."""
     text = (ROOT / "services" / "Dockerfile").read_text()
-    assert re.search(r"^FROM python:3\.11-slim$", text, re.M)
-    cmd_line = next(line for line in text.splitlines() if line.startswith("CMD "))
+    parts = re.split(r"^(?=FROM )", text, flags=re.M)[1:]
+    return {re.match(r"FROM \S+ AS (\w+)", part).group(1): part for part in parts}  # type: ignore[union-attr]
+
+
+def test_dockerfile_builds_wheels_and_installs_them_into_slim_per_app_images() -> None:
+    stages = _stages()
+    assert list(stages) == ["builder", "runtime", "suite", "service"]  # service last: the default target
+    for name in ("builder", "runtime"):
+        assert stages[name].startswith("FROM python:3.11-slim AS "), name
+    assert stages["suite"].startswith("FROM runtime AS ") and stages["service"].startswith("FROM runtime AS ")
+    for folder in ("lepton_shared", "apps", "services"):
+        assert re.search(rf"^COPY {folder} ", stages["builder"], re.M), f"the wheel must contain {folder}/"
+    assert "pip wheel" in stages["builder"]
+    text = "".join(stages.values())
+    assert not re.search(r"pip install[^\n]*(-e|--editable)\b", text), "runtime images install the wheel"
+    assert "COPY lepton_shared" not in "".join(stages[s] for s in ("runtime", "suite", "service"))
+    for name in ("suite", "service"):  # installed from the builder's wheels, run as the non-root user, watched
+        stage = stages[name]
+        assert re.search(r"RUN --mount=type=bind,from=builder,source=/wheels.*\n\s+pip install --no-index", stage)
+        assert re.search(r"^USER 10001$", stage, re.M) and re.search(r"^HEALTHCHECK .*\n\s+CMD ", stage, re.M)
+    assert "useradd --uid 10001" in stages["runtime"]
+
+
+def test_service_image_serves_and_keeps_only_the_app_chosen_by_its_build_arg() -> None:
+    stage = _stages()["service"]
+    default = re.search(r"^ARG APP=(\w+)$", stage, re.M)
+    assert default and default.group(1) in app_names()
+    assert re.search(r"^ENV LEPTON_APP=\$\{APP\}$", stage, re.M)
+    assert '! -name "${APP}" -exec rm -rf' in stage  # the other apps' packages, in the layer that installed them
+    cmd_line = next(line for line in stage.splitlines() if line.startswith("CMD "))
     words = shlex.split(cmd_line[len("CMD "):])
     assert words[:3] == ["exec", "lepton", "${LEPTON_APP}"]
     from lepton_shared.cli.main import build_parser
@@ -152,11 +181,24 @@ def test_dockerfile_runs_the_service_chosen_by_lepton_app() -> None:
     args = build_parser().parse_args(["fraud", *(w.replace("${PORT}", "8000").replace("${WORKERS}", "1")
                                                  for w in words[3:])])
     assert (args.command, args.host, args.port) == ("serve", "0.0.0.0", 8000)
-    assert re.search(r"^ENV .*LEPTON_APP=(\w+)", text, re.M | re.S)
-    default = re.search(r"LEPTON_APP=(\w+)", text)
-    assert default and default.group(1) in app_names()
-    for folder in ("lepton_shared", "apps", "services"):
-        assert re.search(rf"^COPY {folder} ", text, re.M), f"the image must contain {folder}/"
+
+
+def test_every_workload_runs_its_own_image() -> None:
+    from services.k8s.render import rendered
+
+    images = {}
+    for text in rendered().values():
+        for doc in yaml.safe_load_all(text):
+            pod = (doc or {}).get("spec", {}).get("template", {}).get("spec")
+            if pod:
+                images[doc["metadata"]["name"]] = {c["image"] for c in pod["containers"]}
+    for app in app_names():
+        assert images[f"lepton-{app}"] == {f"lepton-{app}:0.1.0"}, app
+    assert images["lepton-ui"] == {"lepton-suite:0.1.0"}  # every app's page
+    (job,) = _find("Job", "lepton-db-migrate")["spec"]["template"]["spec"]["containers"]
+    assert job["image"] == "lepton-suite:0.1.0"  # every app's migrations
+    listed = {i["name"] for i in _docs(K8S / "kustomization.yaml")[0]["images"]}
+    assert listed == {"lepton-suite", *(f"lepton-{app}" for app in app_names())}
 
 
 def test_ui_deployment_service_and_ingress() -> None:
@@ -212,7 +254,7 @@ def test_kustomize_renders_the_suite() -> None:
             for env in container.get("env", []):
                 ref = env.get("valueFrom", {}).get("secretKeyRef")
                 assert ref is None or (ref["name"] == secret_name and ref["key"] in keys), env
-            if container["image"].startswith("lepton-suite"):
-                assert container["image"] == "lepton-suite:0.1.0"  # from the kustomization's images:
+            if container["image"].startswith("lepton-"):  # from the kustomization's images:
+                assert re.fullmatch(r"lepton-[a-z]+:0\.1\.0", container["image"]), container["image"]
     kinds = [d["kind"] for d in docs]
     assert kinds.count("PodDisruptionBudget") == kinds.count("HorizontalPodAutoscaler") == len(app_names())
