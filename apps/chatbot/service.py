@@ -9,31 +9,27 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import Response
-from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from apps.chatbot import storage
-from apps.chatbot.predictor import MAX_MESSAGE_CHARS, ChatbotPredictor
-from lepton_shared.serving import DbId, Predictor, RequestModel, create_app, get_predictor, log_prediction
+from apps.chatbot.predictor import ChatbotPredictor
+from apps.chatbot.schemas import (
+    Analytics,
+    ChatIn,
+    ChatReply,
+    Feedback,
+    FeedbackIn,
+    Handoff,
+    HandoffStatus,
+    HandoffUpdate,
+    Intents,
+    Session,
+)
+from lepton_shared.serving import DbId, Predictor, create_app, get_predictor, log_prediction
 from lepton_shared.serving.app import ServiceState
+from lepton_shared.serving.schemas import NEEDS_MODEL, CsvResponse, errors
 
 router = APIRouter(prefix="/v1", tags=["chatbot"])
-
-
-class ChatIn(RequestModel):
-    message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS, description="the customer's message")
-    session_id: str | None = Field(default=None, max_length=64,
-                                   description="conversation to continue; omit to start a new one")
-
-
-class FeedbackIn(RequestModel):
-    message_id: DbId = Field(description="id of the bot reply (message_id in the /v1/chat answer)")
-    helpful: bool | None = Field(default=None, description="was the reply helpful?")
-    correct_intent: str | None = Field(default=None, max_length=128, description="the intent the user meant")
-
-
-class HandoffUpdate(RequestModel):
-    status: str = Field(description="waiting | taken | closed")
 
 
 def _chatbot(predictor: Predictor) -> ChatbotPredictor:
@@ -46,7 +42,7 @@ def _analyse_batch(predictor: Predictor, texts: list[str]) -> list[tuple[dict[st
     return list(zip(results, embeddings, strict=True))
 
 
-@router.post("/chat")
+@router.post("/chat", response_model=ChatReply, responses=errors(400, 404, 503))
 async def chat(body: ChatIn, request: Request, predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
     """Answer one message: reply, intent, confidence and source (intent | faq | fallback | handoff)."""
     start = time.perf_counter()
@@ -60,20 +56,20 @@ async def chat(body: ChatIn, request: Request, predictor: Predictor = Depends(ge
     return out
 
 
-@router.get("/sessions/{session_id}")
+@router.get("/sessions/{session_id}", response_model=Session, responses=errors(404))
 def get_session(session_id: str) -> dict[str, Any]:
     """A conversation with all its messages."""
     return storage.get_session(session_id)
 
 
-@router.post("/feedback")
+@router.post("/feedback", response_model=Feedback, responses=errors(400, 404, 503))
 def feedback(body: FeedbackIn, predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
     """Helpful / not helpful on a bot reply, optionally with the intent the user meant."""
     return storage.add_feedback(body.message_id, body.helpful, body.correct_intent,
                                      _chatbot(predictor).labels)
 
 
-@router.get("/feedback/export")
+@router.get("/feedback/export", response_class=CsvResponse)
 def feedback_export() -> Response:
     """Feedback as ``text,label`` CSV rows, ready to add to the training data."""
     buf = io.StringIO()
@@ -82,26 +78,26 @@ def feedback_export() -> Response:
                     headers={"content-disposition": "attachment; filename=chatbot_feedback.csv"})
 
 
-@router.get("/handoffs")
+@router.get("/handoffs", response_model=list[Handoff], responses=errors(400))
 def handoffs(status: str | None = Query("waiting", description="waiting | taken | closed"),
              limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, Any]]:
     """The handoff queue (oldest first) with each conversation's transcript."""
     return storage.list_handoffs(status, limit)
 
 
-@router.post("/handoffs/{handoff_id}")
+@router.post("/handoffs/{handoff_id}", response_model=HandoffStatus, responses=errors(400, 404))
 def update_handoff(handoff_id: DbId, body: HandoffUpdate) -> dict[str, Any]:
     """An agent takes or closes a handoff (closing reopens the conversation to the bot)."""
     return storage.update_handoff(handoff_id, body.status)
 
 
-@router.get("/analytics")
+@router.get("/analytics", response_model=Analytics)
 def analytics() -> dict[str, Any]:
     """Intent mix, fallback and handoff rates, feedback per day."""
     return storage.analytics()
 
 
-@router.get("/intents")
+@router.get("/intents", response_model=Intents, responses=NEEDS_MODEL)
 def intents(predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
     """The model's intents and thresholds (for the UI's feedback form)."""
     p = _chatbot(predictor)

@@ -7,33 +7,17 @@ A route that reads or writes the database does it in one transaction (``session_
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from pydantic import Field
 
 from apps.fraud import storage
 from apps.fraud.manifest import MANIFEST
 from apps.fraud.predictor import FraudPredictor, TransactionIn
-from lepton_shared.serving import Predictor, RequestModel, create_app, get_predictor, log_prediction
+from apps.fraud.schemas import BatchIn, Dashboard, Labels, LabelsIn, ModelInfo, ReviewQueue, Score, ScoreBatch
+from lepton_shared.serving import Predictor, create_app, get_predictor, log_prediction
+from lepton_shared.serving.schemas import NEEDS_MODEL, errors
 from lepton_shared.storage import session_scope
-
-MAX_BATCH = 1000
-
-
-class BatchIn(RequestModel):
-    transactions: list[TransactionIn] = Field(min_length=1, max_length=MAX_BATCH)
-
-
-class LabelIn(RequestModel):
-    transaction_id: str = Field(min_length=1, max_length=64)
-    label: Literal["fraud", "legit"]
-    source: Literal["analyst", "chargeback"] = "analyst"
-
-
-class LabelsIn(RequestModel):
-    labels: list[LabelIn] = Field(min_length=1, max_length=MAX_BATCH)
-
 
 router = APIRouter(prefix="/v1", tags=["fraud"])
 
@@ -43,7 +27,7 @@ def _fraud(predictor: Predictor) -> FraudPredictor:
     return predictor
 
 
-@router.post("/score")
+@router.post("/score", response_model=Score, responses=errors(409, 503))
 def score(request: Request, item: TransactionIn, predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
     """Score one transaction, decide, explain, and add it to the customer's and terminal's history."""
     start = time.perf_counter()
@@ -54,7 +38,7 @@ def score(request: Request, item: TransactionIn, predictor: Predictor = Depends(
     return answer
 
 
-@router.post("/score/batch")
+@router.post("/score/batch", response_model=ScoreBatch, responses=errors(400, 409, 503))
 def score_batch(request: Request, body: BatchIn, predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
     """Score up to 1000 transactions in time order; all are recorded, or none on error."""
     start = time.perf_counter()
@@ -66,7 +50,7 @@ def score_batch(request: Request, body: BatchIn, predictor: Predictor = Depends(
     return {"results": answers, "model_version": predictor.version}
 
 
-@router.post("/labels")
+@router.post("/labels", response_model=Labels, responses=errors(400, 404))
 def labels(body: LabelsIn) -> dict[str, Any]:
     """Analyst decisions or chargebacks; they feed the delayed risk features and the next retrain."""
     with session_scope() as session:
@@ -74,21 +58,21 @@ def labels(body: LabelsIn) -> dict[str, Any]:
     return {"stored": stored}
 
 
-@router.get("/review-queue")
+@router.get("/review-queue", response_model=ReviewQueue)
 def review_queue(limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
     """Unlabelled alerts, riskiest first, with their reason codes."""
     with session_scope() as session:
         return {"items": storage.review_queue(session, limit)}
 
 
-@router.get("/dashboard")
+@router.get("/dashboard", response_model=Dashboard)
 def dashboard() -> dict[str, Any]:
     """Daily transactions, alerts, fraud rate, precision of labelled alerts and mean score (drift)."""
     with session_scope() as session:
         return {"days": storage.dashboard(session)}
 
 
-@router.get("/model")
+@router.get("/model", response_model=ModelInfo, responses=NEEDS_MODEL)
 def model(predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
     """The serving model: version, kind, features and the cost policy its decisions follow."""
     fraud = _fraud(predictor)

@@ -7,11 +7,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse
-from pydantic import Field
 
 from apps.imaging.report import study_report_html
+from apps.imaging.schemas import Diagnosis, ModelInfo, ReviewIn, Study
 from apps.imaging.storage import get_study, list_studies, record_study, review_study
-from lepton_shared.serving import DbId, Predictor, RequestModel, create_app, get_predictor, log_prediction
+from lepton_shared.serving import DbId, Predictor, create_app, get_predictor, log_prediction
+from lepton_shared.serving.schemas import errors
 from lepton_shared.settings import get_settings
 
 router = APIRouter(prefix="/v1", tags=["imaging"])
@@ -19,14 +20,7 @@ router = APIRouter(prefix="/v1", tags=["imaging"])
 CALIBRATION_METRICS = ("ece", "ece_ci95", "ece_uncalibrated", "ece_uncalibrated_ci95", "reliability")
 
 
-class ReviewIn(RequestModel):
-    reviewer: str = Field(min_length=1, max_length=128, description="who reviewed the study")
-    confirmed: bool = Field(description="true: the model's label is right; false: give the correct label")
-    label: str | None = Field(default=None, max_length=64, description="the correct label when not confirmed")
-    note: str | None = Field(default=None, max_length=2000)
-
-
-@router.get("/model")
+@router.get("/model", response_model=ModelInfo, response_model_exclude_unset=True, responses=errors(503))
 def model(predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
     """The serving model: version, class names, operating threshold, input size and its calibration on the
     held-out split it was trained with (method, ECE with its 95 % interval, reliability points) for the UI."""
@@ -40,7 +34,7 @@ def model(predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
             **({"device": str(device)} if device is not None else {})}
 
 
-@router.post("/diagnose")
+@router.post("/diagnose", response_model=Diagnosis, responses=errors(400, 413, 503))
 def diagnose(request: Request, file: UploadFile = File(..., description="PNG, JPEG, DICOM or NIfTI file"),
              slice_index: int | None = Form(default=None, ge=0, description="NIfTI volume slice (default middle)"),
              predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
@@ -59,25 +53,25 @@ def diagnose(request: Request, file: UploadFile = File(..., description="PNG, JP
     return result
 
 
-@router.get("/studies")
+@router.get("/studies", response_model=list[Study], responses=errors(400))
 def studies(status: str | None = Query(default=None, description="pending, confirmed or corrected"),
             limit: int = Query(default=100, ge=1, le=1000)) -> list[dict[str, Any]]:
     """The worklist, newest first."""
     return list_studies(status, limit)
 
 
-@router.get("/studies/{study_id}")
+@router.get("/studies/{study_id}", response_model=Study, responses=errors(404))
 def study(study_id: DbId) -> dict[str, Any]:
     return get_study(study_id)
 
 
-@router.post("/studies/{study_id}/review")
+@router.post("/studies/{study_id}/review", response_model=Study, responses=errors(400, 404))
 def review(study_id: DbId, body: ReviewIn) -> dict[str, Any]:
     """Record the reviewer's confirmation or correction."""
     return review_study(study_id, body.reviewer, body.confirmed, body.label, body.note)
 
 
-@router.get("/studies/{study_id}/report", response_class=HTMLResponse)
+@router.get("/studies/{study_id}/report", response_class=HTMLResponse, responses=errors(404))
 def report(study_id: DbId) -> HTMLResponse:
     """The study's HTML report (no pixels are stored, so no heat map here)."""
     return HTMLResponse(study_report_html(get_study(study_id)))

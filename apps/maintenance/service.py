@@ -7,27 +7,28 @@ from typing import Any
 
 import pandas as pd
 from fastapi import APIRouter, Depends, FastAPI, Request
-from pydantic import Field
 
 from apps.maintenance import storage
-from apps.maintenance.predictor import MAX_READINGS, MaintenancePredictor
+from apps.maintenance.predictor import MaintenancePredictor
+from apps.maintenance.schemas import (
+    Assessment,
+    CompareBody,
+    Compared,
+    DemoFleet,
+    Fleet,
+    History,
+    Policies,
+    ReadingsBody,
+    Stored,
+)
 from lepton_shared.errors import NotFoundError, UserError
 from lepton_shared.registry import Registry
-from lepton_shared.serving import Predictor, RequestModel, create_app, get_predictor, log_prediction
+from lepton_shared.serving import Predictor, create_app, get_predictor, log_prediction
+from lepton_shared.serving.schemas import NEEDS_MODEL, errors
 
 router = APIRouter(prefix="/v1", tags=["maintenance"])
 HISTORY = 200  # readings kept in view per assessment
 CHART_SENSORS = 6  # sensors a machine's history shows
-
-
-class ReadingsBody(RequestModel):
-    readings: list[dict[str, float]] = Field(min_length=1, max_length=MAX_READINGS)
-
-
-class CompareBody(RequestModel):
-    costs: dict[str, float] = Field(default_factory=dict, description="cost settings to change (see CostModel)",
-                                    examples=[{"downtime_cost": 300}])
-    episodes: int = Field(4, ge=1, le=40, description="held-out simulator episodes per policy")
 
 
 def _maintenance(predictor: Predictor) -> MaintenancePredictor:
@@ -50,13 +51,13 @@ def _store(machine_id: str, readings: list[dict[str, float]]) -> dict[str, Any]:
     return {"machine_id": machine_id, "stored": len(readings), "total": storage.add_readings(machine_id, readings)}
 
 
-@router.post("/machines/{machine_id}/readings")
+@router.post("/machines/{machine_id}/readings", response_model=Stored, responses=errors(400))
 def add_readings(machine_id: str, body: ReadingsBody) -> dict[str, Any]:
     """Append readings (oldest first) to a machine's history; all or nothing."""
     return _store(machine_id, body.readings)
 
 
-@router.get("/machines/{machine_id}")
+@router.get("/machines/{machine_id}", response_model=Assessment, responses=errors(400, 404, 503))
 def machine(machine_id: str, request: Request, predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
     """RUL with band, recommended action and expected cost of acting now vs waiting."""
     start = time.perf_counter()
@@ -65,7 +66,7 @@ def machine(machine_id: str, request: Request, predictor: Predictor = Depends(ge
     return out
 
 
-@router.get("/machines/{machine_id}/history")
+@router.get("/machines/{machine_id}/history", response_model=History, responses=errors(400, 404, 503))
 def machine_history(machine_id: str, predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
     """The readings in view (oldest first) of the model's first sensors, and the RUL band at each of them."""
     model = _maintenance(predictor)
@@ -76,7 +77,7 @@ def machine_history(machine_id: str, predictor: Predictor = Depends(get_predicto
             "model_version": model.version}
 
 
-@router.get("/fleet")
+@router.get("/fleet", response_model=Fleet, responses=NEEDS_MODEL)
 def fleet(predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
     """Every machine with readings, most urgent (lowest RUL band) first."""
     model = _maintenance(predictor)
@@ -90,7 +91,7 @@ def fleet(predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
     return {"machines": machines, "model_version": model.version}
 
 
-@router.post("/fleet/demo")
+@router.post("/fleet/demo", response_model=DemoFleet)
 def add_demo_fleet() -> dict[str, Any]:
     """Readings of six simulated machines part-way through their lives (``M1`` … ``M6``); machines that already
     have readings are left as they are."""
@@ -109,7 +110,7 @@ def add_demo_fleet() -> dict[str, Any]:
     return {"added": added}
 
 
-@router.get("/policies")
+@router.get("/policies", response_model=Policies, responses=NEEDS_MODEL)
 def policies(predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
     """The policy comparison measured when the model was trained, the costs it was trained for, and the policy the
     version acts with (``policy.fallback``: the agent lost to a tuned rule on the tuning seeds)."""
@@ -125,7 +126,7 @@ def policies(predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
                                                "rl_saving_vs_best_baseline": replay["rl_saving_vs_best_baseline"]}}
 
 
-@router.post("/policies/compare")
+@router.post("/policies/compare", response_model=Compared, responses=errors(400, 503))
 def compare(body: CompareBody, predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
     """Every policy on held-out simulated machines under other costs, the baselines re-tuned for them (quick grids;
     the RL agent stays the one trained for the saved costs). Takes a while: seconds per episode and policy."""

@@ -5,33 +5,27 @@ user or an anonymous session, similar items, a user's history, the serving model
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, Query, Request
-from pydantic import Field
 
 from apps.recommender.engine import Engine
 from apps.recommender.manifest import MANIFEST
 from apps.recommender.predictor import MAX_K, RecommenderPredictor, SessionRequest
+from apps.recommender.schemas import (
+    EventsIn,
+    History,
+    ModelSummary,
+    SessionRecommendations,
+    SimilarItems,
+    Stored,
+    UserRecommendations,
+)
 from apps.recommender.storage import store_events
-from lepton_shared.serving import Predictor, RequestModel, create_app, get_predictor, log_prediction
+from lepton_shared.serving import Predictor, create_app, get_predictor, log_prediction
+from lepton_shared.serving.schemas import NEEDS_MODEL, errors
 
 router = APIRouter(prefix="/v1", tags=["recommender"])
-
-
-class EventIn(RequestModel):
-    """One interaction: who touched what, how strongly and when (defaults: weight 1, now)."""
-
-    user_id: str = Field(min_length=1, max_length=128, description="the user who interacted")
-    item_id: str = Field(min_length=1, max_length=128, description="the item they interacted with")
-    weight: float = Field(default=1.0, gt=0, le=1e6, description="strength of the signal (> 0)")
-    event_type: str = Field(default="interaction", max_length=32, description="view, cart, purchase, ...")
-    occurred_at: datetime | None = Field(default=None, description="when it happened (default: now)")
-
-
-class EventsIn(RequestModel):
-    events: list[EventIn] = Field(min_length=1, max_length=10_000, description="interactions to store")
 
 
 def _recommender(predictor: Predictor) -> RecommenderPredictor:
@@ -49,7 +43,7 @@ async def loaded_predictor(request: Request) -> Predictor:
     return get_predictor(request)
 
 
-@router.get("/users/{user_id}/recommendations")
+@router.get("/users/{user_id}/recommendations", response_model=UserRecommendations, responses=NEEDS_MODEL)
 async def user_recommendations(request: Request, background: BackgroundTasks, user_id: str,
                                k: int = Query(10, ge=1, le=MAX_K),
                                category: str | None = Query(None, max_length=128),
@@ -63,7 +57,7 @@ async def user_recommendations(request: Request, background: BackgroundTasks, us
     return out
 
 
-@router.post("/recommendations")
+@router.post("/recommendations", response_model=SessionRecommendations, responses=NEEDS_MODEL)
 async def session_recommendations(request: Request, background: BackgroundTasks, body: SessionRequest,
                                   predictor: Predictor = Depends(loaded_predictor)) -> dict[str, Any]:
     """Top-k for an anonymous session from the items it touched; unknown item ids are listed, not fatal."""
@@ -73,7 +67,7 @@ async def session_recommendations(request: Request, background: BackgroundTasks,
     return out
 
 
-@router.get("/items/{item_id}/similar")
+@router.get("/items/{item_id}/similar", response_model=SimilarItems, responses=errors(404, 503))
 def similar_items(item_id: str, k: int = Query(10, ge=1, le=MAX_K),
                   category: str | None = Query(None, max_length=128),
                   predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
@@ -81,13 +75,13 @@ def similar_items(item_id: str, k: int = Query(10, ge=1, le=MAX_K),
     return _engine(predictor).similar(item_id, k, category)
 
 
-@router.post("/events", status_code=201)
+@router.post("/events", status_code=201, response_model=Stored)
 def post_events(body: EventsIn) -> dict[str, Any]:
     """Store interactions (all or none); the next `lepton recommender train` uses them."""
     return {"stored": store_events(body.events)}
 
 
-@router.get("/users/{user_id}/history")
+@router.get("/users/{user_id}/history", response_model=History, responses=NEEDS_MODEL)
 def user_history(user_id: str, predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
     """The items the model knows this user interacted with."""
     engine = _engine(predictor)
@@ -95,7 +89,7 @@ def user_history(user_id: str, predictor: Predictor = Depends(get_predictor)) ->
             "model_version": engine.version}
 
 
-@router.get("/model")
+@router.get("/model", response_model=ModelSummary, responses=NEEDS_MODEL)
 def model_summary(predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
     """The serving model: metrics against the baselines, categories, a few example users and items."""
     engine = _engine(predictor)

@@ -30,7 +30,7 @@ class RecommenderEvent(Base):
 
 
 def store_events(events: Sequence[Any]) -> int:
-    """Write all events or none (one transaction); each has the fields of ``service.EventIn``
+    """Write all events or none (one transaction); each has the fields of ``schemas.EventIn``
     (``occurred_at`` None: now)."""
     now = datetime.now(UTC)
     with session_scope() as session:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Body, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from prometheus_client import Counter, Histogram
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
@@ -39,6 +39,7 @@ from lepton_shared.serving.metrics import service_metrics
 from lepton_shared.serving.openapi import install as install_openapi
 from lepton_shared.serving.prediction_log import PredictionLogWriter, failure_row, log_row
 from lepton_shared.serving.predictor import Predictor
+from lepton_shared.serving.schemas import NEEDS_MODEL, Health, ModelVersion, NotReady, Ready, errors
 from lepton_shared.serving.security import check_production, pseudonymise
 from lepton_shared.settings import get_settings
 
@@ -454,12 +455,13 @@ def create_app(
         errors = _jsonable(exc.errors())
         return JSONResponse({"detail": _describe_validation(exc), "errors": errors}, status_code=422)
 
-    @app.get("/healthz", tags=["ops"])
+    @app.get("/healthz", tags=["ops"], response_model=Health)
     def healthz() -> dict[str, str]:
         """Liveness: the process answers."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["ops"])
+    @app.get("/readyz", tags=["ops"], response_model=Ready,
+             responses={503: {"model": NotReady, "description": "No model loaded, or the database is unreachable"}})
     def readyz() -> JSONResponse:
         """Readiness: a model is loaded and the database answers."""
         from sqlalchemy import text
@@ -480,14 +482,14 @@ def create_app(
                              **({"device": str(device)} if device is not None else {}),
                              "micro_batch": asdict(state.batching)})
 
-    @app.get("/metrics", tags=["ops"])
+    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
     def prometheus_metrics() -> Response:
         """Prometheus text format, summed over the workers (bearer token, LEPTON_METRICS_TOKEN, or none with
         LEPTON_METRICS_PUBLIC=1)."""
         body, content_type = metrics.latest()
         return Response(body, media_type=content_type)
 
-    @app.get("/v1/model/report", tags=["model"], response_class=HTMLResponse)
+    @app.get("/v1/model/report", tags=["model"], response_class=HTMLResponse, responses=errors(404))
     def model_report() -> HTMLResponse:
         """The served version's evaluation report (metrics against baselines, plots), written at train time:
         pages show it whether they run the model in-process or call this service."""
@@ -500,7 +502,7 @@ def create_app(
             raise HTTPException(status_code=404, detail=f"{app_name} {info.version} has no evaluation report")
         return HTMLResponse(report.read_text(encoding="utf-8"), headers={"X-Model-Version": info.version})
 
-    @app.post("/v1/admin/reload", tags=["ops"])
+    @app.post("/v1/admin/reload", tags=["ops"], response_model=ModelVersion, responses=NEEDS_MODEL)
     def reload() -> dict[str, str]:
         """Load the current production model (after `lepton models promote`)."""
         return {"model_version": state.reload().version}
@@ -519,7 +521,7 @@ def create_app(
 def _add_predict_route(app: FastAPI, state: ServiceState) -> None:
     opts = state.batching
 
-    @app.post("/v1/predict", tags=["predict"])
+    @app.post("/v1/predict", tags=["predict"], responses=NEEDS_MODEL)
     async def predict(request: Request, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
         """Answer one item in the app's ``InputModel`` schema (the uniform contract endpoint).
 

@@ -12,40 +12,14 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
+
+from lepton_shared.serving.schemas import ERRORS, ErrorBody, Prediction, ValidationErrorBody
 
 BEARER = "bearerAuth"
 REF = "#/components/schemas/{model}"
 
-
-class ErrorBody(BaseModel):
-    """Every 4xx and 503 answer: one readable sentence."""
-
-    detail: str
-
-
-class ValidationErrorBody(BaseModel):
-    """A 422: the sentence, and pydantic's errors (non-finite numbers as text)."""
-
-    detail: str
-    errors: list[dict[str, Any]] = []
-
-
-class Prediction(BaseModel):
-    """One answer of ``POST /v1/predict``: the model version and the app's own fields."""
-
-    model_config = ConfigDict(extra="allow")
-
-    model_version: str
-
-
-_ERRORS: dict[str, tuple[str, type[BaseModel]]] = {
-    "401": ("Missing or invalid bearer token (LEPTON_API_TOKEN)", ErrorBody),
-    "409": ("The request clashes with what is stored, e.g. an id already used", ErrorBody),
-    "413": ("Request body larger than LEPTON_MAX_REQUEST_BYTES", ErrorBody),
-    "422": ("The request does not match the schema", ValidationErrorBody),
-}
 _WRITES = frozenset({"post", "put", "patch", "delete"})
 
 
@@ -94,6 +68,12 @@ def install(app: FastAPI, protected: Callable[[str], bool], input_model: type[Ba
 
 def _complete(operation: dict[str, Any], path: str, method: str, protected: bool) -> None:
     responses = operation.setdefault("responses", {})
+    for code, answer in responses.items():  # FastAPI files a page route's error models under text/html
+        content = answer.get("content", {})
+        if code[0] in "45" and "application/json" not in content:
+            schemas = [body["schema"] for body in content.values() if "$ref" in body.get("schema", {})]
+            if schemas:
+                answer["content"] = _json(schemas[0])
     codes = []
     if protected:
         operation["security"] = [{BEARER: []}]
@@ -105,5 +85,5 @@ def _complete(operation: dict[str, Any], path: str, method: str, protected: bool
     if "requestBody" in operation or operation.get("parameters"):
         codes.append("422")
     for code in codes:
-        description, model = _ERRORS[code]
+        description, model = ERRORS[int(code)]
         responses[code] = {"description": description, "content": _json(_ref(model))}

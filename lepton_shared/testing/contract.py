@@ -131,6 +131,12 @@ class AppContract:
 
         return [get_app(self.app_name).load_predictor().example_input()]
 
+    def typed_requests(self) -> list[tuple[str, str, Any]]:
+        """(method, path, JSON body) of the app's own routes whose answers
+        :meth:`test_answers_match_their_declared_models` checks, besides every GET route without path
+        parameters and ``POST /v1/predict``. Apps add their main routes."""
+        return []
+
     # -- predictor --------------------------------------------------------
     def test_train_registers_production_version(self, trained: Any) -> None:
         from lepton_shared.app import get_app
@@ -258,6 +264,48 @@ class AppContract:
         assert resp.status_code == 200, resp.text
         assert resp.headers["x-model-version"] == trained.version
         assert resp.headers["content-type"].startswith("text/html") and "<img" in resp.text
+
+    def test_answers_match_their_declared_models(self, service: str, trained: Any) -> None:
+        """What the service sends is what its OpenAPI document promises: each answer validates against the
+        model the document names for the route (looked up in the app's ``schemas`` module or the shell's), and
+        an answer has no key its model leaves undeclared (``/v1/predict``'s own fields aside)."""
+        import importlib
+        import re
+
+        from pydantic import BaseModel, TypeAdapter
+
+        from lepton_shared.app import get_app
+        from lepton_shared.serving import schemas as shared
+
+        doc = httpx.get(f"{service}/openapi.json").json()
+        modules = [importlib.import_module(f"apps.{self.app_name}.schemas"), shared]
+
+        def model_of(schema: dict[str, Any]) -> Any:
+            if schema.get("type") == "array":
+                return list[model_of(schema["items"])]  # type: ignore[misc]
+            name = schema["$ref"].rsplit("/", 1)[-1]
+            return next(getattr(m, name) for m in modules if hasattr(m, name))
+
+        def declared(method: str, path: str) -> dict[str, Any]:
+            (template,) = [t for t, ops in doc["paths"].items() if method.lower() in ops
+                           and re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", t), path.split("?")[0])]
+            responses = doc["paths"][template][method.lower()]["responses"]
+            return next(r for code, r in responses.items() if code.startswith("2"))["content"]
+
+        calls: list[tuple[str, str, Any]] = [("GET", path, None) for path, ops in doc["paths"].items()
+                                             if "get" in ops and "{" not in path
+                                             and "application/json" in declared("GET", path)]
+        calls += [("POST", "/v1/predict", get_app(self.app_name).load_predictor().example_input()),
+                  *self.typed_requests()]
+        assert len(calls) > 3
+        for method, path, body in calls:
+            resp = httpx.request(method, f"{service}{path}", json=body, headers=self._auth(), timeout=120)
+            assert resp.status_code < 300, (method, path, resp.text)
+            model = model_of(declared(method, path)["application/json"]["schema"])
+            answer = resp.json()
+            TypeAdapter(model).validate_python(answer)
+            if model is not shared.Prediction and isinstance(model, type) and issubclass(model, BaseModel):
+                assert set(answer) <= set(model.model_fields), (path, set(answer) - set(model.model_fields))
 
     def test_missing_or_wrong_token_is_rejected(self, service: str) -> None:
         from lepton_shared.app import get_app

@@ -59,6 +59,46 @@ def test_openapi_documents_auth_errors_and_typed_predict(app: str, tmp_path: Pat
         assert name in doc["components"]["schemas"], f"dangling $ref {name}"
 
 
+def _typed(doc: dict[str, Any], schema: dict[str, Any]) -> bool:
+    """Whether ``schema`` is a model with declared properties, or an array of them (not a bare object)."""
+    if schema.get("type") == "array":
+        return _typed(doc, schema["items"])
+    if "$ref" not in schema:
+        return False
+    component = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return bool(component.get("properties"))
+
+
+@pytest.mark.parametrize("app", app_names())
+def test_every_answer_is_typed_and_every_error_has_the_error_body(app: str, tmp_path: Path) -> None:
+    doc = _openapi(app, tmp_path, api_token="t")
+    for path, operations in doc["paths"].items():
+        for method, op in operations.items():
+            success = [code for code in op["responses"] if code.startswith("2")]
+            assert len(success) == 1, (path, method, success)
+            content = op["responses"][success[0]].get("content")
+            assert content, f"{method} {path} declares no answer"
+            for media, body in content.items():
+                if media == "application/json":
+                    assert _typed(doc, body["schema"]), f"{method} {path} answers an untyped object"
+                else:  # HTML pages, Prometheus text, CSV
+                    assert media.startswith("text/") and body["schema"] == {"type": "string"}, (path, media)
+            for code, answer in op["responses"].items():
+                if code.startswith(("4", "5")) and code != "422" and path != "/readyz":  # its 503 says why
+                    props = _schema_of(doc, answer["content"])["properties"]
+                    assert set(props) == {"detail"}, (path, method, code)
+
+
+def test_declared_errors_include_what_the_routes_raise(tmp_path: Path) -> None:
+    """A route that needs the model documents 503; one that looks something up documents 404."""
+    doc = _openapi("fraud", tmp_path, api_token="t")
+    assert "503" in doc["paths"]["/v1/score"]["post"]["responses"]
+    assert "404" in doc["paths"]["/v1/labels"]["post"]["responses"]
+    assert "503" in doc["paths"]["/readyz"]["get"]["responses"]
+    ready = _schema_of(doc, doc["paths"]["/readyz"]["get"]["responses"]["503"]["content"])
+    assert set(ready["properties"]) == {"status", "reason"}
+
+
 def test_metrics_documented_open_when_public(tmp_path: Path) -> None:
     doc = _openapi("fraud", tmp_path, api_token="t", metrics_public="1")
     assert "security" not in doc["paths"]["/metrics"]["get"]

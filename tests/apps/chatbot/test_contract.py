@@ -11,3 +11,6 @@ class TestChatbotContract(AppContract):
         return [{"text": "My new card has not arrived yet"},
                 {"text": "What exchange rate do you use for euros?"},
                 {"text": "Someone took money from my account without asking me"}]
+
+    def typed_requests(self) -> list[tuple[str, str, Any]]:
+        return [("POST", "/v1/chat", {"message": "My new card has not arrived yet"})]

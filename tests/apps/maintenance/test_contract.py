@@ -20,3 +20,9 @@ class TestMaintenanceContract(AppContract):
     def distinct_inputs(self) -> list[dict[str, Any]]:
         # near failure, early in the same machine's life, and another machine at mid-life
         return [_readings(seed=3, end=None), _readings(seed=3, end=60), _readings(seed=11, end=-80, n=50)]
+
+    def typed_requests(self) -> list[tuple[str, str, Any]]:
+        # stored first, so the fleet and the machine's assessment and history have readings to answer with
+        return [("POST", "/v1/machines/typed-1/readings", _readings(seed=3, end=60)),
+                ("GET", "/v1/machines/typed-1", None), ("GET", "/v1/machines/typed-1/history", None),
+                ("GET", "/v1/fleet", None)]

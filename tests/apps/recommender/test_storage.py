@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
-from apps.recommender.service import EventIn
+from apps.recommender.schemas import EventIn
 from apps.recommender.storage import load_events, store_events
 
 
