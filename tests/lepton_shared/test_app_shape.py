@@ -19,7 +19,7 @@ from lepton_shared.manifest import app_names
 ROOT = Path(__file__).resolve().parents[2]
 #: The file of each role, the same in every app (see docs/CONTRIBUTING.md).
 ROLE_FILES = ("manifest.py", "app.py", "config.py", "data.py", "model.py", "training.py", "predictor.py",
-              "service.py", "storage.py", "ui.py")
+              "service.py", "schemas.py", "storage.py", "ui.py")
 #: Where a parsed ``argparse.Namespace`` may be built: the command-line entry points.
 CLI_FILES = {"lepton_shared/cli/main.py", "lepton_shared/cli/perf.py", "lepton_shared/cli/optimize.py",
              "services/demo.py"}
