@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from lepton_shared.registry import ModelInfo
+if TYPE_CHECKING:  # the CLI reads METHODS for its help: no SQLAlchemy for that
+    from lepton_shared.registry import ModelInfo
 
 #: Every method the ``optimize`` command knows; an app supports a subset (``AppOptimizer.methods``).
 METHODS: tuple[str, ...] = ("int8", "prune", "onnx", "onnx-int8", "bf16", "fp16")

@@ -21,9 +21,11 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Body, FastAPI, HTTPException, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from prometheus_client import Counter, Histogram
@@ -221,6 +223,18 @@ def _describe_validation(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+class AnswerResponse(JSONResponse):
+    """A model's answer, encoded once by ``json.dumps``.
+
+    A route that returns a dict gets it validated against its annotation and copied by ``jsonable_encoder``
+    before the encoding: 40-170 µs per answer (chatbot, imaging), for answers that are plain JSON values
+    already. What ``json`` cannot encode (a datetime…) still goes through ``jsonable_encoder``."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"),
+                          default=jsonable_encoder).encode("utf-8")
+
+
 @dataclass(frozen=True)
 class BatchOptions:
     """Micro-batching of a service: on or off, largest batch, wait for more requests, batches at a time."""
@@ -329,11 +343,11 @@ def log_prediction(request: Request, output: dict[str, Any], inputs: Any, latenc
     if not get_settings().log_predictions:
         return
     state: ServiceState = request.app.state.lepton
-    row = log_row(state.app_name, getattr(request.state, "request_id", "-"), request.url.path, output, inputs,
-                  latency_ms)
-    if session is None:
-        state.log_writer.add([row])
+    rid, path, now = getattr(request.state, "request_id", "-"), request.url.path, datetime.now(UTC)
+    if session is None:  # the row is built on the writer's thread, after the answer has gone
+        state.log_writer.add_later(lambda: [log_row(state.app_name, rid, path, output, inputs, latency_ms, now)])
         return
+    row = log_row(state.app_name, rid, path, output, inputs, latency_ms, now)
     from sqlalchemy import insert
 
     from lepton_shared.storage import PredictionLog
@@ -368,9 +382,10 @@ def _answer_batch(state: ServiceState, batch: list[_Pending]) -> list[dict[str, 
     """Answer a micro-batch with one ``predict_batch`` call; its log rows go to the writer together."""
     outputs = state.load().predict_batch([p.item for p in batch])
     if get_settings().log_predictions:
-        now = time.perf_counter()
-        state.log_writer.add([log_row(state.app_name, p.request_id, p.endpoint, out, p.inputs,
-                                      (now - p.start) * 1000) for p, out in zip(batch, outputs, strict=True)])
+        now, at = time.perf_counter(), datetime.now(UTC)
+        state.log_writer.add_later(lambda: [log_row(state.app_name, p.request_id, p.endpoint, out, p.inputs,
+                                                    (now - p.start) * 1000, at)
+                                            for p, out in zip(batch, outputs, strict=True)])
     return outputs
 
 
@@ -521,8 +536,8 @@ def create_app(
 def _add_predict_route(app: FastAPI, state: ServiceState) -> None:
     opts = state.batching
 
-    @app.post("/v1/predict", tags=["predict"], responses=NEEDS_MODEL)
-    async def predict(request: Request, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    @app.post("/v1/predict", tags=["predict"], responses=NEEDS_MODEL, response_class=AnswerResponse)
+    async def predict(request: Request, body: dict[str, Any] = Body(...)) -> AnswerResponse:
         """Answer one item in the app's ``InputModel`` schema (the uniform contract endpoint).
 
         Its ``prediction_log`` row is committed by the service's log writer just after the answer is sent."""
@@ -540,11 +555,11 @@ def _add_predict_route(app: FastAPI, state: ServiceState) -> None:
                 state.batcher = state.new_batcher("/v1/predict", lambda batch: _answer_batch(state, batch))
             result: dict[str, Any] = await state.batcher.submit(_Pending(
                 item, getattr(request.state, "request_id", "-"), request.url.path, body, start))
-            return result
+            return AnswerResponse(result)
 
-        def answer_and_log() -> dict[str, Any]:  # the input's hash too stays off the event loop
+        def answer_and_log() -> dict[str, Any]:
             out = predictor.predict(item)
             log_prediction(request, out, body, (time.perf_counter() - start) * 1000)
             return out
 
-        return await run_in_threadpool(answer_and_log)
+        return AnswerResponse(await run_in_threadpool(answer_and_log))

@@ -4,7 +4,9 @@ An answer's log row is monitoring data, not the answer: the client should not wa
 one transaction per request (an ORM flush, a connection, a commit) cost a one-client chatbot service
 several milliseconds per answer on 2 cores, more than the HTTP round trip itself. Rows go to a queue;
 a writer thread wakes at the first row, lets the group fill for ``interval_s``, and inserts it with
-one Core ``INSERT`` per ``max_rows``. A service that stops flushes the queue; a process killed
+one Core ``INSERT`` per ``max_rows``. The rows of an answer are built on that thread too (:meth:`add_later`):
+hashing the input and copying the output cost an imaging answer a quarter of a millisecond on the way to the
+client. A service that stops flushes the queue; a process killed
 outright loses at most the last ``interval_s`` of log rows, never an answer. Routes whose answer writes
 rows of its own (a fraud decision) keep logging in that transaction with ``log_prediction(session=...)``.
 """
@@ -15,6 +17,7 @@ import json
 import queue
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,15 +35,15 @@ def hash_input(value: Any) -> str:
 
 
 def log_row(app_name: str, request_id: str, endpoint: str, output: dict[str, Any], inputs: Any,
-            latency_ms: float) -> dict[str, Any]:
+            latency_ms: float, created_at: datetime | None = None) -> dict[str, Any]:
     """One ``prediction_log`` row as the columns' values, with the app monitor's features of the request;
-    personal ids in the answer only as pseudonyms."""
+    personal ids in the answer only as pseudonyms. ``created_at``: when the answer was given (default now)."""
     from lepton_shared.monitoring import logged_features
 
     return {"app": app_name, "model_version": str(output.get("model_version", "")), "request_id": request_id,
             "endpoint": endpoint, "input_hash": hash_input(inputs),
             "output": pseudonymise(json.loads(json.dumps(output, default=str))), "latency_ms": latency_ms,
-            "created_at": datetime.now(UTC), "status": 200,
+            "created_at": created_at or datetime.now(UTC), "status": 200,
             "features": logged_features(app_name, endpoint, inputs, output)}
 
 
@@ -70,17 +73,23 @@ class PredictionLogWriter:
         self.url = url  # fixed when the service starts: rows never follow a later change of settings
         self.interval_s = interval_s
         self.max_rows = max_rows
-        self._queue: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Callable[[], list[dict[str, Any]]] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def add(self, rows: list[dict[str, Any]]) -> None:
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
-                self._thread.start()
-        for row in rows:
-            self._queue.put(row)
+        """Queue rows built already."""
+        self.add_later(lambda: rows)
+
+    def add_later(self, build: Callable[[], list[dict[str, Any]]]) -> None:
+        """Queue the rows ``build()`` returns, called on the writer thread. It must only read what it was given:
+        the answer and the input it holds are the client's too (capture the time of the answer before)."""
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
+                    self._thread.start()
+        self._queue.put(build)
 
     def close(self, timeout: float = 30.0) -> None:
         """Write what is queued, then stop the thread."""
@@ -96,20 +105,30 @@ class PredictionLogWriter:
             if first is None:
                 return
             time.sleep(self.interval_s)
-            rows, stop = [first], False
+            builds, stop = [first], False
             while True:
                 try:
-                    row = self._queue.get_nowait()
+                    build = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if row is None:
+                if build is None:
                     stop = True
                     break
-                rows.append(row)
+                builds.append(build)
+            rows = self._build(builds)
             for start in range(0, len(rows), self.max_rows):
                 self._write(rows[start:start + self.max_rows])
             if stop:
                 return
+
+    def _build(self, builds: list[Callable[[], list[dict[str, Any]]]]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for build in builds:
+            try:
+                rows += build()
+            except Exception:  # one unloggable answer must not cost the others their rows
+                json_logger("lepton.serving").exception("could not build a prediction log row")
+        return rows
 
     def _write(self, rows: list[dict[str, Any]]) -> None:
         try:

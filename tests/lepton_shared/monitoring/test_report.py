@@ -87,3 +87,43 @@ def test_timeline_buckets_requests_errors_and_latency(lepton_home: Path) -> None
     points = timeline("fraud", "3h")
     assert [(p["requests"], p["error_rate"], p["p50_ms"]) for p in points] == [(3, 0.0, 4.0), (4, 0.25, 2.0)]
     assert points[0]["time"] < points[1]["time"]
+
+
+def test_the_monitor_command_imports_no_model_or_frame_library(lepton_home: Path) -> None:
+    """Issue 17's 2 s for ``lepton monitor`` is mostly start-up: the command must not load torch, pandas,
+    scikit-learn or Streamlit (a report with drift, labels and traffic, in a fresh process as a user runs it)."""
+    import os
+    import subprocess
+    import sys
+
+    from apps.fraud.storage import Transaction
+    from lepton_shared.storage import session_scope
+
+    register_fraud_reference([float(a) for a in range(1, 51)])
+    log([{"amount": float(a), "latency": 1.0} for a in range(1, 51)])
+    with session_scope() as session:
+        session.add(Transaction(transaction_id="t", tx_datetime=datetime.now(UTC).replace(tzinfo=None), day=0,
+                                customer_id=1, terminal_id=1, amount=1.0, score=0.9, decision="decline", label=1,
+                                label_source="analyst", labelled_at=datetime.now(UTC)))
+    heavy = ("torch", "pandas", "sklearn", "streamlit", "transformers")
+    script = ("import json, sys\nfrom lepton_shared.cli.main import run\nrun(['monitor', 'fraud', '--json'])\n"
+              f"print(json.dumps([m for m in {heavy!r} if m in sys.modules]))")
+    done = subprocess.run([sys.executable, "-c", script], env=os.environ.copy(), capture_output=True, text=True,
+                          check=True)
+    *report, loaded = done.stdout.splitlines()
+    assert json.loads("\n".join(report))["live_quality"]["labelled"] == 1
+    assert json.loads(loaded) == []
+
+
+def test_help_imports_no_database_or_model_library() -> None:
+    """``lepton --help`` and ``lepton <app> --help`` start in well under a second: argparse and the manifests
+    only, not SQLAlchemy (the registry), numpy's model code, or torch."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("import json, sys\nfrom lepton_shared.cli.main import build_parser\nbuild_parser('fraud')\n"
+              "print(json.dumps([m for m in ('sqlalchemy', 'torch', 'pandas', 'scipy') if m in sys.modules]))")
+    done = subprocess.run([sys.executable, "-c", script], env=os.environ.copy(), capture_output=True, text=True,
+                          check=True)
+    assert json.loads(done.stdout) == []

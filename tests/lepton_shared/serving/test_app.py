@@ -75,3 +75,19 @@ def test_micro_batching_groups_concurrent_requests(home: Path) -> None:
     assert [r["label"] for r in results] == [int(i > 0) for i in range(-16, 16)]
     batcher = app.state.lepton.batcher
     assert batcher is not None and batcher.batches_run < 32
+
+
+def test_answers_are_encoded_once_as_compact_json_and_odd_values_still_encode() -> None:
+    """``POST /v1/predict``'s response class: ``json.dumps`` straight from the answer (no validation and
+    ``jsonable_encoder`` copy first), UTF-8 text kept, and a datetime still answered as ISO text."""
+    import json
+    from datetime import UTC, datetime
+
+    from lepton_shared.serving.app import AnswerResponse
+
+    answer = {"label": "café", "confidence": 0.25, "model_version": "v1", "at": datetime(2026, 12, 1, tzinfo=UTC)}
+    body = AnswerResponse(answer).body
+    assert body == '{"label":"café","confidence":0.25,"model_version":"v1","at":"2026-12-01T00:00:00+00:00"}'.encode()
+    assert json.loads(body)["confidence"] == 0.25
+    with pytest.raises(ValueError):
+        AnswerResponse({"score": float("nan")})  # not valid JSON: a 500, as before, never a bare NaN

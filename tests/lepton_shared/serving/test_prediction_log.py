@@ -28,8 +28,9 @@ def test_rows_are_committed_in_groups_and_close_writes_the_rest(lepton_home: Pat
             inserts.append(len(multiparams))
 
     writer = PredictionLogWriter(url, interval_s=0.5, max_rows=64)
+    rows = _rows(200)  # built before: on a busy machine building them inside the loop outlasted the interval
     for i in range(0, 200, 10):
-        writer.add(_rows(200)[i:i + 10])
+        writer.add(rows[i:i + 10])
     writer.close()
     with session_scope() as session:
         ids = list(session.scalars(select(PredictionLog.request_id)))
@@ -52,3 +53,34 @@ def test_a_failed_write_is_logged_and_the_writer_goes_on(lepton_home: Path,
     writer.close()
     with session_scope() as session:
         assert len(session.scalars(select(PredictionLog)).all()) == 2
+
+
+def test_deferred_rows_are_built_on_the_writer_thread_and_a_bad_one_costs_only_itself(
+        lepton_home: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """``add_later``: the answer's row (input hash, output copy) is built after the answer, off the request's
+    thread; an answer whose row cannot be built is reported and the others are still written."""
+    import threading
+    from datetime import UTC, datetime, timedelta
+
+    init_db()
+    built_on: list[str] = []
+    at = datetime.now(UTC) - timedelta(minutes=5)
+
+    def build(i: int) -> list[dict]:
+        built_on.append(threading.current_thread().name)
+        return [log_row("example", f"d{i}", "/v1/predict", {"label": i, "model_version": "v1"}, {"x": i}, 2.0, at)]
+
+    def broken() -> list[dict]:
+        raise ValueError("unencodable answer")
+
+    writer = PredictionLogWriter(get_settings().resolved_database_url, interval_s=0.01)
+    writer.add_later(lambda: build(1))
+    writer.add_later(broken)
+    writer.add_later(lambda: build(2))
+    writer.close()
+    with session_scope() as session:
+        rows = session.scalars(select(PredictionLog).order_by(PredictionLog.request_id)).all()
+    assert [r.request_id for r in rows] == ["d1", "d2"] and rows[0].input_hash == hash_input({"x": 1})
+    assert all(abs(r.created_at.replace(tzinfo=UTC) - at) < timedelta(seconds=1) for r in rows)  # answer's time
+    assert built_on == ["prediction-log", "prediction-log"]
+    assert "could not build a prediction log row" in capfd.readouterr().err
