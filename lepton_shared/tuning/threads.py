@@ -3,7 +3,7 @@
 numpy's BLAS, OpenMP (implicit, LightGBM) and torch each start one thread per core by default. N workers that
 all do so run N x cores threads on ``cores`` cores, and the threads of a BLAS product or a torch kernel then
 wait for each other's time slices: on the shared 2-core machine two such workers took longer for a study than
-one (docs/PERFORMANCE.md, "Tuning"). A single worker keeps every core.
+one (docs/benchmarks/tuning.md). A single worker keeps every core.
 
 Libraries read ``OMP_NUM_THREADS`` and friends when they load, and a ``spawn`` child imports numpy while it
 unpickles its target, before any of its code runs; so the parent puts the budget into the environment the
