@@ -9,6 +9,7 @@
 #   make tune-<app> TRIALS=n        Optuna study on the validation split (WORKERS=, STUDY=, TIMEOUT=, DATA=);
 #                                   then make train-<app> PARAMS=best [STUDY=name]
 #   make bench / bench-perf         quality benchmarks / efficiency ratios (docs/)
+#   make bench-tuning               tuned vs default, 1 vs 2 tune workers (docs/benchmarks/tuning.md)
 #   make serve-<app> HOST=0.0.0.0  the service (WORKERS=, PORT=; off loopback it needs LEPTON_API_TOKEN,
 #                                   or LEPTON_ALLOW_PUBLIC=1 to serve without one on purpose)
 #   make ui-<app> / ui
@@ -47,7 +48,7 @@ TUNE_FLAGS  = $(if $(DATA),--data $(DATA)) $(if $(EPOCHS),--epochs $(EPOCHS)) --
 EVAL_FLAGS  = $(if $(DATA),--data $(DATA)) $(if $(MODEL),--model $(MODEL)) --device $(DEVICE) --seed $(SEED)
 LAUNCH      = $(if $(filter-out 1,$(NPROC) $(NNODES)),$(BIN)/torchrun --nnodes $(NNODES) --nproc_per_node $(NPROC) -m lepton_shared.cli.main,$(BIN)/lepton)
 
-.PHONY: setup demo test test-fast lint type bench bench-perf bench-monitor ui clean
+.PHONY: setup demo test test-fast lint type bench bench-perf bench-tuning bench-monitor ui clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +78,9 @@ bench: $(STAMP) ## measure every app on ../shared data; writes docs/BENCHMARKS.m
 
 bench-perf: $(STAMP) ## efficiency ratios (Trainer, service, batching, optimised models); writes docs/PERFORMANCE.md
 	$(BIN)/python -m benchmarks.perf
+
+bench-tuning: $(STAMP) ## tune: 1 vs 2 workers, tuned vs default (recommender, fraud); docs/benchmarks/tuning.md
+	$(BIN)/python -m benchmarks.run tuning
 
 bench-monitor: $(STAMP) ## lepton monitor over 10,000 logged fraud requests (target <= 2 s); docs/benchmarks/monitor.json
 	$(BIN)/python -m benchmarks.monitor

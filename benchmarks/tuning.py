@@ -1,13 +1,19 @@
-"""Tuning benchmark (issue 16's targets), on the recommender's built-in shop, through the CLI as a user runs it:
+"""Tuning benchmark (issue 16's targets), through the CLI as a user runs it; ``make bench-tuning``.
 
-1. tuned against default: ``lepton recommender tune`` with the documented budget, then ``train`` (its own default
-   search) and ``train --params best``; the validation values of the study and the test NDCG@10 of both versions,
-   side by side, whichever wins;
-2. parallel speed-up: the same number of light trials with ``--workers 1`` and ``--workers 2`` (fresh studies in
-   one fresh SQLite suite database each); the wall-time ratio (target <= 0.6).
+1. Parallel speed-up on the recommender's built-in shop (light, closed-form trials): the same number of
+   trials with ``--workers 1``, ``--workers 2``, and ``--workers 1`` at one thread (``OMP_NUM_THREADS=1``
+   and friends: the CPU-bound scaling figure), in alternating order, ``--repeats`` times, each in a fresh
+   SQLite suite database. Per run: wall and CPU seconds of the whole command (``getrusage`` of the children),
+   CPU utilisation, the load average before and after, and from the study the median trial time and the
+   start-up (wall before the first trial and after the last). Reported as min / median / max.
+2. Tuned against default: ``tune`` with a bounded budget, then ``train`` (defaults) and ``train --params best``;
+   the validation value of the study's trial 0 (defaults) and best trial, and the TEST metrics of both
+   versions side by side, whichever wins. Recommender (built-in shop) and fraud (the handbook slice of
+   docs/benchmarks/fraud.md, one training week).
 
-``run(shared)`` returns the Markdown section (``python -m benchmarks.run tuning``, ``make bench-tuning``);
-``python -m benchmarks.tuning --workers-only --trials N`` measures only the ratio, quickly.
+``run(shared)`` returns the Markdown section (``python -m benchmarks.run tuning`` writes it to
+docs/benchmarks/tuning.md and docs/BENCHMARKS.md). ``python -m benchmarks.tuning --workers-only --trials N
+--repeats R`` measures only the speed-up and prints the section.
 """
 
 from __future__ import annotations
@@ -15,12 +21,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from lepton_shared.tuning.threads import THREAD_ENV_VARS
 
 ROOT = Path(__file__).resolve().parents[1]
 HOME = ROOT / "var" / "bench" / "tuning"
@@ -28,24 +38,40 @@ LEPTON = [sys.executable, "-m", "lepton_shared.cli.main"]
 #: The documented default budget of one app's study (issue 16: <= 30 min on 2 cores).
 BUDGET_TRIALS = 40
 BUDGET_S = 30 * 60
-#: Light trials for the worker comparison.
+#: Light trials for the worker comparison, and how many times each setting runs.
 RATIO_TRIALS = 16
+REPEATS = 3
+#: The fraud slice and training week (docs/benchmarks/fraud.md) and the fraud study's budget.
+FRAUD_DATA = "fraud/transactions_2018-04-01_2018-05-31.csv.gz"
+FRAUD_WEEK = "2018-05-08"
+FRAUD_TRIALS = 12
+FRAUD_METRICS = ("roc_auc", "average_precision", "card_precision_at_100")
+#: The worker settings compared: label, ``--workers``, threads forced through the environment (None: the runner's).
+SETTINGS: tuple[tuple[str, int, int | None], ...] = (
+    ("1 worker, all cores", 1, None), ("2 workers", 2, None), ("1 worker, 1 thread", 1, 1))
 
 
-def _env(home: Path) -> dict[str, str]:
+def _env(home: Path, threads: int | None = None) -> dict[str, str]:
     env = {**os.environ, "LEPTON_HOME": str(home), "PYTHONWARNINGS": "ignore"}
     env.pop("LEPTON_DATABASE_URL", None)
     env.pop("LEPTON_API_TOKEN", None)
+    if threads is not None:
+        env.update({name: str(threads) for name in THREAD_ENV_VARS})
     return env
 
 
-def _cli(home: Path, *argv: str) -> tuple[str, float]:
-    """stdout and wall seconds of one CLI command (a failure stops the benchmark with its stderr)."""
+def _cli(home: Path, *argv: str, threads: int | None = None) -> dict[str, Any]:
+    """stdout, wall and CPU seconds and load averages of one CLI command (a failure stops the benchmark)."""
+    load = os.getloadavg()
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    proc = subprocess.run([*LEPTON, *argv], capture_output=True, text=True, env=_env(home))
+    proc = subprocess.run([*LEPTON, *argv], capture_output=True, text=True, env=_env(home, threads))
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise RuntimeError(f"`lepton {' '.join(argv)}` failed:\n{proc.stderr[-3000:]}")
-    return proc.stdout, time.perf_counter() - started
+    cpu = (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
+    return {"out": proc.stdout, "wall_s": wall, "cpu_s": cpu, "load_before": load[0], "load_after": os.getloadavg()[0]}
 
 
 def _fresh(name: str) -> Path:
@@ -55,72 +81,159 @@ def _fresh(name: str) -> Path:
     return home
 
 
-def worker_ratio(trials: int = RATIO_TRIALS) -> dict[str, Any]:
-    """Wall seconds of ``tune --trials trials`` with one and with two workers, each in a fresh suite database."""
-    walls: dict[int, float] = {}
-    for workers in (1, 2):
-        home = _fresh(f"workers-{workers}")
-        out, walls[workers] = _cli(home, "recommender", "tune", "--trials", str(trials), "--workers", str(workers),
-                                   "--json")
-        assert json.loads(out)["n_trials"] == trials
-    return {"trials": trials, "one_worker_s": walls[1], "two_workers_s": walls[2], "ratio": walls[2] / walls[1],
+def _trial_times(home: Path, study: str) -> dict[str, float]:
+    """From the study: the median trial time and the wall it spans from the first start to the last end."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    trials = optuna.load_study(study_name=study, storage=f"sqlite:///{home / 'lepton-optuna.db'}").trials
+    spans = [(t.datetime_start, t.datetime_complete) for t in trials if t.datetime_start and t.datetime_complete]
+    durations = [(end - start).total_seconds() for start, end in spans]
+    return {"trial_median_s": statistics.median(durations), "trials_sum_s": sum(durations),
+            "span_s": (max(end for _, end in spans) - min(start for start, _ in spans)).total_seconds()}
+
+
+def worker_ratio(trials: int = RATIO_TRIALS, repeats: int = REPEATS) -> dict[str, Any]:
+    """Every setting of :data:`SETTINGS` ``repeats`` times, in an order that alternates between repeats."""
+    runs: dict[str, list[dict[str, Any]]] = {label: [] for label, _, _ in SETTINGS}
+    for repeat in range(repeats):
+        order = SETTINGS if repeat % 2 == 0 else tuple(reversed(SETTINGS))
+        for label, workers, threads in order:
+            home = _fresh(f"workers-{workers}-{threads}")
+            run = _cli(home, "recommender", "tune", "--trials", str(trials), "--workers", str(workers), "--json",
+                       threads=threads)
+            result = json.loads(run.pop("out"))
+            assert result["n_trials"] == trials and result["n_failed"] == 0, result
+            run.update(_trial_times(home, result["study"]))
+            run["startup_s"] = run["wall_s"] - run["span_s"]
+            runs[label].append(run)
+            print(f"{label}: {run['wall_s']:.1f} s wall, {run['cpu_s']:.1f} s CPU, load {run['load_before']:.1f}",
+                  file=sys.stderr)
+    return {"trials": trials, "repeats": repeats, "runs": runs,
             "command": f"lepton recommender tune --trials {trials} --workers 1|2 --json"}
 
 
-def _latest(home: Path) -> dict[str, Any]:
-    out, _ = _cli(home, "models", "list", "recommender", "--json")
-    versions: list[dict[str, Any]] = json.loads(out)
+def _latest(home: Path, app: str) -> dict[str, Any]:
+    versions: list[dict[str, Any]] = json.loads(_cli(home, "models", "list", app, "--json")["out"])
     return max(versions, key=lambda v: int(str(v["version"]).lstrip("v")))
 
 
-def tuned_against_default(trials: int = BUDGET_TRIALS, timeout: float = BUDGET_S) -> dict[str, Any]:
-    """The study, and the test metrics of ``train`` with its defaults and with the study's best parameters."""
-    home = _fresh("tuned")
-    out, tune_s = _cli(home, "recommender", "tune", "--trials", str(trials), "--timeout", str(timeout), "--json")
-    study = json.loads(out)
-    _cli(home, "recommender", "train", "--promote", "never")
-    default = _latest(home)
-    _cli(home, "recommender", "train", "--params", "best", "--promote", "never")
-    tuned = _latest(home)
-    return {"study": study, "tune_s": tune_s, "default": default, "tuned": tuned}
+def tuned_against_default(app: str, data_args: tuple[str, ...], trials: int, timeout: float = BUDGET_S
+                          ) -> dict[str, Any]:
+    """The study, and the versions ``train`` registers with its defaults and with the study's best parameters."""
+    home = _fresh(f"tuned-{app}")
+    study_args = ("--study", f"{app}-bench")
+    tuned = _cli(home, app, "tune", *data_args, *study_args, "--trials", str(trials), "--timeout", str(timeout),
+                 "--json")
+    study = json.loads(tuned.pop("out"))
+    default_run = _cli(home, app, "train", *data_args, "--promote", "never")
+    default = _latest(home, app)
+    best_run = _cli(home, app, "train", *data_args, "--params", "best", *study_args, "--promote", "never")
+    return {"study": study, "tune": tuned, "default": default, "tuned": _latest(home, app),
+            "train_s": (default_run["wall_s"], best_run["wall_s"]),
+            "commands": [f"lepton {app} tune {' '.join(data_args)} {' '.join(study_args)} --trials {trials} "
+                         f"--timeout {int(timeout)} --json",
+                         f"lepton {app} train {' '.join(data_args)} --promote never",
+                         f"lepton {app} train {' '.join(data_args)} --params best {' '.join(study_args)} "
+                         "--promote never"]}
 
 
-def _section(ratio: dict[str, Any], tuned: dict[str, Any] | None) -> str:
+def _mmm(values: list[float], fmt: str = ".1f") -> str:
+    return f"{min(values):{fmt}} / {statistics.median(values):{fmt}} / {max(values):{fmt}}"
+
+
+def _ratio_section(ratio: dict[str, Any]) -> list[str]:
+    runs = ratio["runs"]
+    lines = [f"### Two workers against one ({ratio['trials']} light trials, recommender built-in shop)", "",
+             f"`{ratio['command']}`, and `--workers 1` with `OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=1`; "
+             f"each setting {ratio['repeats']} times, alternating, in a fresh SQLite suite database. "
+             "Figures are min / median / max over the runs; CPU is user + system of the whole command and its "
+             "workers; start-up is the wall outside the study's first-start-to-last-end span.", "",
+             "| setting | wall s | CPU s | CPU utilisation | median trial s | start-up s | load avg before -> after |",
+             "|---|---|---|---|---|---|---|"]
+    for label, rs in runs.items():
+        lines.append(
+            f"| {label} | {_mmm([r['wall_s'] for r in rs])} | {_mmm([r['cpu_s'] for r in rs])} | "
+            f"{_mmm([100 * r['cpu_s'] / r['wall_s'] for r in rs], '.0f')} % | "
+            f"{_mmm([r['trial_median_s'] for r in rs], '.2f')} | "
+            f"{_mmm([r['startup_s'] for r in rs])} | "
+            + ", ".join(f"{r['load_before']:.1f} -> {r['load_after']:.1f}" for r in rs) + " |")
+    one, two, single = (runs[label] for label, _, _ in SETTINGS)
+    pairs = [b["wall_s"] / a["wall_s"] for a, b in zip(one, two, strict=True)]
+    scaling = [b["wall_s"] / a["wall_s"] for a, b in zip(single, two, strict=True)]
+    lines += ["",
+              f"Wall ratio 2 workers / 1 worker (all cores), run by run: {_mmm(pairs, '.2f')} (target <= 0.6).",
+              f"Scaling, 2 workers (1 thread each) / 1 worker at 1 thread, run by run: {_mmm(scaling, '.2f')} "
+              "(0.5 would be perfect).", ""]
+    return lines
+
+
+def _tuned_section(name: str, t: dict[str, Any], metrics: tuple[str, ...], note: str) -> list[str]:
+    s, d, b = t["study"], t["default"], t["tuned"]
+    lines = [f"### {name}: tuned against default", "", note, "", "```", *t["commands"], "```", "",
+             f"{s['n_trials']} trials ({s['n_complete']} complete, {s['n_pruned']} pruned, {s['n_failed']} failed) in "
+             f"{t['tune']['wall_s']:.0f} s wall (load average {t['tune']['load_before']:.1f} -> "
+             f"{t['tune']['load_after']:.1f}); training {t['train_s'][0]:.0f} s (defaults) and {t['train_s'][1]:.0f} s "
+             "(tuned).", "",
+             f"| | validation {s['metric']} (the study) | " + " | ".join(f"test {m}" for m in metrics) + " |",
+             "|---|---|" + "---|" * len(metrics)]
+    for label, value, version, trial in (("defaults", s["default_value"], d, 0),
+                                         ("tuned", s["best_value"], b, s["best_trial"])):
+        cells = " | ".join(f"{version['metrics'].get(m, float('nan')):.4f}" for m in metrics)
+        lines.append(f"| {label} ({version['version']}) | {value:.4f} (trial {trial}) | {cells} |")
+    lines += ["", f"Best parameters: `{json.dumps(s['best_params'], sort_keys=True)}`.", ""]
+    return lines
+
+
+def _section(ratio: dict[str, Any] | None, tuned: dict[str, dict[str, Any]]) -> str:
     lines = ["## Tuning (`lepton <app> tune`)", ""]
-    if tuned is not None:
-        s, d, t = tuned["study"], tuned["default"], tuned["tuned"]
-        lines += [
-            f"Recommender, built-in shop: `lepton recommender tune --trials {BUDGET_TRIALS} --timeout {BUDGET_S} "
-            f"--json` ({s['n_trials']} trials, {tuned['tune_s']:.0f} s), then `lepton recommender train` and "
-            "`lepton recommender train --params best`.",
-            "",
-            "| | validation NDCG@10 (the study) | test NDCG@10 | params |",
-            "|---|---|---|---|",
-            f"| defaults | {s['default_value']:.4f} (trial 0) | {d['metrics']['ndcg_at_10']:.4f} | "
-            f"{d['params'].get('family')} |",
-            f"| tuned | {s['best_value']:.4f} (trial {s['best_trial']}) | {t['metrics']['ndcg_at_10']:.4f} | "
-            f"{s['best_params']} |",
-            "",
-            "Trial 0 is what `train` scores first with the app's defaults; `train` without `--params` still "
-            "searches its own small grid on validation, so its test figure is that search's.",
-            ""]
-    lines += [f"Two workers against one, {ratio['trials']} light trials on the built-in shop "
-              f"(`{ratio['command']}`): {ratio['one_worker_s']:.1f} s with one worker, {ratio['two_workers_s']:.1f} s "
-              f"with two, ratio **{ratio['ratio']:.2f}** (target <= 0.6; each worker prepares the data once)."]
+    if ratio is not None:
+        lines += _ratio_section(ratio)
+    if "recommender" in tuned:
+        lines += _tuned_section(
+            "Recommender, built-in shop", tuned["recommender"], ("ndcg_at_10", "precision_at_10"),
+            "`train` without `--params` searches its own small grid on validation, so its test figure is that "
+            "grid's pick, not trial 0's.")
+    if "fraud" in tuned:
+        lines += _tuned_section(
+            f"Fraud, handbook slice, training week {FRAUD_WEEK}", tuned["fraud"], FRAUD_METRICS,
+            f"Data `../shared/datasets/{FRAUD_DATA}`; `train` registers the candidate with the better validation "
+            "average precision (LightGBM or the MLP) with its default parameters.")
     return "\n".join(lines)
 
 
+def measure(shared: Path, trials: int = RATIO_TRIALS, repeats: int = REPEATS, apps: tuple[str, ...] = (
+        "recommender", "fraud"), workers: bool = True, fraud_trials: int = FRAUD_TRIALS) -> str:
+    ratio = worker_ratio(trials, repeats) if workers else None
+    tuned: dict[str, dict[str, Any]] = {}
+    if "recommender" in apps:
+        tuned["recommender"] = tuned_against_default("recommender", (), BUDGET_TRIALS)
+    if "fraud" in apps:
+        data = shared / "datasets" / FRAUD_DATA
+        tuned["fraud"] = tuned_against_default("fraud", ("--data", str(data), "--train-start", FRAUD_WEEK),
+                                               fraud_trials)
+        tuned["fraud"]["commands"] = [c.replace(str(data), f"../shared/datasets/{FRAUD_DATA}")
+                                      for c in tuned["fraud"]["commands"]]
+    return _section(ratio, tuned)
+
+
 def run(shared: Path) -> str:
-    return _section(worker_ratio(), tuned_against_default())
+    return measure(shared)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers-only", action="store_true", help="measure only the 1- against 2-worker ratio")
+    parser.add_argument("--workers-only", action="store_true", help="measure only the worker comparison")
     parser.add_argument("--trials", type=int, default=RATIO_TRIALS, help="trials of the worker comparison")
+    parser.add_argument("--repeats", type=int, default=REPEATS, help="runs of each worker setting")
+    parser.add_argument("--apps", default="recommender,fraud", help="apps to tune against their defaults")
+    parser.add_argument("--fraud-trials", type=int, default=FRAUD_TRIALS, help="trials of the fraud study")
+    parser.add_argument("--no-workers", action="store_true", help="skip the worker comparison")
     args = parser.parse_args()
-    ratio = worker_ratio(args.trials)
-    print(_section(ratio, None if args.workers_only else tuned_against_default()))
+    from benchmarks.run import shared_dir
+
+    apps = () if args.workers_only else tuple(a for a in args.apps.split(",") if a)
+    print(measure(shared_dir(), args.trials, args.repeats, apps, not args.no_workers, args.fraud_trials))
 
 
 if __name__ == "__main__":

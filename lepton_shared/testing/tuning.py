@@ -48,6 +48,19 @@ class FlakyTuner(QuadraticTuner):
         return super().objective(params, trial)
 
 
+class NumpyTuner(QuadraticTuner):
+    """Like :class:`QuadraticTuner`, with numpy (and so its BLAS thread pool) loaded, as every app's tuner has."""
+
+    def __init__(self, config: TrainConfig) -> None:
+        super().__init__(config)
+        import numpy
+
+        self.ones = numpy.ones((8, 8))
+
+    def objective(self, params: dict[str, Any], trial: Any) -> float:
+        return super().objective(params, trial) + float((self.ones @ self.ones)[0, 0]) * 0.0
+
+
 class TunerContract:
     """What every app's ``TUNER_CLASS`` must do, on the app's tiny data.
 

@@ -5,9 +5,14 @@ The flow is the same for every app:
 1. the study ``<app>-<data fingerprint or builtin>`` (or ``--study NAME``) is created in, or loaded
    from, the RDB storage on the suite database (:mod:`lepton_shared.tuning.storage`), maximising or
    minimising the manifest's key metric; a new study gets the app's defaults enqueued as trial 0;
-2. ``trials`` trials (and/or until ``timeout``) run in this process, or in ``workers`` local processes
-   that share the study through the storage, the budget split among them so the total is ``trials``
-   (enqueued trials, such as the defaults, run in this process first);
+2. ``trials`` trials (and/or until ``timeout``) run in this process, or in ``workers`` local workers
+   that share the study through the storage, the budget split among them so the total is ``trials``:
+   this process is the first worker (it has the data prepared already, and takes the enqueued trials,
+   such as the defaults), and it starts the other ``workers - 1`` as ``spawn`` processes once it holds
+   every enqueued trial, so their start-up overlaps its first trial. Each of several workers gets
+   ``max(1, cores // workers)`` CPU threads (BLAS, OpenMP, torch; :mod:`lepton_shared.tuning.threads`),
+   so that together they use each core once; a single worker keeps every core. Every trial records the
+   threads its process had in the user attribute ``lepton_threads``;
 3. a trial that raises is recorded as failed and the study goes on; a pruned one as pruned;
 4. the result: the study's best value and parameters, and the default's value to compare with.
 
@@ -20,12 +25,14 @@ import contextlib
 import multiprocessing
 import sys
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from lepton_shared.config import TrainConfig
 from lepton_shared.errors import UserError
 from lepton_shared.spawn import hidden_main
 from lepton_shared.tuning.base import AppTuner
+from lepton_shared.tuning.threads import THREADS_ATTR, child_env, limited_threads, threads_in_use, threads_per_worker
 
 if TYPE_CHECKING:
     import optuna
@@ -93,24 +100,29 @@ def open_study(app_name: str, name: str, tuner: AppTuner | None, database_url: s
     return study
 
 
-def _objective(tuner: AppTuner) -> Any:
+def _objective(tuner: AppTuner, on_start: Callable[[optuna.Study], None] | None = None) -> Any:
     def objective(trial: optuna.Trial) -> float:
+        if on_start is not None:
+            on_start(trial.study)
+        trial.set_user_attr(THREADS_ATTR, threads_in_use())
         return float(tuner.objective(tuner.suggest(trial), trial))
 
     return objective
 
 
 def _run_trials(study: optuna.Study, tuner: AppTuner, trials: int | None, timeout: float | None,
-                callbacks: list[Any]) -> None:
-    """Run trials in this process; any exception of a trial marks it failed and the study goes on."""
-    study.optimize(_objective(tuner), n_trials=trials, timeout=timeout, catch=(Exception,), callbacks=callbacks,
-                   gc_after_trial=True)
+                callbacks: list[Any], on_start: Callable[[optuna.Study], None] | None = None) -> None:
+    """Run trials in this process; any exception of a trial marks it failed and the study goes on.
+    ``on_start(study)`` is called as each trial starts, once the trial holds its row."""
+    study.optimize(_objective(tuner, on_start), n_trials=trials, timeout=timeout, catch=(Exception,),
+                   callbacks=callbacks, gc_after_trial=True)
 
 
 def _worker(tuner_cls: type[AppTuner], app_name: str, config: TrainConfig, name: str, trials: int | None,
-            timeout: float | None, database_url: str | None) -> None:
-    """One worker process of ``tune(workers=N)`` (module level, so ``spawn`` can start it)."""
-    with contextlib.redirect_stdout(sys.stderr):
+            timeout: float | None, database_url: str | None, threads: int) -> None:
+    """One spawned worker process of ``tune(workers=N)`` (module level, so ``spawn`` can start it); its
+    environment already holds the thread budget, applied here again to the libraries unpickling loaded."""
+    with contextlib.redirect_stdout(sys.stderr), limited_threads(threads):
         tuner = tuner_cls(config)
         study = open_study(app_name, name, None, database_url, create=False)
         _run_trials(study, tuner, trials, timeout, [])
@@ -163,7 +175,6 @@ def tune(app_name: str, config: TrainConfig, trials: int | None = None, timeout:
 
     ``tuner_cls`` defaults to the app's ``TUNER_CLASS`` (tests pass a cheap one).
     """
-    from optuna.trial import TrialState
     from tqdm import tqdm
 
     if trials is not None and trials < 1:
@@ -181,50 +192,62 @@ def tune(app_name: str, config: TrainConfig, trials: int | None = None, timeout:
         study = open_study(app_name, name, tuner, database_url)
         before = len(study.get_trials(deepcopy=False))
         bar = tqdm(total=trials, desc=f"tune {name}", unit="trial", file=sys.stderr, dynamic_ncols=True)
-        def advance(study: optuna.Study, _trial: optuna.trial.FrozenTrial) -> None:
+
+        def advance(study: optuna.Study, _trial: optuna.trial.FrozenTrial | None = None) -> None:
+            done = sum(1 for t in study.get_trials(deepcopy=False)[before:] if t.state.is_finished())
             bar.set_postfix_str(_bar_postfix(study), refresh=False)
-            bar.update(1)
+            bar.update(done - bar.n)
 
         try:
             if workers == 1:
                 _run_trials(study, tuner, trials, timeout, [advance])
             else:
-                # Enqueued trials (the defaults) run here first: SQLite has no row locks, so two workers could
-                # both take the same waiting trial.
-                waiting = len(study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
-                first = waiting if trials is None else min(waiting, trials)
-                if first:
-                    _run_trials(study, tuner, first, timeout, [advance])
-                    trials = None if trials is None else trials - first
-                if trials is None or trials > 0:
-                    _run_workers(tuner_cls, app_name, config, name, trials, timeout, workers, database_url, study,
-                                 before, bar)
+                _run_parallel(tuner, app_name, config, name, trials, timeout, workers, database_url, study,
+                              advance)
         finally:
             bar.close()
     return summary(app_name, study, database_url)
 
 
-def _run_workers(tuner_cls: type[AppTuner], app_name: str, config: TrainConfig, name: str, trials: int | None,
-                 timeout: float | None, workers: int, database_url: str | None, study: optuna.Study, before: int,
-                 bar: Any) -> None:
-    """Start the workers (fresh ``spawn`` processes: no torch or database state crosses a fork), move the
-    bar as the shared study grows, and fail when a worker died rather than finished."""
-    ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_worker, args=(tuner_cls, app_name, config, name, n, timeout, database_url),
-                         name=f"lepton-tune-{i}")
-             for i, n in enumerate(split_budget(trials, workers))]
-    with hidden_main():
-        for proc in procs:
-            proc.start()
-    try:
-        while any(p.is_alive() for p in procs):
-            time.sleep(POLL_S)
-            done = sum(1 for t in study.get_trials(deepcopy=False)[before:] if t.state.is_finished())
-            bar.set_postfix_str(_bar_postfix(study), refresh=False)
-            bar.update(done - bar.n)
-    finally:
-        for proc in procs:
-            proc.join()
+def _run_parallel(tuner: AppTuner, app_name: str, config: TrainConfig, name: str, trials: int | None,
+                  timeout: float | None, workers: int, database_url: str | None, study: optuna.Study,
+                  advance: Callable[[optuna.Study], None]) -> None:
+    """This process as the first of ``workers`` workers, the others spawned (fresh processes: no torch or
+    database state crosses a fork) as soon as this one holds every enqueued trial: SQLite has no row locks, so
+    two processes could both take the same waiting trial. Fails when a spawned worker died rather than
+    finished."""
+    from optuna.trial import TrialState
+
+    threads = threads_per_worker(workers)
+    waiting = len(study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
+    first = waiting if trials is None else min(waiting, trials)
+    shares = split_budget(None if trials is None else trials - first, workers)
+    own = None if trials is None else first + (shares[0] or 0 if shares else 0)
+    procs: list[Any] = []
+
+    def start_others(study: optuna.Study) -> None:
+        if procs or len(shares) < 2 or study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+            return
+        ctx = multiprocessing.get_context("spawn")
+        procs.extend(ctx.Process(target=_worker, name=f"lepton-tune-{i}",
+                                 args=(type(tuner), app_name, config, name, n, timeout, database_url, threads))
+                     for i, n in enumerate(shares[1:], start=1))
+        with hidden_main():
+            for proc in procs:
+                proc.start()
+
+    with child_env(threads), limited_threads(threads):
+        try:
+            if own is None or own > 0:
+                _run_trials(study, tuner, own, timeout, [advance], on_start=start_others)
+            start_others(study)  # this process had no trial of its own to start them from
+            while any(p.is_alive() for p in procs):
+                time.sleep(POLL_S)
+                advance(study)
+        finally:
+            for proc in procs:
+                proc.join()
+    advance(study)
     failed = [p.name for p in procs if p.exitcode != 0]
     if failed:
         raise UserError(f"tuning worker(s) {', '.join(failed)} stopped with an error (see above); the trials they "
