@@ -1,14 +1,16 @@
 """Built-in demo data for a fictional bank, "Lepton Bank", written by hand here so
 the app trains and runs with no download.
 
-Each intent has a handful of hand-written phrasings; :func:`expand` adds
-greetings and closings around them so every intent gets at least 20 distinct
-examples. Intents carry a canned answer or are marked as needing a human agent.
+Each intent has a handful of hand-written phrasings; :func:`expand` turns them
+into as many distinct messages as asked, written the ways customers write.
+Intents carry a canned answer or are marked as needing a human agent.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from apps.chatbot.paraphrase import rng_for, vary
 
 
 @dataclass(frozen=True)
@@ -161,9 +163,6 @@ BANK_INTENTS: tuple[IntentSpec, ...] = (
         "You're welcome! Have a great day."),
 )
 
-PREFIXES = ("", "hi, ", "hello, ", "excuse me, ", "quick question: ", "please help, ")
-SUFFIXES = ("", "?", " please", ", thanks", "!", " asap")
-
 OFF_TOPIC: tuple[str, ...] = (
     "what's the weather like tomorrow", "recommend a good pizza recipe", "who won the football match",
     "tell me a joke", "how tall is mount everest", "play some music", "what is the capital of peru",
@@ -194,21 +193,23 @@ FAQ: tuple[tuple[str, str], ...] = (
 
 
 def expand(spec: IntentSpec, count: int = 24) -> list[str]:
-    """``count`` distinct examples of ``spec``: its phrasings with greetings/closings around them.
+    """``count`` distinct examples of ``spec``: its hand-written phrasings, then customers' variants of
+    them (:func:`apps.chatbot.paraphrase.vary`: long-tail synonyms, shared framing, typos).
 
-    Deterministic (no randomness), so the built-in data set is the same on every machine.
+    Seeded by the intent's name, so the bank is the same on every machine and ``expand(spec, 8)`` is
+    the start of ``expand(spec, 24)``.
     """
+    rng = rng_for(spec.name)
     out: list[str] = []
     seen: set[str] = set()
-    for round_ in range(len(PREFIXES) * len(SUFFIXES)):
-        for i, phrase in enumerate(spec.examples):
-            prefix = PREFIXES[(round_ + i) % len(PREFIXES)]
-            suffix = SUFFIXES[(round_ * 5 + i * 2) % len(SUFFIXES)]
-            text = (prefix + phrase + suffix) if round_ else phrase
-            text = text[0].upper() + text[1:]
-            if text.lower() not in seen:
-                seen.add(text.lower())
-                out.append(text)
-            if len(out) >= count:
-                return out
+    candidates = iter(spec.examples)
+    for _ in range(count * 20):
+        phrase = next(candidates, None)
+        text = phrase if phrase is not None else vary(spec.examples[int(rng.integers(0, len(spec.examples)))], rng)
+        text = text[0].upper() + text[1:]
+        if text.lower() not in seen:
+            seen.add(text.lower())
+            out.append(text)
+        if len(out) >= count:
+            break
     return out

@@ -94,3 +94,24 @@ def test_split_is_stratified_and_keeps_oos_for_validation() -> None:
     assert (val["label"] == OOS_LABEL).sum() == len(builtin_off_topic())
     assert set(train["label"]) == set(val.loc[val["label"] != OOS_LABEL, "label"])
     assert not set(train["text"]) & set(val["text"])
+
+
+def test_builtin_bank_is_written_as_customers_write() -> None:
+    """Held-out messages use words the training part never showed for their intent, and the TF-IDF
+    baseline is no longer perfect on them (it tied the encoder at 1.000 on the old bank)."""
+    from apps.chatbot.baselines import baseline_metrics, fit_baseline
+    from apps.chatbot.config import ChatbotTrainConfig
+    from apps.chatbot.data import BUILTIN_PER_INTENT, TINY_PER_INTENT, builtin_frame
+
+    frame = builtin_intents(BUILTIN_PER_INTENT)
+    tiny = builtin_intents(TINY_PER_INTENT)
+    assert set(tiny["text"]) <= set(frame["text"])  # the tiny bank is the start of the full one
+    assert set(tiny["text"]) == {t[0].upper() + t[1:] for spec in BANK_INTENTS for t in spec.examples}
+    defaults = ChatbotTrainConfig()
+    train, val = split(builtin_frame(), defaults.val_fraction, defaults.seed)
+    in_scope = val[val["label"] != OOS_LABEL]
+    seen = {label: set(" ".join(rows["text"]).lower().split()) for label, rows in train.groupby("label")}
+    new_words = [w for text, label in zip(in_scope["text"], in_scope["label"], strict=True)
+                 for w in text.lower().split() if w not in seen[label]]
+    assert len(new_words) >= len(in_scope) // 4
+    assert baseline_metrics(fit_baseline(train), val)["accuracy"] < 0.99
