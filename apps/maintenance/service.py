@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 from fastapi import APIRouter, Depends, FastAPI, Request
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from apps.maintenance import storage
 from apps.maintenance.predictor import MAX_READINGS, MaintenancePredictor
@@ -17,6 +17,7 @@ from lepton_shared.serving import Predictor, RequestModel, create_app, get_predi
 
 router = APIRouter(prefix="/v1", tags=["maintenance"])
 HISTORY = 200  # readings kept in view per assessment
+MAX_ADVANCE = 50  # cycles the simulated fleet runs per request
 CHART_SENSORS = 6  # sensors a machine's history shows
 
 
@@ -42,6 +43,10 @@ def _history(machine_id: str) -> pd.DataFrame:
     frame = pd.DataFrame(values)
     frame["unit"] = machine_id
     return frame
+
+
+def _readings(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, float]]:
+    return [{c: float(v) for c, v in zip(columns, row, strict=True)} for row in frame[columns].to_numpy()]
 
 
 def _store(machine_id: str, readings: list[dict[str, float]]) -> dict[str, Any]:
@@ -90,23 +95,62 @@ def fleet(predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
     return {"machines": machines, "model_version": model.version}
 
 
+class DemoFleetAdded(BaseModel):
+    added: list[str] = Field(description="simulated machines added now (those already there are left alone)")
+
+
+class AdvanceBody(RequestModel):
+    cycles: int = Field(10, ge=1, le=MAX_ADVANCE, description="operating cycles each simulated machine runs")
+
+
+class DemoFleetAdvanced(BaseModel):
+    advanced: dict[str, int] = Field(description="simulated machine -> readings it sent")
+    failed: list[str] = Field(description="simulated machines at the end of their lives: they send no more")
+
+
 @router.post("/fleet/demo")
-def add_demo_fleet() -> dict[str, Any]:
+def add_demo_fleet() -> DemoFleetAdded:
     """Readings of six simulated machines part-way through their lives (``M1`` … ``M6``); machines that already
     have readings are left as they are."""
-    from apps.maintenance.data import demo_fleet
+    from apps.maintenance.data import demo_fleet, demo_machine_id, reading_columns
 
     frame = demo_fleet()
-    columns = [c for c in frame.columns if str(c).startswith(("s_", "setting_"))]
+    columns = reading_columns(frame)
     known = set(storage.machine_ids())
     added = []
     for unit, group in frame.groupby("unit"):
-        machine_id = f"M{unit}"
+        machine_id = demo_machine_id(unit)
         if machine_id not in known:
-            readings = [{c: float(v) for c, v in zip(columns, row, strict=True)} for row in group[columns].to_numpy()]
-            _store(machine_id, readings)
+            _store(machine_id, _readings(group, columns))
             added.append(machine_id)
-    return {"added": added}
+    return DemoFleetAdded(added=added)
+
+
+@router.post("/fleet/demo/advance")
+def advance_demo_fleet(body: AdvanceBody) -> DemoFleetAdvanced:
+    """Run the simulated machines on: each sends its next ``cycles`` readings from the simulator, so the fleet's
+    ranking changes as they wear, whether the page runs in-process or calls this service. A machine at the end
+    of its life (it failed in the simulation) sends nothing more; machines not from the simulation are untouched."""
+    from apps.maintenance.data import demo_lives, demo_machine_id, reading_columns
+
+    lives = demo_lives()
+    columns = reading_columns(lives)
+    sent = storage.reading_counts()
+    advanced: dict[str, int] = {}
+    failed = []
+    for unit, life in lives.groupby("unit"):
+        machine_id = demo_machine_id(unit)
+        if machine_id not in sent:
+            continue
+        upcoming = life.iloc[sent[machine_id]:sent[machine_id] + body.cycles]
+        if upcoming.empty:
+            failed.append(machine_id)
+            continue
+        _store(machine_id, _readings(upcoming, columns))
+        advanced[machine_id] = len(upcoming)
+    if not advanced and not failed:
+        raise NotFoundError("no simulated machine in the fleet: add them first (POST /v1/fleet/demo)")
+    return DemoFleetAdvanced(advanced=advanced, failed=failed)
 
 
 @router.get("/policies")
