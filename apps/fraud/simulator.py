@@ -141,3 +141,10 @@ def demo_stream(days: int = STREAM.n_days) -> pd.DataFrame:
     repeats. Replayed from its first day, it gives the service the customers' and terminals' history that the
     model's features read, so the frauds of the later days are there to be caught."""
     return simulate(replace(STREAM, n_days=days))
+
+
+def as_requests(frame: pd.DataFrame, id_prefix: str) -> list[dict[str, object]]:
+    """Simulated payments as the service's ``/v1/score`` bodies, ids prefixed (the service records an id once)."""
+    return [{"transaction_id": f"{id_prefix}{row['TRANSACTION_ID']}", "tx_datetime": row["TX_DATETIME"].isoformat(),
+             "customer_id": int(row["CUSTOMER_ID"]), "terminal_id": int(row["TERMINAL_ID"]),
+             "tx_amount": float(row["TX_AMOUNT"])} for row in frame.to_dict("records")]

@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from apps.fraud.manifest import MANIFEST
-from apps.fraud.simulator import demo_stream
+from apps.fraud.simulator import as_requests, demo_stream
 from lepton_shared.ui import AppClient, ServiceError
 from lepton_shared.ui.report import show_model_report
 from lepton_shared.ui.studies import studies_section
@@ -81,10 +81,7 @@ def stream(days: int) -> pd.DataFrame:
 def replay(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Score and record the stream in time order, a chunk per request; each replay gets fresh transaction ids
     (``replay-<tag>-<n>``) since the service records every id once."""
-    tag = uuid.uuid4().hex[:6]
-    body = [{"transaction_id": f"replay-{tag}-{row['TRANSACTION_ID']}", "tx_datetime": row["TX_DATETIME"].isoformat(),
-             "customer_id": int(row["CUSTOMER_ID"]), "terminal_id": int(row["TERMINAL_ID"]),
-             "tx_amount": float(row["TX_AMOUNT"])} for row in frame.to_dict("records")]
+    body = as_requests(frame, f"replay-{uuid.uuid4().hex[:6]}-")
     answers: list[dict[str, Any]] = []
     progress = st.progress(0.0, text="replaying…")
     for start in range(0, len(body), STREAM_CHUNK):
