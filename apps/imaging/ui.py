@@ -125,7 +125,7 @@ def examples_tab() -> None:
     st.caption("Synthetic chest-like images from the app's built-in generator, not used in training; each is "
                "labelled with the class it was generated as. Click one to have the model diagnose it.")
     studies = [Example(f"Diagnose {s.name}", s, f"generated as {s.truth}") for s in gallery()]
-    chosen = pick_example(studies, "imaging-example", columns=6, above=lambda e: st.image(
+    chosen = pick_example(studies, "imaging-example", columns=3, above=lambda e: st.image(
         e.value.png, caption=f"generated as {e.value.truth}", width=96))
     if chosen is None:
         return

@@ -96,8 +96,9 @@ def test_upload_shows_heatmap_and_decision(mode: str, trained_home: tuple[Path, 
         page.get_by_text(f"{example.name} (generated as {example.truth})").wait_for(timeout=90_000)
         wait_for_streamlit(page)
         expect(page.get_by_text("· study #2")).to_have_count(1)
-        expect(overlays).to_have_count(2)
-        heatmap = overlays.last.locator("img")
+        shown = page.locator('[data-testid="stImage"]:visible').filter(has_text="Grad-CAM overlay")
+        expect(shown).to_have_count(1)  # the example's, on this tab
+        heatmap = shown.locator("img")
         expect(heatmap).to_be_visible()
         assert heatmap.evaluate("img => img.naturalWidth") > 0, "the example's heat map did not load"
 
