@@ -8,12 +8,13 @@ columns, a label with too few examples) is one :class:`UserError` sentence.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from pathlib import Path
 
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from apps.chatbot.intents import BANK_INTENTS, FAQ, OFF_TOPIC, expand
+from apps.chatbot.intents import BANK_INTENTS, FAQ, HUMAN_REQUESTS, OFF_TOPIC, expand
 from lepton_shared.errors import UserError
 
 OOS_LABEL = "oos"
@@ -43,6 +44,18 @@ def builtin_frame(tiny: bool = False) -> pd.DataFrame:
 
 def builtin_faq() -> pd.DataFrame:
     return pd.DataFrame(list(FAQ), columns=["question", "answer"])
+
+
+def suggested_messages(intents: Collection[str], per_kind: int = 2) -> list[tuple[str, str]]:
+    """``(kind, message)`` pairs a page offers to click, drawn from the built-in bank: questions of intents the
+    served model knows (ones it answers, ones it hands to an agent), FAQ questions, out-of-scope messages and
+    requests for a person. What the bot says back is the model's business, so nothing here holds an answer."""
+    served = [spec for spec in BANK_INTENTS if spec.name in set(intents)]
+    answered = [spec.examples[0] for spec in served if not spec.needs_agent]
+    for_agent = [spec.examples[0] for spec in served if spec.needs_agent]
+    kinds = [("answered", answered), ("needs an agent", for_agent), ("FAQ", [q for q, _ in FAQ]),
+             ("out of scope", list(OFF_TOPIC)), ("asks for a person", list(HUMAN_REQUESTS))]
+    return [(kind, text) for kind, texts in kinds for text in texts[:per_kind]]
 
 
 def _pick(columns: list[str], options: tuple[str, ...]) -> str | None:

@@ -179,6 +179,11 @@ OFF_TOPIC: tuple[str, ...] = (
     "order a taxi to the airport", "what is the population of canada", "how do I clean my oven",
 )
 
+#: Customers asking for a person, in the words the dialogue's handoff rule recognises (``dialogue.HUMAN_REQUEST``).
+HUMAN_REQUESTS: tuple[str, ...] = (
+    "can I talk to a person?", "I want to speak to a human", "put me through to a live agent",
+)
+
 FAQ: tuple[tuple[str, str], ...] = (
     ("Is my money protected?",
      "Deposits at Lepton Bank are protected up to 100,000 EUR by the deposit guarantee scheme."),

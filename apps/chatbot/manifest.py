@@ -11,7 +11,8 @@ MANIFEST = AppManifest(
     port=8101,
     icon=":material/chat:",
     audience="support teams answering customers in chat",
-    first_try="on the Chat tab write 'I lost my card', then 'can I talk to a person?'",
+    first_try="click a suggested message on the Chat tab, an out-of-scope one, then one asking for a person, and "
+              "see the handoff in the Agent queue",
     tiny_train_args=("--tiny", "--epochs", "1"),
     micro_batch=True,
     resources=Resources("500m", "1Gi", "2", "2Gi"),

@@ -12,8 +12,10 @@ import httpx
 import pandas as pd
 import streamlit as st
 
+from apps.chatbot.data import suggested_messages
 from apps.chatbot.manifest import MANIFEST
 from lepton_shared.ui import AppClient, ServiceError
+from lepton_shared.ui.examples import Example, forget_example, pick_example
 from lepton_shared.ui.report import show_model_report
 from lepton_shared.ui.studies import studies_section
 
@@ -74,6 +76,29 @@ def send_feedback(message_id: int, helpful: bool | None, correct_intent: str | N
         st.toast(thanks)
 
 
+def send(message: str, history: list[dict[str, Any]]) -> None:
+    """One turn of the conversation: the service's answer joins the history, then the page redraws."""
+    try:
+        turn = client.post("/v1/chat", json={"message": message,
+                                             "session_id": st.session_state.get("chat_session_id")})
+    except FAILURES as exc:
+        st.error(str(exc))
+        return
+    st.session_state["chat_session_id"] = turn["session_id"]
+    history.append({**turn, "message": message})
+    st.rerun()
+
+
+def suggestions(intents: list[str], history: list[dict[str, Any]]) -> None:
+    """Messages from the built-in bank to send with one click: in scope, out of scope, asking for a person."""
+    st.caption("Try a message (from the built-in bank data; the reply is the model's):")
+    offered = [Example(text, text, kind) for kind, text in suggested_messages(intents)]
+    chosen = pick_example(offered, "chat-suggestion", columns=5)
+    if chosen is not None:
+        forget_example("chat-suggestion")  # sent once, not again on the next rerun
+        send(str(chosen.value), history)
+
+
 def chat_tab(intents: list[str]) -> None:
     history: list[dict[str, Any]] = st.session_state.setdefault("chat_history", [])
     if any(turn.get("handoff") for turn in history):
@@ -86,19 +111,12 @@ def chat_tab(intents: list[str]) -> None:
             st.write(turn["reply"])
             st.caption(f"intent **{turn['intent']}** · confidence {turn['confidence']:.2f} · "
                        f"source **{turn['source']}**" + (" · out of scope" if turn["out_of_scope"] else ""))
+    suggestions(intents, history)
     with st.form("chat_form", clear_on_submit=True):
         message = st.text_input("Your message", max_chars=1000, placeholder="e.g. My card has not arrived yet")
         sent = st.form_submit_button("Send")
     if sent and message.strip():
-        try:
-            turn = client.post("/v1/chat", json={"message": message,
-                                                 "session_id": st.session_state.get("chat_session_id")})
-        except FAILURES as exc:
-            st.error(str(exc))
-            return
-        st.session_state["chat_session_id"] = turn["session_id"]
-        history.append({**turn, "message": message})
-        st.rerun()
+        send(message, history)
     if history:
         last = history[-1]
         st.write("Was the last answer helpful?")

@@ -11,7 +11,7 @@ MANIFEST = AppManifest(
     port=8104,
     icon=":material/credit_card:",
     audience="payment risk analysts",
-    first_try="score a transaction on the first tab, read why, then mark it in the Review queue",
+    first_try="replay the simulated stream, then mark an alert in the Review queue; or score a payment of your own",
     tiny_train_args=("--tiny", "--epochs", "1"),
     tiny_evaluate_args=("--tiny",),
 )

@@ -16,7 +16,7 @@ Everything is vectorised numpy so the built-in data generates in about a second.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -127,3 +127,24 @@ def builtin_config(tiny: bool = False, seed: int = 0) -> SimulationConfig:
     if tiny:
         return SimulationConfig(n_customers=300, n_terminals=600, n_days=52, seed=seed)
     return SimulationConfig(n_customers=2500, n_terminals=5000, n_days=52, seed=seed)
+
+
+
+#: The stream a page replays: a small shop of its own (a seed the built-in training data does not use), with
+#: compromises about ten times as frequent as the handbook's so that a few minutes' replay shows each scenario.
+STREAM = SimulationConfig(n_customers=50, n_terminals=100, n_days=21, seed=2026, compromised_terminals_per_day=0.5,
+                          compromised_customers_per_day=0.5)
+
+
+def demo_stream(days: int = STREAM.n_days) -> pd.DataFrame:
+    """``days`` of the stream's payments in time order (about 50 a day), the same every time so a replay
+    repeats. Replayed from its first day, it gives the service the customers' and terminals' history that the
+    model's features read, so the frauds of the later days are there to be caught."""
+    return simulate(replace(STREAM, n_days=days))
+
+
+def as_requests(frame: pd.DataFrame, id_prefix: str) -> list[dict[str, object]]:
+    """Simulated payments as the service's ``/v1/score`` bodies, ids prefixed (the service records an id once)."""
+    return [{"transaction_id": f"{id_prefix}{row['TRANSACTION_ID']}", "tx_datetime": row["TX_DATETIME"].isoformat(),
+             "customer_id": int(row["CUSTOMER_ID"]), "terminal_id": int(row["TERMINAL_ID"]),
+             "tx_amount": float(row["TX_AMOUNT"])} for row in frame.to_dict("records")]

@@ -1,4 +1,5 @@
-"""Streamlit page of the fraud app: score a payment by hand, work the review queue, watch the dashboard.
+"""Streamlit page of the fraud app: replay a simulated stream or score a payment by hand, work the review queue,
+watch the dashboard.
 
 Everything goes through ``AppClient``: the fraud service at ``LEPTON_FRAUD_URL``, or the same service
 in this process, so the page offers the same features both ways. Run it with ``lepton fraud ui``.
@@ -6,6 +7,7 @@ in this process, so the page offers the same features both ways. Run it with ``l
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime, time
 from typing import Any
 
@@ -14,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from apps.fraud.manifest import MANIFEST
+from apps.fraud.simulator import as_requests, demo_stream
 from lepton_shared.ui import AppClient, ServiceError
 from lepton_shared.ui.report import show_model_report
 from lepton_shared.ui.studies import studies_section
@@ -21,6 +24,9 @@ from lepton_shared.ui.studies import studies_section
 APP = MANIFEST.name
 #: what the page catches from a call: the service's refusal, or no answer at all
 FAILURES = (ServiceError, httpx.HTTPError)
+#: Payments sent per request while replaying (a day's worth), so the progress bar moves like a stream.
+STREAM_CHUNK = 50
+STREAM_COLUMNS = ["transaction_id", "tx_datetime", "customer_id", "terminal_id", "tx_amount", "score", "decision"]
 
 client = AppClient(APP)
 
@@ -64,6 +70,48 @@ def no_model(problem: str) -> None:
             else:
                 st.success(f"Model {trained} trained.")
                 st.rerun()
+
+
+@st.cache_data(show_spinner=False)
+def stream(days: int) -> pd.DataFrame:
+    """The replayable stream: the built-in simulator's, generated once per length and server."""
+    return demo_stream(days)
+
+
+def replay(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Score and record the stream in time order, a chunk per request; each replay gets fresh transaction ids
+    (``replay-<tag>-<n>``) since the service records every id once."""
+    body = as_requests(frame, f"replay-{uuid.uuid4().hex[:6]}-")
+    answers: list[dict[str, Any]] = []
+    progress = st.progress(0.0, text="replaying…")
+    for start in range(0, len(body), STREAM_CHUNK):
+        chunk = body[start:start + STREAM_CHUNK]
+        results = client.post("/v1/score/batch", json={"transactions": chunk})["results"]
+        answers += [{**tx, **answer} for tx, answer in zip(chunk, results, strict=True)]
+        progress.progress(len(answers) / len(body), text=f"replayed {len(answers)} of {len(body)} payments")
+    return answers
+
+
+def stream_tab() -> None:
+    st.caption("Payments of a small simulated shop (50 cards, 100 terminals) from the app's built-in simulator, "
+               "with a seed the model was not trained on and card and terminal compromises ten times as frequent "
+               "as usual. Each is scored and recorded in time order, as if it had just happened, so the history "
+               "the model reads builds up; alerts go to the review queue. Replay it as often as you like: each "
+               "replay is a fresh batch of ids.")
+    days = st.select_slider("Days to replay", options=[7, 14, 21], value=14, key="stream_days")
+    if st.button("Replay the stream", type="primary", key="stream_go"):
+        try:
+            st.session_state["stream_answers"] = replay(stream(int(days)))
+        except FAILURES as exc:
+            st.error(str(exc))
+            return
+    answers = st.session_state.get("stream_answers")
+    if not answers:
+        return
+    table = pd.DataFrame(answers)
+    alerts = table[table["decision"] != "approve"]
+    st.success(f"replayed {len(table)} payments: {len(alerts)} alert(s) went to the review queue")
+    st.dataframe(alerts[[c for c in STREAM_COLUMNS if c in alerts]], hide_index=True, width="stretch")
 
 
 def score_tab() -> None:
@@ -169,7 +217,10 @@ def page() -> None:
                f"{policy['review_cost']:g}, declining a genuine payment {policy['decline_cost']:g}, "
                f"chargeback fee {policy['chargeback_fee']:g} on top of the amount"
                + (f"; {len(policy['rules'])} analyst rule(s)" if policy["rules"] else "") + ".")
-    score, queue, dashboard, evaluation = st.tabs(["Score a transaction", "Review queue", "Dashboard", "Evaluation"])
+    replayed, score, queue, dashboard, evaluation = st.tabs(
+        ["Replay a stream", "Score a transaction", "Review queue", "Dashboard", "Evaluation"])
+    with replayed:
+        stream_tab()
     with score:
         score_tab()
     with queue:

@@ -23,6 +23,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -202,10 +203,10 @@ def synth_image(label: int, rng: np.random.Generator, size: int = 64) -> np.ndar
     return np.clip(img, 0, 1).astype(np.float32)
 
 
-def write_png(pixels: np.ndarray, path: Path) -> None:
+def write_png(pixels: np.ndarray, path: Path | BinaryIO) -> None:
     from PIL import Image
 
-    Image.fromarray((pixels * 255).round().astype(np.uint8), mode="L").save(path)
+    Image.fromarray((pixels * 255).round().astype(np.uint8), mode="L").save(path, format="PNG")
 
 
 def write_dicom(pixels: np.ndarray, path: Path, patient_id: str = "SYNTH-0001", study_uid: str | None = None,
@@ -288,6 +289,34 @@ def generate(root: Path, n: int = 400, size: int = 64, seed: int = 0) -> Path:
     except OSError:  # another process finished first with the same (seeded, identical) images
         shutil.rmtree(tmp, ignore_errors=True)
     return root
+
+
+#: Seed of the example studies a page offers: apart from the built-in training set's (seed 0), so the gallery
+#: shows studies the model has not seen.
+EXAMPLE_SEED = 2026
+
+
+@dataclass(frozen=True)
+class ExampleStudy:
+    """A synthetic study to try on the page: its name, the class it was generated as, and its PNG bytes."""
+
+    name: str
+    truth: str
+    png: bytes
+
+
+def example_studies(n: int = 6, size: int = 64, seed: int = EXAMPLE_SEED) -> list[ExampleStudy]:
+    """``n`` studies from the built-in generator, classes alternating, as PNG files the service can read."""
+    import io
+
+    rng = np.random.default_rng(seed)
+    studies = []
+    for i in range(n):
+        label = i % 2
+        buffer = io.BytesIO()
+        write_png(synth_image(label, rng, size), buffer)
+        studies.append(ExampleStudy(f"example-{i + 1}.png", CLASS_NAMES[label], buffer.getvalue()))
+    return studies
 
 
 def builtin_dir(n: int, seed: int = 0) -> Path:

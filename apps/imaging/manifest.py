@@ -11,7 +11,8 @@ MANIFEST = AppManifest(
     port=8102,
     icon=":material/radiology:",
     audience="radiology and clinical teams",
-    first_try="upload a chest X-ray (PNG, DICOM or NIfTI) on the Diagnose tab and look at its heat map",
+    first_try="click an example study on the first tab and read its decision, probability and heat map; then "
+              "upload your own X-ray (PNG, DICOM or NIfTI)",
     tiny_train_args=("--tiny", "--epochs", "1"),
     micro_batch=True,
     resources=Resources("500m", "1536Mi", "2", "3Gi"),

@@ -1,4 +1,5 @@
-"""Streamlit page: upload a study, see the heat-map overlay and the decision, review the worklist.
+"""Streamlit page: try an example study or upload one, see the heat-map overlay and the decision, review the
+worklist.
 
 Everything goes through ``AppClient``: the imaging service at ``LEPTON_IMAGING_URL``, or the same service
 in this process, so the page offers the same features both ways. Run it with ``lepton imaging ui``.
@@ -13,9 +14,11 @@ import httpx
 import pandas as pd
 import streamlit as st
 
+from apps.imaging.data import ExampleStudy, example_studies
 from apps.imaging.manifest import MANIFEST
 from apps.imaging.report import study_report_html
 from lepton_shared.ui import AppClient, ServiceError
+from lepton_shared.ui.examples import Example, pick_example
 from lepton_shared.ui.report import show_model_report
 from lepton_shared.ui.studies import studies_section
 
@@ -69,7 +72,7 @@ def no_model(problem: str) -> None:
         st.rerun()
 
 
-def show_result(result: dict[str, Any]) -> None:
+def show_result(result: dict[str, Any], key: str = "upload") -> None:
     left, right = st.columns([1, 1])
     with left:
         st.image(base64.b64decode(result["heatmap_png_base64"]), caption="Grad-CAM overlay (red: evidence for "
@@ -88,7 +91,7 @@ def show_result(result: dict[str, Any]) -> None:
         # the service's answer, laid out as a report with its heat map (the stored study has no pixels)
         report = study_report_html({**result, "id": result.get("study_id")}, result["heatmap_png_base64"])
         st.download_button("Download study report (HTML)", report, file_name=f"study-{result.get('study_id')}.html",
-                           mime="text/html")
+                           mime="text/html", key=f"study-report-{key}")
 
 
 def diagnose_tab() -> None:
@@ -109,6 +112,34 @@ def diagnose_tab() -> None:
         st.error(st.session_state["error"])
     elif st.session_state.get("result"):
         show_result(st.session_state["result"])
+
+
+@st.cache_data(show_spinner=False)
+def gallery() -> list[ExampleStudy]:
+    """The example studies, generated once per server: the built-in generator with its own seed."""
+    return example_studies()
+
+
+def examples_tab() -> None:
+    """A gallery of synthetic studies to diagnose with one click; the answer is the served model's."""
+    st.caption("Synthetic chest-like images from the app's built-in generator, not used in training; each is "
+               "labelled with the class it was generated as. Click one to have the model diagnose it.")
+    studies = [Example(f"Diagnose {s.name}", s, f"generated as {s.truth}") for s in gallery()]
+    chosen = pick_example(studies, "imaging-example", columns=3, above=lambda e: st.image(
+        e.value.png, caption=f"generated as {e.value.truth}", width=96))
+    if chosen is None:
+        return
+    study: ExampleStudy = chosen.value
+    if st.session_state.get("example_name") != study.name:
+        st.session_state["example_name"] = study.name
+        try:
+            st.session_state["example_result"] = client.post("/v1/diagnose", files={"file": (study.name, study.png)})
+        except FAILURES as exc:
+            st.session_state.pop("example_name")
+            st.error(str(exc))
+            return
+    st.markdown(f"**{study.name}** (generated as *{study.truth}*)")
+    show_result(st.session_state["example_result"], key="example")
 
 
 def worklist_tab() -> None:
@@ -164,8 +195,9 @@ def calibration_tab(model: dict[str, Any]) -> None:
 def page() -> None:
     st.set_page_config(page_title="Lepton · Imaging", layout="wide")
     st.title(f"{MANIFEST.title}: diagnosis with heat maps")
-    st.caption("Upload a PNG/JPEG, DICOM or NIfTI image. The model gives calibrated probabilities, a decision at "
-               "its operating threshold and a Grad-CAM heat map; every study lands on the worklist for review.")
+    st.caption("Click an example study, or upload a PNG/JPEG, DICOM or NIfTI image. The model gives calibrated "
+               "probabilities, a decision at its operating threshold and a Grad-CAM heat map; every study lands on "
+               "the worklist for review.")
     model, problem = serving_model()
     if model is None:
         no_model(problem)
@@ -173,7 +205,10 @@ def page() -> None:
     st.sidebar.markdown(f"**Model:** {model['model_version']}")
     st.sidebar.markdown(f"**Backend:** {client.where}")
     st.sidebar.caption(f"classes {', '.join(model['class_names'])} · operating threshold {model['threshold']:.3f}")
-    tab_diag, tab_work, tab_cal, tab_eval = st.tabs(["Diagnose", "Worklist", "Calibration", "Evaluation"])
+    tab_examples, tab_diag, tab_work, tab_cal, tab_eval = st.tabs(
+        ["Example studies", "Diagnose", "Worklist", "Calibration", "Evaluation"])
+    with tab_examples:
+        examples_tab()
     with tab_diag:
         diagnose_tab()
     with tab_work:

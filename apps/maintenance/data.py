@@ -50,12 +50,32 @@ def load_evaluation_data(path: Path | None, machines: int, seed: int) -> tuple[p
     return load_history(path), Path(path).name.lower().startswith("test")
 
 
+def demo_lives() -> pd.DataFrame:
+    """The whole lives, to failure, of the six simulated machines of the demo fleet."""
+    return simulate_fleet(len(DEMO_LIFE_SHARES), seed=2024)
+
+
 def demo_fleet() -> pd.DataFrame:
     """Six simulated machines seen part-way through their lives (what the page offers to an empty fleet)."""
-    fleet = simulate_fleet(len(DEMO_LIFE_SHARES), seed=2024)
+    fleet = demo_lives()
     cut = {unit: int(len(group) * share)
            for (unit, group), share in zip(fleet.groupby("unit"), DEMO_LIFE_SHARES, strict=True)}
     return fleet[fleet["cycle"] <= fleet["unit"].map(cut)].reset_index(drop=True)
+
+
+def demo_machine_id(unit: object) -> str:
+    """How the service names a demo machine (``M1`` … ``M6``)."""
+    return f"M{unit}"
+
+
+def demo_machine_ids() -> list[str]:
+    """The ids of the demo fleet's machines (the simulator numbers its units from 1)."""
+    return [demo_machine_id(unit) for unit in range(1, len(DEMO_LIFE_SHARES) + 1)]
+
+
+def reading_columns(frame: pd.DataFrame) -> list[str]:
+    """The columns a machine sends as readings: operating settings and sensors."""
+    return [c for c in frame.columns if str(c).startswith(("s_", "setting_"))]
 
 
 def split_units(frame: pd.DataFrame, share: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -12,7 +12,7 @@ MANIFEST = AppManifest(
     port=8105,
     icon=":material/build:",
     audience="maintenance planners of a machine fleet",
-    first_try="add simulated machines, then read the fleet, most urgent first",
+    first_try="add the simulated machines, run them on a few cycles, and watch the fleet re-rank by urgency",
     tiny_train_args=("--tiny", "--epochs", "1", "--rl-steps", "1024", "--episodes", "2"),
     tiny_evaluate_args=("--tiny", "--episodes", "2"),
     # no demo_train_args: make demo trains the full recipe; with fewer PPO steps (e.g. --rl-steps 30000) the agent

@@ -12,6 +12,8 @@ from apps.maintenance.predictor import MAX_READINGS
 from lepton_shared.serving import RequestModel
 from lepton_shared.serving.schemas import ResponseModel
 
+MAX_ADVANCE = 50  # cycles the simulated fleet runs per request
+
 
 class ReadingsBody(RequestModel):
     readings: list[dict[str, float]] = Field(min_length=1, max_length=MAX_READINGS)
@@ -69,6 +71,15 @@ class Fleet(ResponseModel):
 
 class DemoFleet(ResponseModel):
     added: list[str] = Field(description="machines given readings (those that had some are left alone)")
+
+
+class AdvanceBody(RequestModel):
+    cycles: int = Field(10, ge=1, le=MAX_ADVANCE, description="operating cycles each simulated machine runs")
+
+
+class DemoFleetAdvanced(ResponseModel):
+    advanced: dict[str, int] = Field(description="simulated machine -> readings it sent")
+    failed: list[str] = Field(description="simulated machines at the end of their lives: they send no more")
 
 
 class Comparison(ResponseModel):

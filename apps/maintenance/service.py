@@ -11,10 +11,12 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from apps.maintenance import storage
 from apps.maintenance.predictor import MaintenancePredictor
 from apps.maintenance.schemas import (
+    AdvanceBody,
     Assessment,
     CompareBody,
     Compared,
     DemoFleet,
+    DemoFleetAdvanced,
     Fleet,
     History,
     Policies,
@@ -43,6 +45,10 @@ def _history(machine_id: str) -> pd.DataFrame:
     frame = pd.DataFrame(values)
     frame["unit"] = machine_id
     return frame
+
+
+def _readings(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, float]]:
+    return [{c: float(v) for c, v in zip(columns, row, strict=True)} for row in frame[columns].to_numpy()]
 
 
 def _store(machine_id: str, readings: list[dict[str, float]]) -> dict[str, Any]:
@@ -92,22 +98,48 @@ def fleet(predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
 
 
 @router.post("/fleet/demo", response_model=DemoFleet)
-def add_demo_fleet() -> dict[str, Any]:
+def add_demo_fleet() -> DemoFleet:
     """Readings of six simulated machines part-way through their lives (``M1`` … ``M6``); machines that already
     have readings are left as they are."""
-    from apps.maintenance.data import demo_fleet
+    from apps.maintenance.data import demo_fleet, demo_machine_id, reading_columns
 
     frame = demo_fleet()
-    columns = [c for c in frame.columns if str(c).startswith(("s_", "setting_"))]
+    columns = reading_columns(frame)
     known = set(storage.machine_ids())
     added = []
     for unit, group in frame.groupby("unit"):
-        machine_id = f"M{unit}"
+        machine_id = demo_machine_id(unit)
         if machine_id not in known:
-            readings = [{c: float(v) for c, v in zip(columns, row, strict=True)} for row in group[columns].to_numpy()]
-            _store(machine_id, readings)
+            _store(machine_id, _readings(group, columns))
             added.append(machine_id)
-    return {"added": added}
+    return DemoFleet(added=added)
+
+
+@router.post("/fleet/demo/advance", response_model=DemoFleetAdvanced, responses=errors(404))
+def advance_demo_fleet(body: AdvanceBody) -> DemoFleetAdvanced:
+    """Run the simulated machines on: each sends its next ``cycles`` readings from the simulator, so the fleet's
+    ranking changes as they wear, whether the page runs in-process or calls this service. A machine at the end
+    of its life (it failed in the simulation) sends nothing more; machines not from the simulation are untouched."""
+    from apps.maintenance.data import demo_lives, demo_machine_id, reading_columns
+
+    lives = demo_lives()
+    columns = reading_columns(lives)
+    sent = storage.reading_counts()
+    advanced: dict[str, int] = {}
+    failed = []
+    for unit, life in lives.groupby("unit"):
+        machine_id = demo_machine_id(unit)
+        if machine_id not in sent:
+            continue
+        upcoming = life.iloc[sent[machine_id]:sent[machine_id] + body.cycles]
+        if upcoming.empty:
+            failed.append(machine_id)
+            continue
+        _store(machine_id, _readings(upcoming, columns))
+        advanced[machine_id] = len(upcoming)
+    if not advanced and not failed:
+        raise NotFoundError("no simulated machine in the fleet: add them first (POST /v1/fleet/demo)")
+    return DemoFleetAdvanced(advanced=advanced, failed=failed)
 
 
 @router.get("/policies", response_model=Policies, responses=NEEDS_MODEL)

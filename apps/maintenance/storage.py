@@ -45,3 +45,11 @@ def machine_ids() -> list[str]:
     """Every machine with at least one reading."""
     with session_scope() as session:
         return list(session.scalars(select(MaintenanceReading.machine_id).distinct()))
+
+
+def reading_counts() -> dict[str, int]:
+    """Machine id -> how many readings it has sent (the number of its newest one)."""
+    with session_scope() as session:
+        rows = session.execute(select(MaintenanceReading.machine_id, func.max(MaintenanceReading.seq))
+                               .group_by(MaintenanceReading.machine_id)).all()
+        return {str(machine): int(count) for machine, count in rows}

@@ -52,6 +52,27 @@ def no_model(reason: str) -> None:
         st.rerun()
 
 
+def simulation_controls(machines: list[dict[str, Any]]) -> None:
+    """Let the simulated machines run on, so the ranking changes as they wear (through the service's own route,
+    so it works the same when the page calls a remote service)."""
+    from apps.maintenance.data import demo_machine_ids
+
+    if not set(demo_machine_ids()) & {m["machine_id"] for m in machines}:
+        return
+    left, right = st.columns([1, 3], vertical_alignment="bottom")
+    cycles = left.number_input("Cycles", min_value=1, max_value=50, value=10, step=5, key="advance_cycles")
+    if right.button("Run the simulated machines on"):
+        try:
+            result = client.post("/v1/fleet/demo/advance", json={"cycles": int(cycles)})
+        except ServiceError as exc:
+            st.warning(str(exc))
+            return
+        ran = ", ".join(f"{m} +{n}" for m, n in result["advanced"].items()) or "none"
+        st.toast(f"cycles run: {ran}" + (f"; at end of life: {', '.join(result['failed'])}" if result["failed"]
+                                          else ""))
+        st.rerun()
+
+
 def fleet_section() -> None:
     st.subheader("Fleet, most urgent first")
     machines = client.get("/v1/fleet")["machines"]
@@ -62,8 +83,10 @@ def fleet_section() -> None:
             st.toast(f"added {', '.join(added) or 'nothing'}")
             st.rerun()
         return
+    simulation_controls(machines)
     table = pd.DataFrame(machines)
-    st.dataframe(table[[c for c in FLEET_COLUMNS if c in table.columns]], hide_index=True)
+    table.insert(0, "urgency_rank", range(1, len(table) + 1))
+    st.dataframe(table[[c for c in ["urgency_rank", *FLEET_COLUMNS] if c in table.columns]], hide_index=True)
     choice = st.selectbox("Machine", table["machine_id"].tolist())
     try:
         history = client.get(f"/v1/machines/{choice}/history")

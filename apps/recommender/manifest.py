@@ -11,6 +11,6 @@ MANIFEST = AppManifest(
     port=8103,
     icon=":material/thumb_up:",
     audience="e-commerce and merchandising teams",
-    first_try="pick a customer and compare their history with their recommendations",
+    first_try="click a sample customer and compare their history with their recommendations and the reasons",
     tiny_train_args=("--tiny", "--epochs", "1"),
 )

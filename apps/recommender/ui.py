@@ -1,5 +1,6 @@
-"""Streamlit page of the recommender: a user's history and recommendations with the reasons,
-an anonymous session, a similar-items browser and the offline metrics against the baselines.
+"""Streamlit page of the recommender: sample customers and any user, their history beside their
+recommendations with the reasons, an anonymous session, a similar-items browser and the offline metrics
+against the baselines.
 
 Everything goes through ``AppClient``: the recommender service at ``LEPTON_RECOMMENDER_URL``, or the
 same service in this process, so the page offers the same features both ways. Run it with
@@ -17,6 +18,7 @@ import streamlit as st
 
 from apps.recommender.manifest import MANIFEST
 from lepton_shared.ui import AppClient, ServiceError
+from lepton_shared.ui.examples import Example, pick_example
 from lepton_shared.ui.report import show_model_report
 from lepton_shared.ui.studies import studies_section
 
@@ -25,6 +27,8 @@ APP = MANIFEST.name
 FAILURES = (ServiceError, httpx.HTTPError)
 ANY_CATEGORY = "(any)"
 RECOMMENDATION_COLUMNS = ["title", "category", "reason", "score", "item_id"]
+#: How many of the model's sample users the page offers as one-click customers.
+SAMPLE_CUSTOMERS = 8
 
 client = AppClient(APP)
 
@@ -86,33 +90,46 @@ def metrics_chart(metrics: dict[str, Any], family: str) -> None:
                    f"{100 * float(gain):+.1f} % (random 80/20 split, seed 42, K=10, seen items filtered)")
 
 
-def user_tab(overview: dict[str, Any], categories: list[str]) -> None:
-    left, right = st.columns([1, 2])
-    with left:
-        user_id = st.selectbox("User", overview["sample_users"], key="user")
-        other = st.text_input("…or type any user id (unknown ids get trending items)", key="user_text")
-        k = st.slider("How many", 1, 30, 10, key="user_k")
-        category = st.selectbox("Category", categories, key="user_cat")
-        go = st.button("Recommend", type="primary", key="user_go")
-    if not go:
-        return
-    who = other.strip() or str(user_id)
+def customer_view(who: str, k: int, category: str) -> None:
+    """A customer's history beside their recommendations, so one can judge the reasons at a glance."""
     path = f"/v1/users/{quote(who, safe='')}"
-    with right:
-        try:
-            result = client.get(f"{path}/recommendations", params={"k": k, **_category(category)})
-            history = client.get(f"{path}/history")["items"]
-        except FAILURES as exc:
-            st.error(str(exc))
-            return
-        label = "cold start: trending items" if result["strategy"] == "cold_start" else "personalised"
+    try:
+        result = client.get(f"{path}/recommendations", params={"k": k, **_category(category)})
+        history = client.get(f"{path}/history")["items"]
+    except FAILURES as exc:
+        st.error(str(exc))
+        return
+    label = "cold start: trending items" if result["strategy"] == "cold_start" else "personalised"
+    past, future = st.columns(2)
+    with past:
+        st.subheader(f"History ({len(history)} items)")
+        st.dataframe(_table(history, ["title", "category", "item_id"]), width="stretch", hide_index=True)
+    with future:
         st.subheader(f"Recommendations for {who} ({label})")
         if result["items"]:
             first = result["items"][0]
             st.markdown(f"Top pick: **{first['title']}** ({first['category']}), {first['reason']}")
         st.dataframe(_table(result["items"], RECOMMENDATION_COLUMNS), width="stretch", hide_index=True)
-        st.subheader(f"History ({len(history)} items)")
-        st.dataframe(_table(history, ["title", "category", "item_id"]), width="stretch", hide_index=True)
+
+
+def samples_tab(overview: dict[str, Any]) -> None:
+    """Customers of the model's own data, one click each: no user id to know beforehand."""
+    st.caption("Customers from the data the model was trained on. Click one to see what they bought beside what "
+               "the model recommends to them, with the reason for each.")
+    offered = [Example(f"Customer {user}", str(user)) for user in overview["sample_users"][:SAMPLE_CUSTOMERS]]
+    chosen = pick_example(offered, "recommender-sample", columns=SAMPLE_CUSTOMERS // 2)
+    if chosen is not None:
+        customer_view(str(chosen.value), 10, ANY_CATEGORY)
+
+
+def user_tab(overview: dict[str, Any], categories: list[str]) -> None:
+    user_id = st.selectbox("User", overview["sample_users"], key="user")
+    other = st.text_input("…or type any user id (unknown ids get trending items)", key="user_text")
+    left, right = st.columns(2)
+    k = left.slider("How many", 1, 30, 10, key="user_k")
+    category = right.selectbox("Category", categories, key="user_cat")
+    if st.button("Recommend", type="primary", key="user_go"):
+        customer_view(other.strip() or str(user_id), k, category)
 
 
 def session_tab(labels: dict[str, str], categories: list[str]) -> None:
@@ -160,8 +177,10 @@ def page() -> None:
              f"{overview['n_items']} items" + (" · via the service" if client.remote else " · in-process"))
     categories = [ANY_CATEGORY, *overview["categories"]]
     labels = {f"{i['title']} ({i['item_id']})": i["item_id"] for i in overview["sample_items"]}
-    tab_user, tab_session, tab_similar, tab_metrics = st.tabs(
-        ["For a user", "Anonymous session", "Similar items", "Offline metrics"])
+    tab_samples, tab_user, tab_session, tab_similar, tab_metrics = st.tabs(
+        ["Sample customers", "For a user", "Anonymous session", "Similar items", "Offline metrics"])
+    with tab_samples:
+        samples_tab(overview)
     with tab_user:
         user_tab(overview, categories)
     with tab_session:

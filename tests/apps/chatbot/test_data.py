@@ -115,3 +115,31 @@ def test_builtin_bank_is_written_as_customers_write() -> None:
                  for w in text.lower().split() if w not in seen[label]]
     assert len(new_words) >= len(in_scope) // 4
     assert baseline_metrics(fit_baseline(train), val)["accuracy"] < 0.99
+
+
+def test_suggested_messages_cover_each_kind_from_the_built_in_bank() -> None:
+    """The page's suggestions: questions of served intents only, FAQ questions, off-topic messages and requests
+    for a person that the dialogue's handoff rule recognises; none holds an answer."""
+    from apps.chatbot.data import suggested_messages
+    from apps.chatbot.dialogue import asks_for_human
+    from apps.chatbot.intents import BANK_INTENTS, FAQ, HUMAN_REQUESTS, OFF_TOPIC
+
+    served = [spec.name for spec in BANK_INTENTS]
+    offered = suggested_messages(served, per_kind=2)
+    kinds = {kind for kind, _ in offered}
+    assert kinds == {"answered", "needs an agent", "FAQ", "out of scope", "asks for a person"}
+    by_kind = {kind: [text for k, text in offered if k == kind] for kind in kinds}
+    assert all(len(texts) == 2 for texts in by_kind.values())
+    assert set(by_kind["out of scope"]) <= set(OFF_TOPIC)
+    assert set(by_kind["FAQ"]) <= {question for question, _ in FAQ}
+    agent = {spec.examples[0]: spec for spec in BANK_INTENTS}
+    assert all(agent[text].needs_agent for text in by_kind["needs an agent"])
+    assert all(not agent[text].needs_agent for text in by_kind["answered"])
+    assert all(asks_for_human(text) for text in HUMAN_REQUESTS)
+    assert not any(asks_for_human(text) for kind, text in offered if kind != "asks for a person")
+    answers = {spec.answer for spec in BANK_INTENTS if spec.answer} | {answer for _, answer in FAQ}
+    assert not answers & {text for _, text in offered}
+
+    only_cards = suggested_messages(["card_arrival"], per_kind=2)
+    assert [text for kind, text in only_cards if kind in ("answered", "needs an agent")] == \
+        [agent_text for agent_text, spec in agent.items() if spec.name == "card_arrival"]

@@ -1,5 +1,6 @@
 """The Streamlit page in headless Chromium, in-process and through the service: send a message, see the
-answer, rate it, then the handoff banner, the agent queue and the analytics after asking for a person."""
+answer, rate it, click a suggested out-of-scope message, then the handoff banner, the agent queue and the
+analytics after clicking the suggestion that asks for a person."""
 
 from __future__ import annotations
 
@@ -9,10 +10,18 @@ from pathlib import Path
 
 import pytest
 
+from apps.chatbot.data import suggested_messages
 from lepton_shared.testing.browser import browser_page, streamlit_server, wait_for_streamlit
 from lepton_shared.testing.env import lepton_env
 
 MODES = ["in-process", "service"]
+
+
+def intents() -> list[str]:
+    """The intents of the built-in bank, which the trained model of these tests serves."""
+    from apps.chatbot.intents import BANK_INTENTS
+
+    return [spec.name for spec in BANK_INTENTS]
 
 
 def _copy_database(home: Path, folder: Path) -> str:
@@ -71,17 +80,22 @@ def test_chat_page_answers_and_hands_off(mode: str, trained_home: Path, tmp_path
         page.get_by_text("Thanks for the feedback").wait_for()
         wait_for_streamlit(page)
 
-        page.get_by_label("Your message").fill("Can I talk to a real person?")
-        page.get_by_role("button", name="Send").click()
-        page.get_by_text("handed over to a human agent").wait_for()
+        offered = dict((kind, text) for kind, text in reversed(suggested_messages(intents())))  # each kind's first
+        page.get_by_role("button", name=offered["out of scope"], exact=True).click()
         wait_for_streamlit(page)
         expect(turns).to_have_count(4)
+        expect(turns.nth(2)).to_contain_text(offered["out of scope"])  # sent as the customer's message
+        expect(turns.nth(3)).to_contain_text("confidence")  # whether a tiny model calls it out of scope varies
+        page.get_by_role("button", name=offered["asks for a person"], exact=True).click()
+        page.get_by_text("handed over to a human agent").wait_for()
+        wait_for_streamlit(page)
+        expect(turns).to_have_count(6)
 
         page.get_by_role("tab", name="Agent queue").click()
         handoff = page.get_by_text("asked for human").first
         handoff.wait_for()
         handoff.click()
-        expect(page.get_by_text("Customer: Can I talk to a real person?")).to_have_count(1)
+        expect(page.get_by_text(f"Customer: {offered['asks for a person']}")).to_have_count(1)
         wait_for_streamlit(page)
         take = page.get_by_role("button", name="Take")
         for _ in range(3):  # a click landing while the browser still lays out the expander can be lost

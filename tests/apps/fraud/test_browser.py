@@ -1,8 +1,9 @@
 """The Streamlit page in headless Chromium, in-process and through the service: score a payment by hand,
-then label it from the queue."""
+then label it from the queue; replay the simulated stream, then mark one of its alerts in the queue."""
 
 from __future__ import annotations
 
+import re
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from lepton_shared.testing.env import lepton_env
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["in-process", "service"])
 def test_score_and_review_in_the_browser(mode: str, tmp_path: Path, small_data: pd.DataFrame) -> None:
+    from playwright.sync_api import expect
+
     from apps.fraud.app import APP
     from lepton_shared.testing.server import serve_app
 
@@ -35,6 +38,7 @@ def test_score_and_review_in_the_browser(mode: str, tmp_path: Path, small_data: 
         wait_for_streamlit(page)
         page.get_by_text("Model version").first.wait_for()
         page.get_by_text("Using the service at" if mode == "service" else "Running in-process").first.wait_for()
+        page.get_by_role("tab", name="Score a transaction").click()
         page.get_by_label("Amount").fill("4000")
         page.get_by_label("Amount").press("Tab")
         page.get_by_label("Transaction id (optional)").fill("ui-1")
@@ -48,6 +52,24 @@ def test_score_and_review_in_the_browser(mode: str, tmp_path: Path, small_data: 
         page.get_by_role("button", name="Mark fraud").click()
         wait_for_streamlit(page)
         page.get_by_text("The review queue is empty").wait_for()
+
+        page.get_by_role("tab", name="Replay a stream").click()
+        page.get_by_role("button", name="Replay the stream").click()
+        replayed = page.get_by_text("alert(s) went to the review queue")
+        replayed.wait_for(timeout=120_000)
+        alerts = int(replayed.inner_text().split(": ")[1].split()[0])
+        assert alerts > 0, replayed.inner_text()
+        wait_for_streamlit(page)
+        page.get_by_role("tab", name="Review queue").click()
+        queued = page.get_by_text(re.compile(r"^replay-\w+-\d+ · customer"))
+        shown = 50  # the queue the page shows: the 50 riskiest
+        expect(queued).to_have_count(min(alerts, shown))
+        first = queued.first.inner_text().split(" · ")[0]
+        queued.first.click()
+        page.get_by_role("button", name="Mark legit").first.click()
+        expect(page.get_by_text(f"{first} · customer")).to_have_count(0)  # marked: off the queue
+        wait_for_streamlit(page)
+        expect(queued).to_have_count(min(alerts - 1, shown))
         page.get_by_role("tab", name="Dashboard").click()
         page.get_by_text("Precision of labelled alerts").wait_for()
         page.get_by_role("tab", name="Evaluation").click()

@@ -210,3 +210,29 @@ def test_concurrent_scores_of_one_transaction_record_it_once(service: str) -> No
     with session_scope() as session:
         assert session.scalar(select(func.count()).select_from(Transaction)
                               .where(Transaction.transaction_id == "race")) == 1
+
+
+def test_replayed_stream_fills_the_review_queue_and_can_be_replayed(service: str) -> None:
+    """The page's replay: the simulated stream scored and recorded in time order (its customers' and terminals'
+    history builds up), alerts reach the review queue, an analyst's mark takes one off it, and a second replay
+    with fresh ids is accepted."""
+    from apps.fraud.simulator import as_requests, demo_stream
+
+    stream = demo_stream(14)
+    results = []
+    for start in range(0, len(stream), 200):
+        chunk = as_requests(stream.iloc[start:start + 200], "r1-")
+        answer = post(service, "/v1/score/batch", {"transactions": chunk})
+        assert answer.status_code == 200, answer.text
+        results += answer.json()["results"]
+    alerts = {f"r1-{tx}" for tx, r in zip(stream["TRANSACTION_ID"], results, strict=True) if r["decision"] != "approve"}
+    frauds = {f"r1-{tx}" for tx in stream.loc[stream["TX_FRAUD"] == 1, "TRANSACTION_ID"]}
+    assert alerts & frauds, "the replay raised no alert on any of its frauds"
+    queue = httpx.get(f"{service}/v1/review-queue", params={"limit": 500}, headers=AUTH, timeout=30).json()["items"]
+    assert {item["transaction_id"] for item in queue} == alerts
+    marked = queue[0]["transaction_id"]
+    assert post(service, "/v1/labels", {"labels": [{"transaction_id": marked, "label": "fraud"}]}).status_code == 200
+    queue = httpx.get(f"{service}/v1/review-queue", params={"limit": 500}, headers=AUTH, timeout=30).json()["items"]
+    assert marked not in {item["transaction_id"] for item in queue} and len(queue) == len(alerts) - 1
+    again = post(service, "/v1/score/batch", {"transactions": as_requests(stream.head(5), "r2-")})
+    assert again.status_code == 200 and len(again.json()["results"]) == 5

@@ -53,3 +53,18 @@ def test_builtin_sizes() -> None:
     tiny, full = builtin_config(tiny=True), builtin_config()
     assert tiny.n_customers < full.n_customers
     assert tiny.n_days >= 7 * 3 + 30  # room for the default protocol after 30 days of history
+
+
+def test_demo_stream_repeats_in_time_order_with_every_scenario() -> None:
+    """The page's replayable stream: the same payments every time, in time order, a day's worth per day, each
+    fraud scenario present on the full length so the review queue has something to catch."""
+    from apps.fraud.simulator import STREAM, demo_stream
+
+    stream = demo_stream()
+    pd.testing.assert_frame_equal(stream, demo_stream())
+    assert list(stream.columns) == COLUMNS and stream["TX_DATETIME"].is_monotonic_increasing
+    assert stream["TX_DATETIME"].dt.normalize().nunique() == STREAM.n_days
+    assert set(stream["TX_FRAUD_SCENARIO"].unique()) == {0, 1, 2, 3}
+    week = demo_stream(7)
+    assert week["TX_DATETIME"].dt.normalize().nunique() == 7 and len(week) < len(stream)
+    assert STREAM.seed != builtin_config().seed

@@ -67,3 +67,25 @@ def test_builtin_set_is_generated_once_with_its_class_names(lepton_home: Path) -
     assert sum(len(s) for s in image_set.splits.values()) == 20
     again = load(None, size=28, seed=0, builtin_images=20)
     assert np.array_equal(again.split("train").images, image_set.split("train").images)
+
+
+def test_example_studies_are_readable_pngs_of_both_classes_and_repeat() -> None:
+    """The page's gallery: PNG files the service's reader opens, classes alternating, the same every time, and
+    not images of the built-in training set (another seed)."""
+    import io
+
+    from PIL import Image
+
+    from apps.imaging.data import EXAMPLE_SEED, example_studies, synth_image
+
+    studies = example_studies(4, size=32)
+    assert [s.truth for s in studies] == [CLASS_NAMES[i % 2] for i in range(4)]
+    assert len({s.name for s in studies}) == 4 and all(s.name.endswith(".png") for s in studies)
+    assert [s.png for s in example_studies(4, size=32)] == [s.png for s in studies]
+    pixels = np.asarray(Image.open(io.BytesIO(studies[1].png)))
+    assert pixels.shape == (32, 32) and pixels.dtype == np.uint8 and pixels.std() > 0
+    rng = np.random.default_rng(EXAMPLE_SEED)
+    expected = [synth_image(i % 2, rng, 32) for i in range(2)][1]
+    assert np.abs(pixels / 255 - expected).max() <= 1 / 255 + 1e-6
+    training = synth_image(0, np.random.default_rng(0), 32)
+    assert not np.allclose(np.asarray(Image.open(io.BytesIO(studies[0].png))) / 255, training, atol=0.01)

@@ -1,5 +1,6 @@
 """The Streamlit page in headless Chromium, in-process and through the service: upload a study, see its
-probability, decision and heat map, then review it on the worklist; and the no-model state."""
+probability, decision and heat map, then review it on the worklist, then diagnose an example study of the
+gallery; and the no-model state."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from apps.imaging.data import synth_image, write_dicom
+from apps.imaging.data import example_studies, synth_image, write_dicom
 from lepton_shared.testing.browser import browser_page, streamlit_server, wait_for_streamlit
 from lepton_shared.testing.env import lepton_env
 
@@ -69,7 +70,8 @@ def test_upload_shows_heatmap_and_decision(mode: str, trained_home: tuple[Path, 
         assert decision and decision in classes.split("·")[0], (decision, classes)
         expect(page.get_by_text("positive-class probability 0.")).to_have_count(1)
         expect(page.get_by_text("· study #1")).to_have_count(1)
-        heatmap = page.locator('[data-testid="stImage"] img').first  # the Grad-CAM overlay
+        overlays = page.locator('[data-testid="stImage"]').filter(has_text="Grad-CAM overlay")
+        heatmap = overlays.first.locator("img")
         expect(heatmap).to_be_visible()
         assert heatmap.evaluate("img => img.naturalWidth") > 0, "the heat map did not load"
         expect(page.get_by_text("Grad-CAM overlay")).to_have_count(1)
@@ -87,6 +89,18 @@ def test_upload_shows_heatmap_and_decision(mode: str, trained_home: tuple[Path, 
         page.get_by_role("button", name="Save review").click()
         page.get_by_text("study 1: confirmed").wait_for(timeout=60_000)
         wait_for_streamlit(page)
+
+        example = example_studies()[1]  # the gallery's second study, as the page generates it
+        page.get_by_role("tab", name="Example studies").click()
+        page.get_by_role("button", name=f"Diagnose {example.name}").click()
+        page.get_by_text(f"{example.name} (generated as {example.truth})").wait_for(timeout=90_000)
+        wait_for_streamlit(page)
+        expect(page.get_by_text("· study #2")).to_have_count(1)
+        shown = page.locator('[data-testid="stImage"]:visible').filter(has_text="Grad-CAM overlay")
+        expect(shown).to_have_count(1)  # the example's, on this tab
+        heatmap = shown.locator("img")
+        expect(heatmap).to_be_visible()
+        assert heatmap.evaluate("img => img.naturalWidth") > 0, "the example's heat map did not load"
 
 
 @pytest.mark.browser

@@ -96,6 +96,41 @@ def test_demo_fleet_through_the_page_client(fresh_home: Path) -> None:
     assert lows == sorted(lows)
 
 
+def test_simulated_fleet_runs_on_through_the_page_client(fresh_home: Path) -> None:
+    """Each simulated machine sends its next readings from its simulated life, to its end and no further; the
+    fleet stays ranked by urgency; a machine of one's own is left alone."""
+    from apps.maintenance.data import demo_fleet, demo_lives
+    from apps.maintenance.storage import reading_counts
+    from lepton_shared.ui import AppClient, ServiceError
+
+    client = AppClient("maintenance")
+    with pytest.raises(ServiceError) as missing:
+        client.post("/v1/fleet/demo/advance", json={"cycles": 5})
+    assert missing.value.status == 404 and "POST /v1/fleet/demo" in str(missing.value)
+    client.post("/v1/fleet/demo")
+    client.post("/v1/machines/own-1/readings", json={"readings": _readings(20)})
+    before = reading_counts()
+    started = demo_fleet().groupby("unit").size()
+    lives = demo_lives().groupby("unit").size()
+    assert all(before[f"M{unit}"] == n for unit, n in started.items())
+
+    ran = client.post("/v1/fleet/demo/advance", json={"cycles": 7})
+    after = reading_counts()
+    assert ran["advanced"] == {f"M{u}": min(7, int(lives[u] - n)) for u, n in started.items() if lives[u] > n}
+    assert all(after[m] == before[m] + k for m, k in ran["advanced"].items()) and after["own-1"] == 20
+    lows = [m["rul_low"] for m in client.get("/v1/fleet")["machines"]]
+    assert len(lows) == 7 and lows == sorted(lows)
+
+    nearest = min(started.index, key=lambda u: lives[u] - started[u])  # the machine nearest its end
+    for _ in range(-(-int(lives[nearest] - after[f"M{nearest}"]) // 50)):
+        client.post("/v1/fleet/demo/advance", json={"cycles": 50})
+    assert f"M{nearest}" in client.post("/v1/fleet/demo/advance", json={"cycles": 1})["failed"]
+    assert reading_counts()[f"M{nearest}"] == lives[nearest]
+    with pytest.raises(ServiceError) as bad:
+        client.post("/v1/fleet/demo/advance", json={"cycles": 0})
+    assert bad.value.status == 422
+
+
 @pytest.mark.slow
 def test_comparison_with_other_costs_retunes_the_baselines(fresh_home: Path) -> None:
     from lepton_shared.ui import AppClient

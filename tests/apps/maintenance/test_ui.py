@@ -41,6 +41,10 @@ def test_page_shows_fleet_charts_and_reruns_comparison(mode: str, copy_home: Cal
         charts = page.locator('[data-testid="stVegaLiteChart"]')
         charts.nth(1).wait_for()  # drawn after the script run ends
         assert charts.count() == 2  # sensors, RUL band
+        page.get_by_role("button", name="Run the simulated machines on").click()
+        page.get_by_text("cycles run: M1 +10").wait_for()
+        wait_for_streamlit(page)
+        page.get_by_text("recommended:").first.wait_for()
         page.get_by_text("Policy comparison (held-out simulated machines)").wait_for()
         assert page.get_by_text("downtime cost per cycle").is_visible()
         page.get_by_role("button", name="Re-run comparison").click()

@@ -1,8 +1,10 @@
 """The Streamlit page in headless Chromium, in-process and through the service: recommendations with
-reasons, cold start, offline metrics; and the no-model state."""
+reasons, cold start, a sample customer's history beside their recommendations, offline metrics; and the
+no-model state."""
 
 from __future__ import annotations
 
+import re
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -20,6 +22,8 @@ def _env(home: Path, service: str = "") -> dict[str, str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["in-process", "service"])
 def test_page_recommends_with_reasons_and_cold_start(mode: str, trained_home: Path) -> None:
+    from playwright.sync_api import expect
+
     from apps.recommender.app import APP
     from lepton_shared.testing.server import serve_app
 
@@ -31,6 +35,7 @@ def test_page_recommends_with_reasons_and_cold_start(mode: str, trained_home: Pa
         wait_for_streamlit(page)
         page.get_by_text("Model v1", exact=False).wait_for()
         page.get_by_text("via the service" if mode == "service" else "in-process", exact=False).first.wait_for()
+        page.get_by_role("tab", name="For a user").click()
         page.get_by_role("button", name="Recommend", exact=True).click()
         wait_for_streamlit(page)
         page.get_by_text("Recommendations for", exact=False).wait_for()
@@ -41,6 +46,14 @@ def test_page_recommends_with_reasons_and_cold_start(mode: str, trained_home: Pa
         wait_for_streamlit(page)
         page.get_by_text("cold start: trending items", exact=False).wait_for()
         page.get_by_text("popular right now", exact=False).first.wait_for()
+        page.get_by_role("tab", name="Sample customers").click()
+        customer = page.get_by_role("button", name=re.compile(r"^Customer ")).first
+        who = customer.inner_text().removeprefix("Customer ").strip()
+        customer.click()
+        wait_for_streamlit(page)
+        page.get_by_text(f"Recommendations for {who} (personalised)").wait_for()
+        expect(page.get_by_text("History (", exact=False)).to_have_count(2)  # this tab's and the user tab's
+        expect(page.get_by_text("because you liked", exact=False).first).to_be_visible()
         page.get_by_role("tab", name="Offline metrics").click()
         page.get_by_text("gain over the strongest baseline", exact=False).wait_for()
         page.locator('[data-testid="stDataFrame"]:visible').first.wait_for()
