@@ -27,7 +27,7 @@ WINDOWS = (1, 7, 30)
 DEFAULT_DELAY = 7
 HISTORY_DAYS = 30  # the longest window
 OLD_WINDOW = (14, 29)  # days back: the customer's spending before a recent compromise (scenario 3: 14 days)
-BASE_WINDOW = (14, 36)  # days back: a longer pre-compromise baseline (all the online lookback allows)
+BASE_WINDOW = (14, 36)  # days back: a longer pre-compromise baseline
 COMPROMISE_DAYS = 28  # the handbook's compromised terminals stay compromised for 28 days (scenario 2)
 
 BASELINE_FEATURES = [
@@ -128,10 +128,22 @@ def day_index(datetimes: pd.Series | pd.DatetimeIndex) -> np.ndarray:
 class FeatureConfig:
     delay: int = DEFAULT_DELAY
 
+    def __post_init__(self) -> None:
+        # with no delay the terminal windows would count the current day, whose later transactions the
+        # offline path sees and the online one cannot: the two would disagree
+        if self.delay < 1:
+            raise ValueError(f"the label delay must be at least one day, not {self.delay}")
+
     @property
     def lookback(self) -> int:
-        """How many days of buckets the online path needs."""
+        """How many days back the terminal's delayed windows and fraud run reach."""
         return self.delay + HISTORY_DAYS
+
+    @property
+    def history_days(self) -> int:
+        """How many days of buckets the online path reads: the delayed windows, and the customer's baseline
+        (which reaches further back than they do when the delay is under a week)."""
+        return max(self.lookback, BASE_WINDOW[1])
 
 
 Raw = Mapping[str, np.ndarray]
@@ -168,8 +180,8 @@ def derive_arrays(raw: Raw, amount: np.ndarray, weekday: np.ndarray, hour: np.nd
         out[f"CUSTOMER_AMOUNT_RATIO_{w}DAY"] = np.where(n_prior > 0, amount / np.maximum(means[w], 1.0), 1.0)
     n_prior = raw["c_n_30"] - 1
     sq_prior = raw["c_ss_30"] - amount**2
-    var = np.divide(sq_prior, n_prior, out=np.zeros(len(amount)), where=n_prior > 0) - means[30] ** 2
-    std = np.sqrt(np.clip(var, 0.0, None))
+    std = _std(np.divide(sq_prior, n_prior, out=np.zeros(len(amount)), where=n_prior > 0), means[30],
+               scale=means[30] ** 2 + amount**2)
     out["CUSTOMER_ID_STD_AMOUNT_30DAY_WINDOW"] = std
     out["CUSTOMER_AMOUNT_ZSCORE_30DAY"] = np.where(n_prior > 1, (amount - means[30]) / (std + 1.0), 0.0)
     prior_max = raw["c_mx_30"]
@@ -190,13 +202,20 @@ def derive_arrays(raw: Raw, amount: np.ndarray, weekday: np.ndarray, hour: np.nd
     return out
 
 
+def _std(mean_sq: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Standard deviation from the mean of squares, a variance within rounding of ``scale`` (the squares it was
+    computed from) counting as zero: offline and online add the squares in different orders, and the square
+    root would blow their last-bit difference up to a visible one (1e-5 where the answer is 0)."""
+    var = mean_sq - mean**2
+    return np.sqrt(np.where(var > 1e-10 * scale, var, 0.0))
+
+
 def _versus_base(raw: Raw, amount: np.ndarray) -> dict[str, np.ndarray]:
     """The amount and the card's recent spending against its spending 14-36 days ago (-1: no baseline)."""
     n = raw["c_n_base"]
     has = n > 0
     mean = np.divide(raw["c_s_base"], n, out=np.zeros(len(n)), where=has)
-    var = np.divide(raw["c_ss_base"], n, out=np.zeros(len(n)), where=has) - mean**2
-    std = np.sqrt(np.clip(var, 0.0, None))
+    std = _std(np.divide(raw["c_ss_base"], n, out=np.zeros(len(n)), where=has), mean, scale=mean**2)
     base = np.maximum(mean, 1.0)
     n7 = raw["c_n_7p"]
     recent = has & (n7 > 0)

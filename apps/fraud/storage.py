@@ -120,7 +120,7 @@ _SEEN = select(Transaction.transaction_id).where(Transaction.transaction_id.in_(
 def history(session: Session, customer_id: int, terminal_id: int, day: int,
             config: F.FeatureConfig) -> tuple[list[F.CustomerDay], list[F.TerminalDay]]:
     """The buckets the features of a transaction on ``day`` may read."""
-    window = {"first": day - config.lookback, "last": day}
+    window = {"first": day - config.history_days, "last": day}
     conn = session.connection()  # Core, not ORM: these are plain rows, and the ORM layer doubles the cost
     cust = conn.execute(_CUSTOMER_DAYS, {"key": customer_id, **window}).all()
     term = conn.execute(_TERMINAL_DAYS, {"key": terminal_id, **window}).all()

@@ -81,6 +81,12 @@ def sniff_format(data: bytes, name: str = "") -> str:
     return "unknown"
 
 
+def _reason(exc: Exception) -> str:
+    """A library's error text on one short line: it goes into a one-line user error (pydicom and nibabel
+    messages span lines)."""
+    return " ".join(str(exc).split())[:120]
+
+
 def _check_pixels(width: int, height: int, name: str) -> None:
     if width * height > MAX_PIXELS:
         raise TooLargeError(f"{name} is {width} x {height} pixels, over the limit of {MAX_PIXELS:,} pixels; "
@@ -124,7 +130,7 @@ def read_dicom(data: bytes, name: str = "image.dcm", window: tuple[float, float]
         raise UserError(f"{name} is not a DICOM file (no DICM header)") from None
     except Exception as exc:
         raise UserError(f"{name} is a damaged or unsupported DICOM file ({exc.__class__.__name__}: "
-                        f"{str(exc)[:120]})") from None
+                        f"{_reason(exc)})") from None
     if raw.ndim == 3:  # multi-frame or RGB: take the middle frame / the luminance
         raw = raw.mean(axis=-1) if raw.shape[-1] in (3, 4) else raw[raw.shape[0] // 2]
     if raw.ndim != 2:
@@ -178,7 +184,7 @@ def read_nifti(data: bytes, name: str = "image.nii", slice_index: int | None = N
     except UserError:
         raise
     except Exception as exc:
-        raise UserError(f"{name} is not a readable NIfTI file ({exc.__class__.__name__}: {str(exc)[:120]})") \
+        raise UserError(f"{name} is not a readable NIfTI file ({exc.__class__.__name__}: {_reason(exc)})") \
             from None
     volume = np.squeeze(volume)
     if volume.ndim == 2:

@@ -391,6 +391,19 @@ class AppContract:
         assert drift["prediction"] is not None and drift["prediction"]["n"] >= 1
         assert all(f["n"] >= 1 for f in drift["features"].values()), drift["features"]
 
+    def test_fuzzed_requests_to_every_route_get_no_5xx(self, service: str) -> None:
+        """Every operation of the service's OpenAPI schema, with generated valid and invalid requests
+        (:mod:`lepton_shared.testing.fuzz`), authenticated; the service answers /healthz and /readyz after.
+        Last in the class: the fuzz writes rows (events, labels, feedback) that earlier tests might count."""
+        from lepton_shared.testing.fuzz import fuzz_service
+
+        sent, failures = fuzz_service(service, TOKEN)
+        assert sent > 0
+        assert httpx.get(f"{service}/healthz", timeout=10).json() == {"status": "ok"}
+        ready = httpx.get(f"{service}/readyz", timeout=10)
+        assert ready.status_code == 200, ready.text
+        assert not failures, f"{len(failures)} of {sent} fuzzed requests got a 5xx:\n" + "\n".join(failures)
+
 
 def _with_first_number(value: Any, new: float) -> tuple[Any, bool]:
     """``value`` (a JSON-like body) with its first number, depth first, replaced by ``new``; and whether one was."""
