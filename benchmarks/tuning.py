@@ -33,7 +33,7 @@ from typing import Any
 from lepton_shared.tuning.threads import THREAD_ENV_VARS
 
 ROOT = Path(__file__).resolve().parents[1]
-HOME = ROOT / "var" / "bench" / "tuning"
+HOME = Path(os.environ.get("LEPTON_TUNING_BENCH_HOME", ROOT / "var" / "bench" / "tuning")).resolve()
 LEPTON = [sys.executable, "-m", "lepton_shared.cli.main"]
 #: The documented default budget of one app's study (issue 16: <= 30 min on 2 cores).
 BUDGET_TRIALS = 40
