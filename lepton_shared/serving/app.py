@@ -319,8 +319,9 @@ def get_predictor(request: Request) -> Predictor:
 
 
 def log_prediction(request: Request, output: dict[str, Any], inputs: Any, latency_ms: float = 0.0,
-                   session: Session | None = None) -> None:
-    """Log one answer in ``prediction_log`` (the input only as a hash).
+                   session: Session | None = None, model_input: Any = None) -> None:
+    """Log one answer in ``prediction_log``: the request as a hash, and the model's input to replay
+    (``model_input``, default the request body ``inputs``; see :func:`kept_input`).
 
     Pass the request's own ``session`` to write the log in the same transaction as the answer's other rows
     (one commit, and the log is kept exactly when the answer's rows are); without one the row goes to the
@@ -329,7 +330,7 @@ def log_prediction(request: Request, output: dict[str, Any], inputs: Any, latenc
         return
     state: ServiceState = request.app.state.lepton
     row = log_row(state.app_name, getattr(request.state, "request_id", "-"), request.url.path, output, inputs,
-                  latency_ms)
+                  latency_ms, model_input)
     if session is None:
         state.log_writer.add([row])
         return
