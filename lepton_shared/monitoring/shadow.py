@@ -98,6 +98,9 @@ def replay(monitor: AppMonitor, rows: Sequence[Any], load: Any) -> tuple[list[An
         except ReplaySkipped as exc:
             skipped[str(exc)] += 1
             continue
+        except UserError as exc:  # the version refuses an input production took (a sensor it lacks)
+            skipped[f"refused by this version: {exc}"] += 1
+            continue
         kept.append(row)
     return kept, answers, skipped
 

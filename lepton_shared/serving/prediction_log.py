@@ -45,10 +45,10 @@ def kept_input(app_name: str, endpoint: str, model_input: Any) -> dict[str, Any]
     limit = settings.log_input_max_kb * 1024
     if isinstance(model_input, bytes | bytearray | memoryview):
         return {"skipped": "raw bytes, not a JSON input"}
-    kept = pseudonymise(json.loads(json.dumps(model_input, default=str)))
-    if len(json.dumps(kept)) > limit:
+    raw = json.dumps(model_input, default=str)  # measured before any other work: an upload may be megabytes
+    if len(raw) > limit:
         return {"skipped": f"input over LEPTON_LOG_INPUT_MAX_KB ({settings.log_input_max_kb} KiB)"}
-    return {"input": kept}
+    return {"input": pseudonymise(json.loads(raw))}
 
 
 def log_row(app_name: str, request_id: str, endpoint: str, output: dict[str, Any], inputs: Any,
