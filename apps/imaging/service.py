@@ -57,7 +57,7 @@ def diagnose(request: Request, file: UploadFile = File(..., description="PNG, JP
     elapsed = (time.perf_counter() - start) * 1000
     logged = {k: v for k, v in result.items() if k != "heatmap_png_base64"}
     upload = {"image_base64": base64.b64encode(data).decode("ascii"), "filename": file.filename or "upload",
-              "slice_index": slice_index}  # the /v1/predict body: what a replay reads (kept up to a size)
+              "slice_index": slice_index} if get_settings().log_inputs else None  # a /v1/predict body, to replay
     log_prediction(request, logged, data, elapsed, model_input=upload)
     return result
 
