@@ -134,6 +134,9 @@ def test_report_of_an_empty_window_and_one_line_errors(lepton_home: Path, capsys
     assert report["replayed"] == 0 and report["agreement"] is None and report["metric_deltas"] == {}
     assert report["skipped"] == {NOT_LOGGED: 1, "too big": 1} and report["logged"] == 2
     assert "no logged fraud input to replay" in report["message"]
+    with pytest.raises(SystemExit) as done:
+        main(["models", "shadow", "fraud", "v1", "--since", "1h"])
+    assert done.value.code == 0 and capsys.readouterr().out.startswith("no logged fraud input to replay")
     for argv, needle in ((["v9"], "unknown fraud model version 'v9'"), (["v1", "--since", "soon"], "--since"),
                          (["v1", "--limit", "0"], "--limit")):
         with pytest.raises(SystemExit) as done:
