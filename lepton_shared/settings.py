@@ -53,6 +53,12 @@ class Settings(BaseSettings):
         "within this time, with no POST /v1/admin/reload); 0 turns the polling off.")
     max_request_bytes: int = Field(default=10 * 1024 * 1024, description="Largest accepted request body.")
     log_predictions: bool = Field(default=True, description="Store every prediction in the database.")
+    log_inputs: bool = Field(
+        default=True, description="Keep each logged prediction's model input (personal ids as pseudonyms) so that "
+        "`lepton models shadow` can replay it through a candidate version; 0 keeps only its keyed hash.")
+    log_input_max_kb: int = Field(
+        default=64, ge=0, description="Largest model input kept in the prediction log, in KiB (JSON); a larger "
+        "one, e.g. an image upload, is logged as skipped and `lepton models shadow` counts it.")
     id_salt: str = Field(default=DEFAULT_ID_SALT, description="Secret key for pseudonymising personal identifiers "
                          "(HMAC-SHA256); production refuses the default.")
     metrics_public: bool = Field(

@@ -72,11 +72,21 @@ class FraudPredictor(Predictor):
             })
         return out
 
+    def _all_features(self, session: Session, item: TransactionIn) -> np.ndarray:
+        """Every one of :data:`FEATURES`, in that order (what the prediction log keeps to replay)."""
+        return storage.features_for(session, item.customer_id, item.terminal_id, float(item.tx_amount),
+                                    item.tx_datetime, self.config)
+
     def _features(self, session: Session, item: TransactionIn) -> np.ndarray:
         """One row in the model's feature order."""
-        row = storage.features_for(session, item.customer_id, item.terminal_id, float(item.tx_amount),
-                                   item.tx_datetime, self.config)
-        return row[self._order][None, :]
+        return self._all_features(session, item)[self._order][None, :]
+
+    def score_features(self, amounts: list[float], rows: list[dict[str, float]]) -> list[dict[str, Any]]:
+        """Answers to payments whose :data:`FEATURES` were read already (``lepton models shadow`` replays the
+        features the service logged, as the history stood when the payment was scored)."""
+        items = [TransactionIn.model_construct(transaction_id=None, tx_amount=a) for a in amounts]
+        return self._answer(items, np.asarray([[row[f] for f in self.model.features] for row in rows],
+                                              dtype=np.float64))
 
     def predict_batch(self, items: list[Any]) -> list[dict[str, Any]]:
         """Score with the aggregates as they are; nothing is written."""
@@ -88,19 +98,27 @@ class FraudPredictor(Predictor):
         return self._answer(items, rows)
 
     def score_and_record(self, session: Session, items: list[TransactionIn]) -> list[dict[str, Any]]:
-        """Score in order, each transaction seeing the ones before it, and record them all.
+        """Score in order, each transaction seeing the ones before it, and record them all."""
+        return self.score_record_inputs(session, items)[0]
+
+    def score_record_inputs(self, session: Session,
+                            items: list[TransactionIn]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """:meth:`score_and_record`, with each payment's model input as the prediction log keeps it: its amount
+        and :data:`FEATURES` as read from the history (a later replay cannot read the history as it was).
 
         Features are read one by one (each after the previous transaction joined the history); the
         model then scores the whole batch in one call, which is what makes batches fast."""
         ids = storage.check_new(session, items)
-        rows = []
+        full = []
         for item in items:
-            rows.append(self._features(session, item))
+            full.append(self._all_features(session, item))
             storage.add_to_history(session, item)
-        answers = self._answer(items, np.concatenate(rows))
+        answers = self._answer(items, np.stack(full)[:, self._order])
         for item, tx_id, answer in zip(items, ids, answers, strict=True):
             answer["transaction_id"] = tx_id
             storage.store(session, item, tx_id, answer)
         storage.flush_new(session, ids)
-        return answers
+        inputs = [{"tx_amount": float(item.tx_amount), "features": dict(zip(FEATURES, row.tolist(), strict=True))}
+                  for item, row in zip(items, full, strict=True)]
+        return answers, inputs
 

@@ -32,10 +32,10 @@ def score(request: Request, item: TransactionIn, predictor: Predictor = Depends(
     """Score one transaction, decide, explain, and add it to the customer's and terminal's history."""
     start = time.perf_counter()
     with session_scope() as session:
-        answer = _fraud(predictor).score_and_record(session, [item])[0]
-        log_prediction(request, answer, item.model_dump(mode="json"), (time.perf_counter() - start) * 1000,
-                       session=session)
-    return answer
+        answers, inputs = _fraud(predictor).score_record_inputs(session, [item])
+        log_prediction(request, answers[0], item.model_dump(mode="json"), (time.perf_counter() - start) * 1000,
+                       session=session, model_input=inputs[0])
+    return answers[0]
 
 
 @router.post("/score/batch", response_model=ScoreBatch, responses=errors(400, 409, 503))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from typing import Any
 
@@ -49,7 +50,9 @@ def diagnose(request: Request, file: UploadFile = File(..., description="PNG, JP
     result["study_id"] = study["id"]
     elapsed = (time.perf_counter() - start) * 1000
     logged = {k: v for k, v in result.items() if k != "heatmap_png_base64"}
-    log_prediction(request, logged, data, elapsed)
+    upload = {"image_base64": base64.b64encode(data).decode("ascii"), "filename": file.filename or "upload",
+              "slice_index": slice_index} if get_settings().log_inputs else None  # a /v1/predict body, to replay
+    log_prediction(request, logged, data, elapsed, model_input=upload)
     return result
 
 

@@ -1,5 +1,9 @@
 """What maintenance monitoring watches: how many readings a request sends and the sensor values of its latest
-reading (a recalibrated or failing sensor moves them), and the estimated remaining useful life."""
+reading (a recalibrated or failing sensor moves them), and the estimated remaining useful life.
+
+Training stores the reference profile from requests drawn from its fleet (``training.reference_requests``).
+There is no live quality: the service is never told when a machine failed or was serviced (its database keeps
+readings only), so there is no label to join; a shadow replay compares the recommended actions."""
 
 from __future__ import annotations
 
@@ -22,6 +26,9 @@ class MaintenanceMonitor(AppMonitor):
 
     def prediction(self, output: Mapping[str, Any]) -> Any:
         return output.get("rul")
+
+    def answer(self, output: Mapping[str, Any]) -> Any:
+        return output.get("recommended_action")
 
 
 MONITOR_CLASS = MaintenanceMonitor

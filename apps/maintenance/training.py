@@ -65,6 +65,7 @@ from lepton_shared.settings import get_settings
 APP = MaintenanceApp.name
 DECIDE_BELOW = 40.0  # the agent is asked once the RUL estimate drops to this (the alert of ``MaintenanceEnv``)
 HELD_OUT_SHARE = 0.15
+REFERENCE_REQUESTS = 300  #: requests in a version's monitoring profile
 # simulator PPO steps: 60,000 gave 4.8 %, 19.5 % and 27.6 % savings over the best baseline in three runs, 150,000
 # gave 32.1 % (docs/benchmarks/maintenance.md); the evaluation callback keeps the best checkpoint on training seeds
 SIM_RL_STEPS = 150_000
@@ -334,15 +335,42 @@ def train(config: MaintenanceTrainConfig) -> ModelInfo:
               "net_lr": hyper.lr, "net_width": rul.model.width,
               "trees": hyper.trees if rul.model.trees is not None else None}
     return register(rul, estimator, policies, replay, costs, source, metrics, params, fingerprint(frame),
-                    config.promote, config.tolerance)
+                    config.promote, config.tolerance, reference=reference_requests(rul.model, frame, config.seed))
+
+
+def reference_requests(model: RulEnsemble, frame: pd.DataFrame, seed: int,
+                       n: int = REFERENCE_REQUESTS) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Requests as ``POST /v1/predict`` gets them, a machine's readings from its first cycle to a cycle drawn
+    at random (newest last, at most the service's limit), and the model's RUL for each: the reference profile
+    ``lepton monitor`` compares served traffic with (drawn from the training fleet)."""
+    from apps.maintenance.predictor import MAX_READINGS
+
+    rng = np.random.default_rng(seed)
+    columns = [c for c in frame.columns if c.startswith(("s_", "setting_"))]
+    groups = [g.sort_values("cycle") for _, g in frame.groupby("unit")]
+    histories = []
+    for index in rng.integers(0, len(groups), n):
+        group = groups[index]
+        end = int(rng.integers(1, len(group) + 1))
+        histories.append(group.iloc[max(0, end - MAX_READINGS):end])
+    windows = np.concatenate([model.spec.windows_of(model.spec.normalise(h))[-1:] for h in histories])
+    estimates = model.predict_windows(windows)[0]
+    inputs = [{"readings": h[columns].to_dict("records")} for h in histories]
+    return inputs, [{"rul": round(float(e), 2)} for e in estimates]
 
 
 def register(rul: RulFit, estimator: RulEnsemble, policies: SimulatorPolicies, replay: ReplayPolicies | None,
              costs: CostModel, source: str, metrics: dict[str, Any], params: dict[str, Any], data_fingerprint: str,
-             promote: str = "gate", tolerance: float | None = None) -> ModelInfo:
-    """A new version in the registry, its folder laid out as ``model.Bundle`` reads it."""
+             promote: str = "gate", tolerance: float | None = None,
+             reference: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None) -> ModelInfo:
+    """A new version in the registry, its folder laid out as ``model.Bundle`` reads it, with the monitoring
+    profile of ``reference`` (requests and answers, see :func:`reference_requests`)."""
 
     def write(folder: Path) -> None:
+        if reference is not None:
+            from lepton_shared.monitoring import write_reference
+
+            write_reference(APP, folder, *reference)
         rul.model.save(folder / "rul")
         rul.ridge.save(folder / "rul" / "ridge.npz")
         if estimator is not rul.model:

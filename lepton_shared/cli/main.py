@@ -116,7 +116,8 @@ def build_parser(app_name: str | None = None) -> argparse.ArgumentParser:
     from lepton_shared.cli import monitor
 
     monitor.add_parser(sub, app_names)
-    models = sub.add_parser("models", help="list, show, promote or roll back model versions; their history")
+    models = sub.add_parser("models", help="list, show, promote or roll back model versions; their history; shadow "
+                                           "replay")
     mcmd = models.add_subparsers(dest="command", metavar="ACTION")
     p = mcmd.add_parser("list", help="all versions (optionally of one app)")
     p.add_argument("app", nargs="?", choices=app_names)
@@ -135,6 +136,9 @@ def build_parser(app_name: str | None = None) -> argparse.ArgumentParser:
     p = mcmd.add_parser("history", help="every promotion and rollback: who, when, why, both versions' key metric")
     p.add_argument("app", choices=app_names)
     p.add_argument("--json", action="store_true")
+    from lepton_shared.cli import shadow
+
+    shadow.add_parser(mcmd, app_names)
     db = sub.add_parser("db", help="database schema")
     dcmd = db.add_subparsers(dest="command", metavar="ACTION")
     dcmd.add_parser("upgrade", help="apply all migrations (SQLite or PostgreSQL per LEPTON_DATABASE_URL)")
@@ -240,8 +244,14 @@ def _models(args: argparse.Namespace) -> None:
             replaced = f" replacing {r.previous_version} ({_number(r.previous_value)})" if r.previous_version else ""
             print(f"{r.created_at:%Y-%m-%d %H:%M}  {r.action:8} {r.version} ({r.metric}={_number(r.value)}){replaced}"
                   f"  by {r.actor or 'unknown'}: {r.reason or '-'}")
+    elif args.command == "shadow":
+        from lepton_shared.cli import shadow
+        from lepton_shared.monitoring.shadow import summary
+
+        report = shadow.run(args)
+        _print_json(report) if args.json else print(summary(report))
     else:
-        raise UserError("choose one of: list, show, promote, rollback, history")
+        raise UserError("choose one of: list, show, promote, rollback, history, shadow")
 
 
 def _serve(name: str, args: argparse.Namespace) -> None:

@@ -13,13 +13,21 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from lepton_shared.monitoring.profile import PREDICTION
 
+if TYPE_CHECKING:
+    from lepton_shared.serving.predictor import Predictor
+
+
+class ReplaySkipped(Exception):
+    """A logged input that cannot be replayed; the message is the reason ``lepton models shadow`` counts."""
+
 
 class AppMonitor(ABC):
-    """One app's monitored features, prediction and live quality."""
+    """One app's monitored features, prediction and live quality, and how a logged input is replayed through
+    another version (``lepton models shadow``)."""
 
     #: the request paths whose answers are the model's (prefixes of ``prediction_log.endpoint``)
     endpoints: ClassVar[tuple[str, ...]] = ("/v1/predict",)
@@ -38,6 +46,35 @@ class AppMonitor(ABC):
 
     def monitors(self, endpoint: str) -> bool:
         return any(endpoint.startswith(prefix) for prefix in self.endpoints)
+
+    def replay_input(self, predictor: Predictor, logged: Any) -> dict[str, Any]:
+        """``predictor``'s answer to one logged model input (``prediction_log.model_input["input"]``). The
+        default reads it as the predictor's ``/v1/predict`` body; an app whose routes log another shape, or
+        resolve the request against the database, says how here. Raise :class:`ReplaySkipped` for an input
+        that cannot be replayed."""
+        from pydantic import ValidationError
+
+        try:
+            item = predictor.InputModel.model_validate(logged)
+        except ValidationError:
+            raise ReplaySkipped("not a model input the predictor reads") from None
+        return predictor.predict(item)
+
+    def answer(self, output: Mapping[str, Any]) -> Any:
+        """The part of an answer on which two versions agree or not (default: the watched prediction)."""
+        return self.prediction(output)
+
+    def replay_labels(self, outputs: Sequence[Mapping[str, Any]], database_url: str | None = None) -> list[Any]:
+        """The label that came back for each logged answer, comparable with :meth:`answer` (None where none did;
+        the same sources as :meth:`live_quality`)."""
+        return [None] * len(outputs)
+
+    def replay_metrics(self, outputs: Sequence[Mapping[str, Any]], labels: Sequence[Any]) -> dict[str, float]:
+        """The quality of ``outputs`` against their ``labels`` (labelled rows only): by default the share whose
+        :meth:`answer` is the label."""
+        if not labels:
+            return {}
+        return {"accuracy": sum(self.answer(o) == y for o, y in zip(outputs, labels, strict=True)) / len(labels)}
 
 
 @functools.cache

@@ -334,8 +334,9 @@ def get_predictor(request: Request) -> Predictor:
 
 
 def log_prediction(request: Request, output: dict[str, Any], inputs: Any, latency_ms: float = 0.0,
-                   session: Session | None = None) -> None:
-    """Log one answer in ``prediction_log`` (the input only as a hash).
+                   session: Session | None = None, model_input: Any = None) -> None:
+    """Log one answer in ``prediction_log``: the request as a hash, and the model's input to replay
+    (``model_input``, default the request body ``inputs``; see :func:`kept_input`).
 
     Pass the request's own ``session`` to write the log in the same transaction as the answer's other rows
     (one commit, and the log is kept exactly when the answer's rows are); without one the row goes to the
@@ -345,9 +346,10 @@ def log_prediction(request: Request, output: dict[str, Any], inputs: Any, latenc
     state: ServiceState = request.app.state.lepton
     rid, path, now = getattr(request.state, "request_id", "-"), request.url.path, datetime.now(UTC)
     if session is None:  # the row is built on the writer's thread, after the answer has gone
-        state.log_writer.add_later(lambda: [log_row(state.app_name, rid, path, output, inputs, latency_ms, now)])
+        state.log_writer.add_later(
+            lambda: [log_row(state.app_name, rid, path, output, inputs, latency_ms, model_input, created_at=now)])
         return
-    row = log_row(state.app_name, rid, path, output, inputs, latency_ms, now)
+    row = log_row(state.app_name, rid, path, output, inputs, latency_ms, model_input, created_at=now)
     from sqlalchemy import insert
 
     from lepton_shared.storage import PredictionLog
@@ -384,7 +386,7 @@ def _answer_batch(state: ServiceState, batch: list[_Pending]) -> list[dict[str, 
     if get_settings().log_predictions:
         now, at = time.perf_counter(), datetime.now(UTC)
         state.log_writer.add_later(lambda: [log_row(state.app_name, p.request_id, p.endpoint, out, p.inputs,
-                                                    (now - p.start) * 1000, at)
+                                                    (now - p.start) * 1000, created_at=at)
                                             for p, out in zip(batch, outputs, strict=True)])
     return outputs
 

@@ -34,17 +34,40 @@ def hash_input(value: Any) -> str:
     return keyed_hash(value)
 
 
+def kept_input(app_name: str, endpoint: str, model_input: Any) -> dict[str, Any] | None:
+    """The ``prediction_log.model_input`` of one answer: ``{"input": ...}`` with personal ids as pseudonyms, for
+    ``lepton models shadow`` to replay, or ``{"skipped": reason}`` when it is too large to keep (an image upload);
+    None when input logging is off (``LEPTON_LOG_INPUTS``) or the endpoint is not one of the model's."""
+    from lepton_shared.monitoring import app_monitor
+    from lepton_shared.settings import get_settings
+
+    settings = get_settings()
+    monitor = app_monitor(app_name)
+    if not settings.log_inputs or model_input is None or monitor is None or not monitor.monitors(endpoint):
+        return None
+    limit = settings.log_input_max_kb * 1024
+    if isinstance(model_input, bytes | bytearray | memoryview):
+        return {"skipped": "raw bytes, not a JSON input"}
+    raw = json.dumps(model_input, default=str)  # measured before any other work: an upload may be megabytes
+    if len(raw) > limit:
+        return {"skipped": f"input over LEPTON_LOG_INPUT_MAX_KB ({settings.log_input_max_kb} KiB)"}
+    return {"input": pseudonymise(json.loads(raw))}
+
+
 def log_row(app_name: str, request_id: str, endpoint: str, output: dict[str, Any], inputs: Any,
-            latency_ms: float, created_at: datetime | None = None) -> dict[str, Any]:
+            latency_ms: float, model_input: Any = None, created_at: datetime | None = None) -> dict[str, Any]:
     """One ``prediction_log`` row as the columns' values, with the app monitor's features of the request;
-    personal ids in the answer only as pseudonyms. ``created_at``: when the answer was given (default now)."""
+    personal ids in the answer only as pseudonyms. ``model_input`` is what the model was given when it is not
+    the request body ``inputs`` itself (features the service read from the database); ``created_at``: when the
+    answer was given (default now)."""
     from lepton_shared.monitoring import logged_features
 
     return {"app": app_name, "model_version": str(output.get("model_version", "")), "request_id": request_id,
             "endpoint": endpoint, "input_hash": hash_input(inputs),
             "output": pseudonymise(json.loads(json.dumps(output, default=str))), "latency_ms": latency_ms,
             "created_at": created_at or datetime.now(UTC), "status": 200,
-            "features": logged_features(app_name, endpoint, inputs, output)}
+            "features": logged_features(app_name, endpoint, inputs, output),
+            "model_input": kept_input(app_name, endpoint, inputs if model_input is None else model_input)}
 
 
 def failure_row(app_name: str, model_version: str, request_id: str, endpoint: str, status: int,
@@ -53,7 +76,7 @@ def failure_row(app_name: str, model_version: str, request_id: str, endpoint: st
     ``lepton monitor`` counts its error rate from. Nothing of the request is kept."""
     return {"app": app_name, "model_version": model_version, "request_id": request_id, "endpoint": endpoint,
             "input_hash": "", "output": {}, "latency_ms": latency_ms, "created_at": datetime.now(UTC),
-            "status": status, "features": None}
+            "status": status, "features": None, "model_input": None}
 
 
 def insert_rows(rows: list[dict[str, Any]], url: str | None = None) -> None:

@@ -87,3 +87,5 @@ class PredictionLog(Base):
     status: Mapped[int] = mapped_column(Integer, default=200, server_default="200")  #: the HTTP status answered
     #: the app monitor's features of the request (``lepton_shared.monitoring``); None when it has none
     features: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: ``{"input": ...}`` to replay (``lepton models shadow``) or ``{"skipped": reason}``; None when not logged
+    model_input: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

@@ -20,7 +20,7 @@ def small_data() -> pd.DataFrame:
                                      compromised_terminals_per_day=1, compromised_customers_per_day=1))
 
 
-def register_quick_model(df: pd.DataFrame) -> str:
+def register_quick_model(df: pd.DataFrame, rounds: int = 30, promote: bool = True) -> str:
     """Fit a small LightGBM on all of ``df`` and register it (seconds, unlike a full train)."""
     from apps.fraud.features import FEATURES, FeatureConfig, offline_features
     from apps.fraud.policy import CostPolicy
@@ -29,7 +29,7 @@ def register_quick_model(df: pd.DataFrame) -> str:
     from lepton_shared.registry import Registry
 
     x = offline_features(df)[FEATURES].to_numpy()
-    model = fit_lightgbm(x, df["TX_FRAUD"].to_numpy(), FEATURES, rounds=30)
+    model = fit_lightgbm(x, df["TX_FRAUD"].to_numpy(), FEATURES, rounds=rounds)
 
     def write(folder: Path) -> None:
         model.save(folder)
@@ -37,7 +37,7 @@ def register_quick_model(df: pd.DataFrame) -> str:
         (folder / "features.json").write_text(json.dumps({"delay": FeatureConfig().delay, "features": FEATURES}))
         write_report(folder / "report.html", "Quick fraud model", {"average_precision": 0.0})
 
-    return Registry().register("fraud", write, metrics={"average_precision": 0.0}).version
+    return Registry().register("fraud", write, metrics={"average_precision": 0.0}, promote=promote).version
 
 
 @pytest.fixture()

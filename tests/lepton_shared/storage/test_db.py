@@ -124,3 +124,26 @@ def test_a_log_from_before_0004_reads_as_answers_without_features(lepton_db_home
     assert rows == {"old": (200, None), "new": (500, {"amount": 3.5})}
     command.downgrade(alembic_config(), "0003_promotion_history")
     assert not {"status", "features"} & {c["name"] for c in inspect(get_engine()).get_columns("prediction_log")}
+
+
+def test_a_log_from_before_0005_has_no_model_inputs(lepton_db_home: Path) -> None:
+    """0005 adds the nullable ``model_input`` (what shadow replay reads): older rows have none, new rows keep
+    theirs; the downgrade removes the column and keeps the rows (SQLite and PostgreSQL)."""
+    from alembic import command
+
+    from lepton_shared.storage.db import alembic_config
+
+    command.upgrade(alembic_config(), "0004_prediction_log_monitoring")
+    assert "model_input" not in {c["name"] for c in inspect(get_engine()).get_columns("prediction_log")}
+    insert_old_log_row("old")
+    init_db()
+    with session_scope() as session:
+        session.add(PredictionLog(app="x", model_version="v1", request_id="new", endpoint="/", input_hash="h",
+                                  output={}, latency_ms=1.0, model_input={"input": {"text": "hi"}}))
+    with session_scope() as session:
+        rows = {r.request_id: r.model_input for r in session.scalars(select(PredictionLog))}
+    assert rows == {"old": None, "new": {"input": {"text": "hi"}}}
+    command.downgrade(alembic_config(), "0004_prediction_log_monitoring")
+    assert "model_input" not in {c["name"] for c in inspect(get_engine()).get_columns("prediction_log")}
+    with get_engine().connect() as connection:
+        assert connection.execute(select(PredictionLog.request_id)).scalars().all() != []
