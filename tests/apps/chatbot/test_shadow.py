@@ -31,6 +31,18 @@ def shadow(version: str, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     return report
 
 
+def forget_traffic() -> None:
+    """The copied home keeps what earlier tests sent to the session's shared model; this test counts its own."""
+    from sqlalchemy import delete
+
+    from apps.chatbot.storage import ChatFeedback, ChatMessage, ChatSession, Handoff
+    from lepton_shared.storage import PredictionLog, session_scope
+
+    with session_scope() as session:
+        for table in (ChatFeedback, Handoff, ChatMessage, ChatSession, PredictionLog):
+            session.execute(delete(table))
+
+
 def test_shadow_replays_chat_messages_through_a_candidate(trained_home: Path, tmp_path: Path,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     from apps.chatbot.app import APP
@@ -39,6 +51,7 @@ def test_shadow_replays_chat_messages_through_a_candidate(trained_home: Path, tm
     home = tmp_path / "home"
     shutil.copytree(trained_home, home)
     with lepton_env(home, api_token=TOKEN):
+        forget_traffic()
         with serve_app(APP.create_service()) as base, httpx.Client(
                 base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60) as client:
             replies = [client.post("/v1/chat", json={"message": m}).json() for m in MESSAGES]
