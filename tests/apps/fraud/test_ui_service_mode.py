@@ -39,9 +39,9 @@ def test_page_scores_a_payment(mode: str, trained_home: Path, monkeypatch: pytes
         assert not page.exception
         assert any(expected in c.value for c in page.caption)
         assert any("Model version" in c.value and "review 5" in c.value for c in page.caption)
-        page.number_input[2].set_value(4000.0)
-        page.text_input[0].set_value("page-1")
-        page.button[0].click().run()
+        next(n for n in page.number_input if n.label == "Amount").set_value(4000.0)
+        next(t for t in page.text_input if t.label.startswith("Transaction id")).set_value("page-1")
+        next(b for b in page.button if b.label == "Score").click().run()
         assert not page.exception
         assert any(m.label == "Decision" and m.value in ("REVIEW", "DECLINE") for m in page.metric)
     with session_scope() as session:
