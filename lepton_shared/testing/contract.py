@@ -87,6 +87,8 @@ def assert_answers_close(actual: Any, expected: Any, label: str = "answer") -> N
 
 class AppContract:
     app_name: ClassVar[str]
+    #: operations fuzzed with invalid requests only (see :func:`lepton_shared.testing.fuzz.fuzz_service`)
+    fuzz_invalid_only: ClassVar[tuple[str, ...]] = ()
 
     @property
     def evaluate_argv(self) -> list[str]:
@@ -397,7 +399,7 @@ class AppContract:
         Last in the class: the fuzz writes rows (events, labels, feedback) that earlier tests might count."""
         from lepton_shared.testing.fuzz import fuzz_service
 
-        sent, failures = fuzz_service(service, TOKEN)
+        sent, failures = fuzz_service(service, TOKEN, invalid_only=frozenset(self.fuzz_invalid_only))
         assert sent > 0
         assert httpx.get(f"{service}/healthz", timeout=10).json() == {"status": "ok"}
         ready = httpx.get(f"{service}/readyz", timeout=10)
