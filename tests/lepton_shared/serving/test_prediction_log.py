@@ -68,7 +68,8 @@ def test_deferred_rows_are_built_on_the_writer_thread_and_a_bad_one_costs_only_i
 
     def build(i: int) -> list[dict]:
         built_on.append(threading.current_thread().name)
-        return [log_row("example", f"d{i}", "/v1/predict", {"label": i, "model_version": "v1"}, {"x": i}, 2.0, created_at=at)]
+        return [log_row("example", f"d{i}", "/v1/predict", {"label": i, "model_version": "v1"}, {"x": i}, 2.0,
+                        created_at=at)]
 
     def broken() -> list[dict]:
         raise ValueError("unencodable answer")
