@@ -57,7 +57,20 @@ def main(apps: list[str]) -> None:
         print(f"wrote the {name} section of {OUT}", file=sys.stderr)
 
 
-if __name__ == "__main__":
+def _known() -> list[str]:
+    """What ``python -m benchmarks.run NAME`` accepts: every app, and the harnesses that span apps."""
     from lepton_shared.manifest import app_names
 
-    main(sys.argv[1:] or app_names())
+    return [*app_names(), "tuning"]
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    if {"-h", "--help"} & set(args):
+        print(f"usage: python -m benchmarks.run [NAME ...]   (NAME: {', '.join(_known())}; default: every app)\n")
+        print(__doc__)
+        sys.exit(0)
+    unknown = [name for name in args if name not in _known()]
+    if unknown:
+        sys.exit(f"error: no benchmark named {', '.join(unknown)} (known: {', '.join(_known())})")
+    main(args or [name for name in _known() if name != "tuning"])

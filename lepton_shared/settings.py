@@ -7,6 +7,9 @@ than through flags scattered over five apps.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -124,3 +127,25 @@ def _describe(error: Any) -> str:
     name = "LEPTON_" + "_".join(str(part) for part in error["loc"]).upper()
     message = str(error["msg"]).removeprefix("Value error, ")
     return f"{name}={error['input']!r}: {message}"
+
+
+@contextmanager
+def env_overrides(values: Mapping[str, str | None]) -> Iterator[None]:
+    """Environment variables set (``None``: removed) inside the block, and as they were afterwards.
+
+    Children started in the block copy them. Each variable is changed on its own, not by clearing and refilling
+    ``os.environ`` as ``unittest.mock.patch.dict`` does, because other threads may read it meanwhile."""
+    saved = {name: os.environ.get(name) for name in values}
+    _set_env(values)
+    try:
+        yield
+    finally:
+        _set_env(saved)
+
+
+def _set_env(values: Mapping[str, str | None]) -> None:
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value

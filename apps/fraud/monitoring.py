@@ -61,7 +61,7 @@ class FraudMonitor(AppMonitor):
         """1 (fraud) or 0 from analysts and chargebacks, by the answer's ``transaction_id``."""
         from sqlalchemy import select
 
-        from apps.fraud.storage import Transaction
+        from apps.fraud.tables import Transaction
         from lepton_shared.storage import session_scope
 
         ids = [o.get("transaction_id") for o in outputs]
@@ -81,28 +81,17 @@ class FraudMonitor(AppMonitor):
         fraud, and the score's average precision when both classes came back."""
         from sqlalchemy import select
 
+        from apps.fraud.tables import Transaction  # not apps.fraud.storage: it imports pandas
         from lepton_shared.storage import session_scope
 
-        labelled = labelled_transactions()
         with session_scope(database_url) as session:
-            rows = session.execute(select(labelled.c.score, labelled.c.decision, labelled.c.label)
-                                   .where(labelled.c.label.is_not(None), labelled.c.labelled_at >= since)).all()
+            rows = session.execute(select(Transaction.score, Transaction.decision, Transaction.label)
+                                   .where(Transaction.label.is_not(None), Transaction.labelled_at >= since)).all()
         if not rows:
             return None
         labels = [int(r.label) for r in rows]
         return {"labelled": len(rows), "fraud_rate": round(sum(labels) / len(labels), 4),
                 **decision_quality([r.score for r in rows], [r.decision for r in rows], labels)}
-
-
-def labelled_transactions() -> Any:
-    """The columns of ``apps.fraud.storage.Transaction`` that live quality reads, as a Core table clause.
-
-    Not the ORM class: ``apps.fraud.storage`` imports pandas through the feature code, half a second or more
-    that ``lepton monitor`` (target: answers in 2 s) would pay in every app's run."""
-    from sqlalchemy import DateTime, Float, Integer, String, column, table
-
-    return table("fraud_transactions", column("score", Float), column("decision", String),
-                 column("label", Integer), column("labelled_at", DateTime(timezone=True)))
 
 
 MONITOR_CLASS = FraudMonitor

@@ -1,4 +1,4 @@
-"""The fraud app's tables and every query on them.
+"""Every query on the fraud app's tables (``apps.fraud.tables``).
 
 Tables: per-day feature buckets of each customer and terminal (what the online features need:
 counts, sums, maxima and known frauds per day, so scoring reads at most ~40 small rows per entity),
@@ -21,13 +21,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import (
-    JSON,
-    BigInteger,
-    DateTime,
-    Float,
-    Index,
-    Integer,
-    String,
     bindparam,
     case,
     func,
@@ -36,74 +29,12 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
 from apps.fraud import features as F
+from apps.fraud.tables import CustomerDay, Label, TerminalDay, Transaction
 from lepton_shared.errors import ConflictError, NotFoundError, UserError
-from lepton_shared.storage import Base, session_scope
-from lepton_shared.storage.models import utcnow
-
-
-# -- tables -------------------------------------------------------------------
-class CustomerDay(Base):
-    """One customer's transactions of one day: count, amount sum, sum of squares and maximum, known frauds."""
-
-    __tablename__ = "fraud_customer_days"
-
-    customer_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    day: Mapped[int] = mapped_column(Integer, primary_key=True)
-    n: Mapped[float] = mapped_column(Float, default=0.0)
-    amount_sum: Mapped[float] = mapped_column(Float, default=0.0)
-    amount_sq_sum: Mapped[float] = mapped_column(Float, default=0.0)
-    amount_max: Mapped[float] = mapped_column(Float, default=0.0)
-    n_fraud: Mapped[float] = mapped_column(Float, default=0.0)
-
-
-class TerminalDay(Base):
-    """One terminal's transactions of one day: count and known frauds."""
-
-    __tablename__ = "fraud_terminal_days"
-
-    terminal_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    day: Mapped[int] = mapped_column(Integer, primary_key=True)
-    n: Mapped[float] = mapped_column(Float, default=0.0)
-    n_fraud: Mapped[float] = mapped_column(Float, default=0.0)
-
-
-class Transaction(Base):
-    """A transaction scored by ``POST /v1/score``, its decision, and its label once known."""
-
-    __tablename__ = "fraud_transactions"
-    __table_args__ = (Index("ix_fraud_transactions_queue", "decision", "label"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    transaction_id: Mapped[str] = mapped_column(String(64), unique=True)
-    tx_datetime: Mapped[datetime] = mapped_column(DateTime)
-    day: Mapped[int] = mapped_column(Integer, index=True)
-    customer_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    terminal_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    amount: Mapped[float] = mapped_column(Float)
-    score: Mapped[float] = mapped_column(Float)
-    decision: Mapped[str] = mapped_column(String(16))
-    reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    model_version: Mapped[str] = mapped_column(String(32), default="")
-    label: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    label_source: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    labelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-class Label(Base):
-    """Every label received (analyst review or chargeback), kept as history."""
-
-    __tablename__ = "fraud_labels"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    transaction_id: Mapped[str] = mapped_column(String(64), index=True)
-    label: Mapped[int] = mapped_column(Integer)
-    source: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
+from lepton_shared.storage import session_scope
 
 # -- queries ------------------------------------------------------------------
 # Built once: constructing a SQLAlchemy statement costs more than running it on a small index lookup.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,25 +9,16 @@ from pathlib import Path
 
 @contextmanager
 def lepton_env(home: Path, database_url: str | None = None, **extra: str) -> Iterator[Path]:
-    from lepton_shared.settings import get_settings
+    from lepton_shared.settings import env_overrides, get_settings
     from lepton_shared.storage import reset_engine
 
-    values = {"LEPTON_HOME": str(home), **{f"LEPTON_{k.upper()}": v for k, v in extra.items()}}
-    if database_url:
-        values["LEPTON_DATABASE_URL"] = database_url
-    saved = {k: os.environ.get(k) for k in [*values, "LEPTON_DATABASE_URL"]}
-    os.environ.update(values)
-    if not database_url:
-        os.environ.pop("LEPTON_DATABASE_URL", None)
-    get_settings.cache_clear()
-    reset_engine()
+    values: dict[str, str | None] = {"LEPTON_HOME": str(home), "LEPTON_DATABASE_URL": database_url or None,
+                                     **{f"LEPTON_{k.upper()}": v for k, v in extra.items()}}
     try:
-        yield home
+        with env_overrides(values):
+            get_settings.cache_clear()
+            reset_engine()
+            yield home
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
         get_settings.cache_clear()
         reset_engine()

@@ -42,16 +42,10 @@ def threads_per_worker(workers: int, cores: int | None = None) -> int:
 def child_env(threads: int) -> Iterator[None]:
     """The thread variables set to ``threads`` while the block starts children (they copy the environment), and
     as they were afterwards, so the parent's own libraries and later commands are unaffected."""
-    saved = {name: os.environ.get(name) for name in THREAD_ENV_VARS}
-    os.environ.update({name: str(threads) for name in THREAD_ENV_VARS})
-    try:
+    from lepton_shared.settings import env_overrides
+
+    with env_overrides({name: str(threads) for name in THREAD_ENV_VARS}):
         yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 @contextmanager

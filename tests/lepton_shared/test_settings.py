@@ -1,6 +1,9 @@
+import os
 from pathlib import Path
 
-from lepton_shared.settings import Settings, get_settings
+import pytest
+
+from lepton_shared.settings import Settings, env_overrides, get_settings
 from lepton_shared.testing.env import lepton_env
 
 
@@ -19,3 +22,18 @@ def test_environment_overrides(tmp_path: Path, monkeypatch) -> None:
     s = Settings(home=tmp_path)
     assert s.resolved_database_url == "postgresql+psycopg://u@h/db"
     assert s.api_token == "secret" and s.max_request_bytes == 1234
+
+
+def test_env_overrides_sets_removes_and_restores_even_after_an_error(monkeypatch) -> None:
+    monkeypatch.setenv("LEPTON_TEST_KEPT", "before")
+    monkeypatch.setenv("LEPTON_TEST_REMOVED", "present")
+    monkeypatch.delenv("LEPTON_TEST_NEW", raising=False)
+    with pytest.raises(RuntimeError), env_overrides({"LEPTON_TEST_KEPT": "inside", "LEPTON_TEST_REMOVED": None,
+                                                      "LEPTON_TEST_NEW": "new"}):
+        assert os.environ["LEPTON_TEST_KEPT"] == "inside"
+        assert "LEPTON_TEST_REMOVED" not in os.environ
+        assert os.environ["LEPTON_TEST_NEW"] == "new"
+        raise RuntimeError("the block failed")
+    assert os.environ["LEPTON_TEST_KEPT"] == "before"
+    assert os.environ["LEPTON_TEST_REMOVED"] == "present"
+    assert "LEPTON_TEST_NEW" not in os.environ

@@ -198,7 +198,7 @@ def test_concurrent_scores_of_one_transaction_record_it_once(service: str) -> No
     """50 requests race the already-scored check: one is recorded, every other one is a 409, none a 500."""
     from sqlalchemy import func, select
 
-    from apps.fraud.storage import Transaction
+    from apps.fraud.tables import Transaction
     from lepton_shared.storage import session_scope
 
     body = {**TX, "transaction_id": "race"}

@@ -43,7 +43,7 @@ def test_no_traffic_and_no_model_are_reported_not_errors(lepton_home: Path) -> N
 
 
 def test_fraud_live_quality_from_returned_labels(lepton_home: Path) -> None:
-    from apps.fraud.storage import Transaction
+    from apps.fraud.tables import Transaction
     from lepton_shared.storage import session_scope
 
     now = datetime.now(UTC)
@@ -96,7 +96,7 @@ def test_the_monitor_command_imports_no_model_or_frame_library(lepton_home: Path
     import subprocess
     import sys
 
-    from apps.fraud.storage import Transaction
+    from apps.fraud.tables import Transaction
     from lepton_shared.storage import session_scope
 
     register_fraud_reference([float(a) for a in range(1, 51)])
