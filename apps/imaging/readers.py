@@ -34,9 +34,9 @@ ALL_SUFFIXES = IMAGE_SUFFIXES + DICOM_SUFFIXES + NIFTI_SUFFIXES
 #: the most pixels an image (all frames and samples of a DICOM) may have: 4096 x 4096, above a 3000 x 3000 chest
 #: X-ray or a 3328 x 4096 mammogram; as float32 that is 64 MiB, and decoding takes about twice that at its peak
 MAX_PIXELS = 4096 * 4096
-#: the most bytes a NIfTI file's header may declare for its voxels, checked before any of them is decompressed
-#: (a 256 x 256 x 256 int16 MRI is 32 MiB; a 10 MB upload holds less than this uncompressed)
-MAX_NIFTI_BYTES = 64 * 1024 * 1024
+#: the most bytes a NIfTI file's header may declare for its voxels, checked before any of them is decompressed:
+#: a 256 x 256 x 256 int16 MRI (32 MiB); a larger volume seldom fits a 10 MB upload even gzip-compressed
+MAX_NIFTI_BYTES = 32 * 1024 * 1024
 #: the header of a NIfTI-1 file, and the 4 bytes after it that say whether extensions follow
 NIFTI_HEADER_BYTES = 352
 
