@@ -205,16 +205,15 @@ def _inflate(data: bytes, name: str) -> io.BytesIO:
     out = io.BytesIO()
     pending = data
 
-    def more(count: int) -> bool:
+    def more(count: int) -> None:  # up to ``count`` bytes more; fewer when the stream ends (nibabel then says so)
         nonlocal pending
-        while count > 0 and (pending or not inflater.eof) and not inflater.eof:
+        while count > 0 and not inflater.eof:
             chunk = inflater.decompress(pending, min(count, 2**20))
             pending = inflater.unconsumed_tail
             if not chunk:
-                return False
+                return
             out.write(chunk)
             count -= len(chunk)
-        return count <= 0
 
     try:
         more(NIFTI_HEADER_BYTES)

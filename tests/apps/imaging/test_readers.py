@@ -189,3 +189,17 @@ def test_nifti_without_header_is_a_user_error() -> None:
     with pytest.raises(UserError, match="not a readable NIfTI") as err:
         read_bytes(data, "zeros.nii.gz")
     assert err.value.status_code == 400
+
+
+def test_dicom_frames_count_against_the_pixel_budget(tmp_path: Path, image: np.ndarray) -> None:
+    """A compressed multi-frame file of a few MB can decode to gigabytes: every frame counts, before decoding."""
+    import pydicom
+
+    write_dicom(image, tmp_path / "a.dcm")
+    ds = pydicom.dcmread(tmp_path / "a.dcm")
+    ds.Rows = ds.Columns = 2048
+    ds.NumberOfFrames = 400
+    ds.save_as(tmp_path / "frames.dcm")
+    with pytest.raises(UserError, match="400 frame") as err:
+        read_file(tmp_path / "frames.dcm")
+    assert err.value.status_code == 413
