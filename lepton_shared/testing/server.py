@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -69,14 +70,23 @@ def serve_app(app: Any, port: int | None = None) -> Iterator[str]:
 @contextmanager
 def serve_process(cmd: Sequence[str], health_url: str, env: dict[str, str] | None = None,
                   timeout: float = 120.0) -> Iterator[subprocess.Popen[bytes]]:
-    """Start a server process, wait until ``health_url`` answers, stop it afterwards."""
-    proc = subprocess.Popen(list(cmd), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        wait_http(health_url, timeout=timeout, proc=proc)
-        yield proc
-    finally:
-        proc.terminate()
+    """Start a server process, wait until ``health_url`` answers, stop it afterwards.
+
+    Its stderr goes to a temporary file, not a pipe: a service logs a line per request there, and a pipe
+    nobody reads fills after 64 KiB and then blocks every request (a load test's replicas hung that way).
+    The file's tail is in the error when the process dies before answering."""
+    with tempfile.TemporaryFile() as stderr:
+        proc = subprocess.Popen(list(cmd), env=env, stdout=subprocess.DEVNULL, stderr=stderr)
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            try:
+                wait_http(health_url, timeout=timeout, proc=proc)
+            except RuntimeError as exc:
+                stderr.seek(0)
+                raise RuntimeError(f"{exc}: {stderr.read().decode(errors='replace')[-3000:]}") from None
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()

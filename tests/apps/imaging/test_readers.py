@@ -152,18 +152,54 @@ def test_zero_png_over_the_pixel_budget_is_refused_before_decoding() -> None:
 def test_gzip_nifti_is_decompressed_only_up_to_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     import zlib
 
+    import nibabel as nib
+
     from apps.imaging import readers
 
     monkeypatch.setattr(readers, "MAX_NIFTI_BYTES", 2**20)
+    header = nib.Nifti1Header()
+    header.set_data_shape((1024, 1024, 64))
+    header.set_data_dtype(np.uint8)
     packer = zlib.compressobj(9, wbits=31)  # gzip framing
     block = bytes(2**20)
-    data = b"".join(packer.compress(block) for _ in range(64)) + packer.flush()  # 64 MiB of zeros
+    head = packer.compress(header.binaryblock + bytes(4))
+    data = head + b"".join(packer.compress(block) for _ in range(64)) + packer.flush()  # 64 MiB of zeros
     assert len(data) < 200_000
 
     def read() -> None:
-        with pytest.raises(UserError, match="decompresses to more than 1 MiB") as err:
+        with pytest.raises(UserError, match=r"1024 x 1024 x 64 voxels .* over the limit of 1 MiB") as err:
             read_bytes(data, "zeros.nii.gz")
         assert err.value.status_code == 413
 
-    assert _peak_bytes(read) < 16 * 2**20
+    assert _peak_bytes(read) < 2**20  # refused from the header: no more than a chunk is inflated
     read()
+    header.set_data_shape((256, 256, 4))  # declares 256 KiB: the zeros after them are never inflated
+    small = zlib.compressobj(9, wbits=31)
+    data = small.compress(header.binaryblock + bytes(4)) + b"".join(
+        small.compress(block) for _ in range(64)) + small.flush()
+    peak = _peak_bytes(lambda: read_bytes(data, "trail.nii.gz"))
+    assert read_bytes(data, "trail.nii.gz").pixels.shape == (256, 256) and peak < 4 * 2**20
+
+
+def test_nifti_without_header_is_a_user_error() -> None:
+    import zlib
+
+    packer = zlib.compressobj(9, wbits=31)
+    data = b"".join(packer.compress(bytes(2**20)) for _ in range(64)) + packer.flush()
+    with pytest.raises(UserError, match="not a readable NIfTI") as err:
+        read_bytes(data, "zeros.nii.gz")
+    assert err.value.status_code == 400
+
+
+def test_dicom_frames_count_against_the_pixel_budget(tmp_path: Path, image: np.ndarray) -> None:
+    """A compressed multi-frame file of a few MB can decode to gigabytes: every frame counts, before decoding."""
+    import pydicom
+
+    write_dicom(image, tmp_path / "a.dcm")
+    ds = pydicom.dcmread(tmp_path / "a.dcm")
+    ds.Rows = ds.Columns = 2048
+    ds.NumberOfFrames = 400
+    ds.save_as(tmp_path / "frames.dcm")
+    with pytest.raises(UserError, match="400 frame") as err:
+        read_file(tmp_path / "frames.dcm")
+    assert err.value.status_code == 413
