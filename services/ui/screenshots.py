@@ -30,11 +30,15 @@ APP_PAGE_DRAWN = """() => {
 
 def shoot(page: Any, url: str, path: Path, app_page: bool) -> None:
     """Open ``url``, wait until Streamlit has finished drawing it, save a full-page picture."""
+    from lepton_shared.manifest import app_names
     from lepton_shared.testing.browser import wait_for_streamlit
 
     page.goto(url)
     if app_page:
         page.wait_for_function(APP_PAGE_DRAWN, timeout=120_000)
+    else:  # the home page draws its cards after asking every service for its status
+        for app in app_names():
+            page.locator(f".st-key-card-{app}").wait_for(timeout=120_000)
     wait_for_streamlit(page, 120_000)
     page.wait_for_timeout(SETTLE_MS)
     page.screenshot(path=str(path), full_page=True)
