@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from lepton_shared.monitoring.profile import OTHER, FeatureProfile, category, is_number
+from lepton_shared.monitoring.profile import OTHER, FeatureProfile, category
 
 ALPHA = 0.01
 MIN_SCORE = 0.1
@@ -47,12 +47,20 @@ class DriftScore:
                 "p_value": self.p_value, "n": self.n, "test": self.test, "alert": self.alert(tests)}
 
 
+def numbers(values: Sequence[Any]) -> np.ndarray:
+    """The finite numbers among ``values`` as an array (booleans, labels and missing values left out): anything
+    else becomes NaN, and one array test drops the NaN and infinite values together."""
+    array = np.array([v if isinstance(v, int | float) and not isinstance(v, bool) else np.nan for v in values],
+                     dtype=np.float64)
+    return array[np.isfinite(array)]
+
+
 def drift_score(reference: FeatureProfile, live: Sequence[Any]) -> DriftScore:
     """How far ``live`` values moved from ``reference`` (numeric or categorical, as the reference is)."""
     from scipy import stats  # not at import: the services and the CLI import this package on start-up
 
     if reference.kind == "numeric":
-        values = np.asarray([v for v in live if is_number(v)], dtype=np.float64)
+        values = numbers(live)
         if len(values) == 0 or not reference.sample:
             return DriftScore(None, None, len(values), "none")
         # scipy's exact p-value costs a fraction of a second at these sizes; its asymptotic one is as good there

@@ -34,10 +34,11 @@ def hash_input(value: Any) -> str:
     return keyed_hash(value)
 
 
-def kept_input(app_name: str, endpoint: str, model_input: Any) -> dict[str, Any] | None:
+def kept_input(app_name: str, endpoint: str, model_input: Any, encoded: str | None = None) -> dict[str, Any] | None:
     """The ``prediction_log.model_input`` of one answer: ``{"input": ...}`` with personal ids as pseudonyms, for
     ``lepton models shadow`` to replay, or ``{"skipped": reason}`` when it is too large to keep (an image upload);
-    None when input logging is off (``LEPTON_LOG_INPUTS``) or the endpoint is not one of the model's."""
+    None when input logging is off (``LEPTON_LOG_INPUTS``) or the endpoint is not one of the model's.
+    ``encoded``: ``model_input`` as JSON already (the request body, encoded once for its hash too)."""
     from lepton_shared.monitoring import app_monitor
     from lepton_shared.settings import get_settings
 
@@ -48,7 +49,8 @@ def kept_input(app_name: str, endpoint: str, model_input: Any) -> dict[str, Any]
     limit = settings.log_input_max_kb * 1024
     if isinstance(model_input, bytes | bytearray | memoryview):
         return {"skipped": "raw bytes, not a JSON input"}
-    raw = json.dumps(model_input, default=str)  # measured before any other work: an upload may be megabytes
+    # measured before any other work: an upload may be megabytes
+    raw = json.dumps(model_input, default=str) if encoded is None else encoded
     if len(raw) > limit:
         return {"skipped": f"input over LEPTON_LOG_INPUT_MAX_KB ({settings.log_input_max_kb} KiB)"}
     return {"input": pseudonymise(json.loads(raw))}
@@ -62,12 +64,15 @@ def log_row(app_name: str, request_id: str, endpoint: str, output: dict[str, Any
     answer was given (default now)."""
     from lepton_shared.monitoring import logged_features
 
+    body = None if isinstance(inputs, bytes) else json.dumps(inputs, sort_keys=True, default=str)
+    kept = (kept_input(app_name, endpoint, inputs, body) if model_input is None
+            else kept_input(app_name, endpoint, model_input))
     return {"app": app_name, "model_version": str(output.get("model_version", "")), "request_id": request_id,
-            "endpoint": endpoint, "input_hash": hash_input(inputs),
+            "endpoint": endpoint, "input_hash": hash_input(inputs if body is None else body.encode()),
             "output": pseudonymise(json.loads(json.dumps(output, default=str))), "latency_ms": latency_ms,
             "created_at": created_at or datetime.now(UTC), "status": 200,
             "features": logged_features(app_name, endpoint, inputs, output),
-            "model_input": kept_input(app_name, endpoint, inputs if model_input is None else model_input)}
+            "model_input": kept}
 
 
 def failure_row(app_name: str, model_version: str, request_id: str, endpoint: str, status: int,

@@ -217,3 +217,41 @@ def test_study_ids_beyond_64_bits_are_422(lepton_home: Path) -> None:
                             timeout=30)
         assert review.status_code == 422 and "study_id" in review.json()["detail"], review.text
         assert httpx.get(f"{url}/v1/studies/{2**63 - 1}", timeout=30).status_code == 404
+
+
+def test_shadow_replays_logged_uploads_and_measures_on_reviews(service: str, files: dict[str, bytes],
+                                                               trained_home: tuple[Path, Any],
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """``lepton models shadow imaging <version>`` on uploads the service logged (small enough to keep): the
+    version replayed through itself gives every logged label again, and no change on a clinician's review."""
+    import json
+
+    from sqlalchemy import func, select
+
+    from lepton_shared.cli.main import main
+    from lepton_shared.storage import PredictionLog, session_scope
+    from lepton_shared.testing.server import eventually
+
+    def kept() -> int:
+        with session_scope() as session:
+            return int(session.scalar(select(func.count()).select_from(PredictionLog)
+                                      .where(PredictionLog.app == "imaging",
+                                             PredictionLog.model_input.is_not(None))) or 0)
+
+    before = kept()
+    answers = [httpx.post(f"{service}/v1/diagnose", files={"file": (name, files[name])}, timeout=60).json()
+               for name in ("a.png", "a.dcm")]
+    other = next(k for k in answers[0]["probabilities"] if k != answers[0]["label"])
+    assert httpx.post(f"{service}/v1/studies/{answers[0]['study_id']}/review",
+                      json={"reviewer": "Dr. Grey", "confirmed": False, "label": other}).status_code == 200
+    assert eventually(kept, lambda n: n >= before + len(answers)) == before + len(answers)
+
+    version = trained_home[1].version
+    with pytest.raises(SystemExit) as done:
+        main(["models", "shadow", "imaging", version, "--since", "1h", "--json"])
+    assert done.value.code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["replayed"] == before + len(answers) and report["skipped"] == {}
+    assert report["agreement"] == 1.0 and report["answers"]["candidate"] == report["answers"]["production"]
+    accuracy = report["metric_deltas"]["accuracy"]
+    assert accuracy["labelled"] >= 1 and accuracy["delta"] == 0.0

@@ -85,3 +85,16 @@ def test_deferred_rows_are_built_on_the_writer_thread_and_a_bad_one_costs_only_i
     assert all(abs(r.created_at.replace(tzinfo=UTC) - at) < timedelta(seconds=1) for r in rows)  # answer's time
     assert built_on == ["prediction-log", "prediction-log"]
     assert "could not build a prediction log row" in capfd.readouterr().err
+
+
+def test_the_body_is_encoded_once_for_its_hash_and_its_kept_copy(lepton_home: Path) -> None:
+    from lepton_shared.serving.security import pseudonym
+
+    body = {"tx_amount": 12.5, "customer_id": 7, "tx_datetime": "2026-11-30T10:15:00", "terminal_id": 3}
+    row = log_row("fraud", "r1", "/v1/score", {"score": 0.1, "model_version": "v1"}, body, 1.0)
+    assert row["input_hash"] == hash_input(body)
+    assert row["model_input"] == {"input": {**body, "customer_id": pseudonym(7)}}
+    features = {"tx_amount": 12.5, "features": [0.5, 1.0]}
+    given = log_row("fraud", "r2", "/v1/score", {"score": 0.1, "model_version": "v1"}, body, 1.0, features)
+    assert given["input_hash"] == hash_input(body) and given["model_input"] == {"input": features}
+    assert log_row("fraud", "r3", "/v1/other", {}, body, 1.0)["model_input"] is None
