@@ -67,3 +67,20 @@ def wait_for_streamlit(page: Any, timeout_ms: int = 90_000) -> None:
     exceptions = page.locator('[data-testid="stException"]')
     if exceptions.count():
         raise AssertionError(f"Streamlit page raised: {exceptions.first.inner_text()[:2000]}")
+
+
+#: True once an app page's script has drawn its title (or failed): the suite home page's title is gone from the
+#: main area and another one is there. Until then Streamlit may not have started the page's run at all.
+APP_PAGE_DRAWN = """() => {
+    const main = document.querySelector('[data-testid="stMain"]');
+    if (!main) return false;
+    if (main.querySelector('[data-testid="stException"]')) return true;
+    const titles = [...main.querySelectorAll('h1')].map(h => h.innerText.trim());
+    return titles.length > 0 && !titles.includes('Lepton Suite');
+}"""
+
+
+def wait_for_app_page(page: Any, timeout_ms: int = 90_000) -> None:
+    """Wait until an app page has replaced the suite's home page and its script run has finished."""
+    page.wait_for_function(APP_PAGE_DRAWN, timeout=timeout_ms)
+    wait_for_streamlit(page, timeout_ms)

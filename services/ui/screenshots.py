@@ -18,24 +18,14 @@ ROOT = Path(__file__).resolve().parents[2]
 IMG = ROOT / "docs" / "img"
 SETTLE_MS = 3_000  # after the script run ends, charts and images still arrive from the server
 
-#: True once an app page has replaced the home page: a title other than the suite's, or an exception.
-APP_PAGE_DRAWN = """() => {
-    const main = document.querySelector('[data-testid="stMain"]');
-    if (!main) return false;
-    if (main.querySelector('[data-testid="stException"]')) return true;
-    const titles = [...main.querySelectorAll('h1')].map(h => h.innerText.trim());
-    return titles.length > 0 && !titles.includes('Lepton Suite');
-}"""
-
-
 def shoot(page: Any, url: str, path: Path, app_page: bool) -> None:
     """Open ``url``, wait until Streamlit has finished drawing it, save a full-page picture."""
     from lepton_shared.manifest import app_names
-    from lepton_shared.testing.browser import wait_for_streamlit
+    from lepton_shared.testing.browser import wait_for_app_page, wait_for_streamlit
 
     page.goto(url)
     if app_page:
-        page.wait_for_function(APP_PAGE_DRAWN, timeout=120_000)
+        wait_for_app_page(page, 120_000)
     else:  # the home page draws its cards after asking every service for its status
         for app in app_names():
             page.locator(f".st-key-card-{app}").wait_for(timeout=120_000)

@@ -15,7 +15,7 @@ import pytest
 
 from lepton_shared.app import app_installed
 from lepton_shared.manifest import app_names, discover
-from lepton_shared.testing.browser import browser_page, streamlit_server, wait_for_streamlit
+from lepton_shared.testing.browser import browser_page, streamlit_server, wait_for_app_page, wait_for_streamlit
 from lepton_shared.testing.env import lepton_env
 from services.ui.home import page_script, titles
 
@@ -114,23 +114,6 @@ def _check_home(env: dict[str, str], installed: list[str]) -> None:
         _shot(page, "suite-home")
 
 
-#: True once the app page's script has drawn its title (or failed): the home page's title is gone from the
-#: main area and another one is there. Until then Streamlit may not have started the page's run at all.
-_APP_PAGE_DRAWN = """() => {
-    const main = document.querySelector('[data-testid="stMain"]');
-    if (!main) return false;
-    if (main.querySelector('[data-testid="stException"]')) return true;
-    const titles = [...main.querySelectorAll('h1')].map(h => h.innerText.trim());
-    return titles.length > 0 && !titles.includes('Lepton Suite');
-}"""
-
-
-def _wait_for_app_page(page: object, timeout_ms: int = 90_000) -> None:
-    """Wait until the app page has replaced the home page and its script run has finished."""
-    page.wait_for_function(_APP_PAGE_DRAWN, timeout=timeout_ms)  # type: ignore[attr-defined]
-    wait_for_streamlit(page, timeout_ms)
-
-
 @pytest.mark.parametrize("app", app_names())
 def test_app_page_opens_from_the_home_page(app: str, empty_suite: str) -> None:
     assert app in _pages(), f"the suite has no page for {app}"
@@ -139,12 +122,12 @@ def test_app_page_opens_from_the_home_page(app: str, empty_suite: str) -> None:
         wait_for_streamlit(page)
         page.get_by_role("link", name=f"Open {titles()[app]}").click()
         page.wait_for_url(re.compile(rf".*/{app}$"))
-        _wait_for_app_page(page)
+        wait_for_app_page(page)
         assert page.locator('[data-testid="stMain"]').inner_text().strip(), "the app page rendered nothing"
         # the navigation stays available from an app page
         page.get_by_role("link", name="Home").first.click()
         page.get_by_role("heading", name="Lepton Suite").wait_for()
         if SCREENSHOTS:
             page.goto(f"{empty_suite}/{app}")
-            _wait_for_app_page(page)
+            wait_for_app_page(page)
             _shot(page, f"suite-{app}")
