@@ -43,6 +43,17 @@ def picture_names() -> list[str]:
     return ["suite-home.png", *(f"suite-{app}.png" for app in app_names() if page_script(app).is_file())]
 
 
+def suite_answers(base: str) -> bool:
+    """Whether a Streamlit server answers its health check at ``base``: checked before Chromium starts, so a
+    suite that is not running is one line, not a browser timeout two minutes later."""
+    import httpx
+
+    try:
+        return httpx.get(f"{base}/_stcore/health", timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
     from lepton_shared.testing.browser import browser_page, chromium_available
 
@@ -54,8 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     if not chromium_available():
         print("error: no Chromium at /usr/bin/chromium (set LEPTON_CHROMIUM)", file=sys.stderr)
         return 2
-    args.out.mkdir(parents=True, exist_ok=True)
     base = args.url.rstrip("/")
+    if not suite_answers(base):
+        print(f"error: no Streamlit suite answers at {base} (start `make demo` first, or pass --url)",
+              file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
     with browser_page("screenshots") as page:
         for name in picture_names():
             app = name.removeprefix("suite-").removesuffix(".png")

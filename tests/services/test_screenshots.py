@@ -27,3 +27,16 @@ def test_without_chromium_it_fails_with_one_line(monkeypatch: pytest.MonkeyPatch
     assert screenshots.main(["--out", str(tmp_path / "img")]) == 2
     assert capsys.readouterr().err.count("\n") == 1
     assert not (tmp_path / "img").exists()
+
+
+def test_without_a_running_suite_it_fails_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from lepton_shared.testing.browser import chromium_available
+    from lepton_shared.testing.server import free_port
+
+    if not chromium_available():
+        pytest.skip("needs /usr/bin/chromium to get past the Chromium check")
+    url = f"http://127.0.0.1:{free_port()}"
+    assert screenshots.main(["--url", url, "--out", str(tmp_path / "img")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and url in err
+    assert not (tmp_path / "img").exists()
