@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,6 +39,10 @@ def streamlit_server(script: Path, env: dict[str, str] | None = None) -> Iterato
         yield base
 
 
+#: Messages each open page has sent to its Streamlit server (``id(page)`` -> one counter), see ``click_widget``.
+_FRAMES_SENT: dict[int, list[int]] = {}
+
+
 @contextmanager
 def browser_page(name: str) -> Iterator[Any]:
     """A Playwright page; on an exception a screenshot ``<name>.png`` is kept."""
@@ -48,22 +53,73 @@ def browser_page(name: str) -> Iterator[Any]:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(60_000)
+        sent = _FRAMES_SENT[id(page)] = [0]
+        page.on("websocket", lambda ws: ws.on("framesent", lambda _payload: sent.__setitem__(0, sent[0] + 1)))
         try:
             yield page
         except BaseException:
             try:
                 page.screenshot(path=str(ARTIFACTS / f"{name}-failure.png"), full_page=True)
+                print(f"--- {name}: the page's text when the test failed ---\n{page_text(page)}")
             finally:
                 raise
         finally:
+            _FRAMES_SENT.pop(id(page), None)
             browser.close()
 
 
-def wait_for_streamlit(page: Any, timeout_ms: int = 90_000) -> None:
-    """Wait until the script run finished and fail if Streamlit shows an exception."""
+def click_widget(page: Any, locator: Any, tries: int = 3, wait_ms: int = 5_000) -> None:
+    """Click a Streamlit widget of a :func:`browser_page` and make sure the click reached the server.
+
+    Headless Chromium now and then drops a click on a button of a just-opened expander: no message leaves
+    the page and the test waits in vain (the fraud review queue's "Mark fraud", about one run in four on a
+    busy machine). A click that sent nothing is repeated; one that sent a message never is, so no action is
+    done twice."""
+    sent = _FRAMES_SENT.get(id(page))
+    if sent is None:
+        locator.click()
+        return
+    for _ in range(tries):
+        before = sent[0]
+        locator.click()
+        deadline = time.monotonic() + wait_ms / 1000
+        while time.monotonic() < deadline:
+            if sent[0] > before:
+                return
+            page.wait_for_timeout(100)  # lets Playwright deliver the page's events
+    raise AssertionError(f"{tries} clicks on {locator} sent nothing to the Streamlit server")
+
+
+def page_text(page: Any, limit: int = 6000) -> str:
+    """The visible text of the page's main area and its open expanders: what a failed test's report shows, since
+    CI keeps no screenshot."""
+    try:
+        text = page.locator('[data-testid="stMain"]').first.inner_text(timeout=5_000)
+    except Exception as exc:  # a diagnostic must not hide the test's own failure
+        return f"(no text: {exc})"
+    return text if len(text) <= limit else text[:limit] + f"\n... ({len(text) - limit} more characters)"
+
+
+#: True once Streamlit's "running" status widget has stayed away for ``settle`` ms: a run that starts a moment
+#: after a click, or a second run right after the first, is not taken for the end of the work.
+SETTLED = """(settle) => {
+    const now = Date.now();
+    if (document.querySelector('[data-testid="stStatusWidget"]')) { window.__leptonIdleSince = null; return false; }
+    if (!window.__leptonIdleSince) window.__leptonIdleSince = now;
+    return now - window.__leptonIdleSince >= settle;
+}"""
+
+
+def wait_for_streamlit(page: Any, timeout_ms: int = 90_000, settle_ms: int = 1_000) -> None:
+    """Wait until the script run finished, and no new one began within ``settle_ms``; fail if Streamlit shows
+    an exception.
+
+    The settling matters: a click during a run can be lost (a fraud test's "Mark fraud", clicked while the
+    run of the preceding "Score" still drew the other tabs, never reached the service), and a run may start
+    only a moment after the click that caused it."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)
+    page.evaluate("() => { window.__leptonIdleSince = null; }")
+    page.wait_for_function(SETTLED, arg=settle_ms, timeout=timeout_ms, polling=100)
     exceptions = page.locator('[data-testid="stException"]')
     if exceptions.count():
         raise AssertionError(f"Streamlit page raised: {exceptions.first.inner_text()[:2000]}")

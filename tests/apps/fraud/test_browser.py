@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lepton_shared.testing.browser import browser_page, streamlit_server, wait_for_streamlit
+from lepton_shared.testing.browser import browser_page, click_widget, streamlit_server, wait_for_streamlit
 from lepton_shared.testing.env import lepton_env
 
 
@@ -45,11 +45,12 @@ def test_score_and_review_in_the_browser(mode: str, tmp_path: Path, small_data: 
         page.get_by_role("button", name="Score").click()
         wait_for_streamlit(page)
         page.get_by_test_id("fraud-decision").wait_for()
+        wait_for_streamlit(page)  # the run goes on drawing the other tabs: a click before it ends can be lost
         decision = page.get_by_test_id("fraud-decision").inner_text()
         assert "review" in decision or "decline" in decision
         page.get_by_role("tab", name="Review queue").click()
         page.get_by_text("ui-1 · customer").first.click()
-        page.get_by_role("button", name="Mark fraud").click()
+        click_widget(page, page.get_by_role("button", name="Mark fraud"))
         wait_for_streamlit(page)
         page.get_by_text("The review queue is empty").wait_for()
 
@@ -70,7 +71,7 @@ def test_score_and_review_in_the_browser(mode: str, tmp_path: Path, small_data: 
         mark = item.get_by_role("button", name="Mark legit")
         if not mark.is_visible():
             item.get_by_text(f"{first} · customer").click()
-        mark.click()
+        click_widget(page, mark)
         wait_for_streamlit(page)  # the label goes through the service, then the page reruns (seconds under load)
         expect(page.get_by_text(f"{first} · customer")).to_have_count(0, timeout=30_000)  # marked: off the queue
         expect(queued).to_have_count(min(alerts - 1, shown))
