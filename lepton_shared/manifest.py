@@ -48,6 +48,9 @@ class AppManifest:
     demo_train_args: tuple[str, ...] = ()
     #: ``make demo`` trains this app after the others, so theirs are usable first: for a recipe taking minutes.
     demo_train_last: bool = False
+    #: ``train`` options of a quick model ``make demo`` serves first when the full recipe takes minutes; the full
+    #: recipe then trains in the background and replaces it, and until then the home card says so.
+    demo_quick_train_args: tuple[str, ...] = ()
     #: Micro-batching of ``/v1/predict``: on for apps whose model answers a batch in one forward pass.
     micro_batch: bool = False
     #: How much worse the key metric may get, in its units, before the promotion gate keeps a new version a

@@ -1,11 +1,13 @@
-"""Starting ``spawn`` child processes safely from any caller."""
+"""Starting ``spawn`` child processes safely from any caller, and stopping any child for sure."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import types
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 
 @contextmanager
@@ -22,3 +24,17 @@ def hidden_main() -> Iterator[None]:
     finally:
         if saved is not None:
             sys.modules["__main__"] = saved
+
+
+def stop(proc: subprocess.Popen[Any], timeout: float = 15.0) -> bool:
+    """SIGTERM, then SIGKILL after ``timeout`` seconds: a child that ignores the first (a server still draining,
+    a training in a C extension) must not outlive its parent's clean-up. Returns whether it had to be killed."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return True
+    return False

@@ -5,7 +5,11 @@ Streamlit suite (``services/ui/suite.py``, told where each service is through
 ``LEPTON_<APP>_URL``). Apps without a model are trained on their built-in data
 in the background, one at a time and the slow ones last (with the CLI's
 progress bars); each app's service starts as soon as its model is registered,
-and the home card of an app still training says so. Every child process stops
+and the home card of an app still training says so. An app whose full recipe
+takes minutes first gets a quick model (its manifest's ``demo_quick_train_args``),
+so its page is usable early; the full recipe then trains and replaces it (the
+service follows the registry), and until then the card says "quick demo model,
+full training in progress" with the step the training reports. Every child process stops
 cleanly on Ctrl-C or SIGTERM. A second run finds the models in the registry
 and starts in seconds.
 
@@ -25,16 +29,18 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
-from services.demo_status import StatusFile
+from lepton_shared import progress_file
+from lepton_shared.spawn import stop
+from services.demo_status import StatusFile, clear_quick, mark_quick, progress_path, quick_models
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITE_SCRIPT = ROOT / "services" / "ui" / "suite.py"
@@ -118,17 +124,13 @@ class Supervisor:
         return [name for name, proc in self.procs.items() if proc.poll() is not None]
 
     def stop_all(self) -> None:
-        for proc in reversed(list(self.procs.values())):
+        for proc in reversed(list(self.procs.values())):  # all at once: they stop in parallel
             if proc.poll() is None:
                 proc.terminate()
         deadline = time.monotonic() + self.stop_timeout
         for name, proc in reversed(list(self.procs.items())):
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                log(f"{name} did not stop within {self.stop_timeout:.0f}s; killing it")
-                proc.kill()
-                proc.wait()
+            if stop(proc, timeout=max(0.1, deadline - time.monotonic())):
+                log(f"{name} did not stop within {self.stop_timeout:.0f}s; killed it")
         self.procs.clear()
 
     @contextmanager
@@ -184,91 +186,155 @@ def apps_without_model(apps: Sequence[str]) -> list[str]:
     return missing
 
 
-def train_command(app: str) -> list[str]:
-    """``lepton <app> train`` on built-in data, with the app's lighter demo options if it declares any.
+def serving_quick_models(apps: Sequence[str], home: Path) -> list[str]:
+    """Apps whose production model is a quick demo model an earlier demo left (its full training was cut short)."""
+    from lepton_shared.registry import Registry
+
+    registry, quick = Registry(), quick_models(home)
+    return [app for app in apps if app in quick and registry.production_version(app) == quick[app]]
+
+
+def train_command(app: str, quick: bool = False) -> list[str]:
+    """``lepton <app> train`` on built-in data, with the app's lighter demo options if it declares any (its
+    quick-model options with ``quick``).
 
     ``--promote always``: the demo shows every app, so its first model becomes production even where a
     lighter model loses to the app's baseline (the training output says so).
     """
     from lepton_shared.app import get_app
 
-    return [sys.executable, "-m", "lepton_shared.cli.main", app, "train", *get_app(app).manifest.demo_train_args,
-            "--promote", "always"]
+    manifest = get_app(app).manifest
+    options = manifest.demo_quick_train_args if quick else manifest.demo_train_args
+    return [sys.executable, "-m", "lepton_shared.cli.main", app, "train", *options, "--promote", "always"]
 
 
-def train_app(app: str, env: dict[str, str]) -> bool:
+def train_app(app: str, env: dict[str, str], quick: bool = False) -> bool:
     """Train one app; its progress bars go straight to this terminal."""
-    cmd = train_command(app)
+    cmd = train_command(app, quick)
     options = " ".join(cmd[5:])
-    log(f"training {app} on its built-in data (first run only{', ' + options if options else ''}) ...")
+    what = "a quick demo model of " if quick else ""
+    log(f"training {what}{app} on its built-in data (first run only{', ' + options if options else ''}) ...")
     started = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env,
                             stdin=subprocess.DEVNULL, stdout=sys.stderr, preexec_fn=_die_with_parent)
     try:
         code = proc.wait()
     except BaseException:  # Ctrl-C / SIGTERM while training: no half-trained child keeps running
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop(proc, timeout=30)
         raise
     if code == 130:
         raise KeyboardInterrupt
     if code != 0:
-        log(f"training {app} failed (exit {code}); its service starts without a model")
+        then = "the full recipe follows" if quick else "its service starts without a model"
+        log(f"training {what}{app} failed (exit {code}); {then}")
         return False
-    log(f"{app} trained in {time.monotonic() - started:.0f}s")
+    log(f"{what}{app} trained in {time.monotonic() - started:.0f}s")
     return True
 
 
-def training_order(apps: Sequence[str]) -> list[str]:
-    """Fast apps first, those whose manifest says ``demo_train_last`` last, otherwise as given.
+@dataclass(frozen=True)
+class Job:
+    """One training of the demo: an app's full recipe, or first its quick model."""
+
+    app: str
+    quick: bool = False
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A job that ended, as the training thread reports it to the main thread."""
+
+    app: str
+    trained: bool
+    quick: bool = False
+
+
+def training_jobs(apps: Sequence[str], serving: Collection[str] = ()) -> list[Job]:
+    """The order of the trainings: fast apps first; then quick models of the apps that declare one (unless
+    ``serving`` one already); then the full recipes of those and of the apps whose manifest says
+    ``demo_train_last``; otherwise as given.
 
     One at a time rather than concurrently: on 2 cores parallel trainings only slow each other down, and
     the fast apps would then become usable later than when trained in turn."""
     from lepton_shared.manifest import discover
 
     manifests = discover()
-    return sorted(apps, key=lambda app: app in manifests and manifests[app].demo_train_last)
+
+    def has_quick(app: str) -> bool:
+        return app in manifests and bool(manifests[app].demo_quick_train_args)
+
+    def slow(app: str) -> bool:
+        return has_quick(app) or (app in manifests and manifests[app].demo_train_last)
+
+    return ([Job(app) for app in apps if not slow(app)]
+            + [Job(app, quick=True) for app in apps if has_quick(app) and app not in serving]
+            + [Job(app) for app in apps if slow(app)])
 
 
-Trainer = Callable[[str, dict[str, str]], bool]
+class Trainer(Protocol):
+    def __call__(self, app: str, env: dict[str, str], quick: bool = False) -> bool: ...
 
 
 class BackgroundTraining:
     """Trains apps one after another in a thread, while the main thread starts what is ready.
 
-    Each finished app is queued as ``(app, trained)`` for the main thread, which alone starts
+    Each finished job is queued as a :class:`Finished` for the main thread, which alone starts
     processes (a child gets SIGTERM when the thread that started it ends, see ``_die_with_parent``).
-    The progress of each app is also written to the status file the home cards read."""
+    The progress of each app is also written to the status file the home cards read, and each training
+    process reports its own steps to a file beside it (``lepton_shared.progress_file``).
 
-    def __init__(self, apps: Sequence[str], env: dict[str, str], trainer: Trainer, status: StatusFile) -> None:
-        self.apps = training_order(apps)
+    ``serving``: apps among ``apps`` that already serve a quick demo model; only their full recipe trains."""
+
+    def __init__(self, apps: Sequence[str], env: dict[str, str], trainer: Trainer, status: StatusFile,
+                 serving: Collection[str] = ()) -> None:
+        self.jobs = training_jobs(apps, serving)
+        self.apps = list(dict.fromkeys(job.app for job in self.jobs))
+        self.serving = set(serving) & set(self.apps)
         self.env, self.trainer, self.status = env, trainer, status
-        self.results: queue.Queue[tuple[str, bool]] = queue.Queue()
+        self.results: queue.Queue[Finished] = queue.Queue()
         self.cancelled = threading.Event()
         self.thread = threading.Thread(target=self._work, name="demo-training", daemon=True)
 
     def start(self) -> None:
+        if self.thread.ident is not None:  # started already
+            return
         for app in self.apps:
             self.status.set(app, "queued")
         if self.apps:
-            log(f"training in the background, in this order: {', '.join(self.apps)}")
+            order = ", ".join(f"{job.app} (quick demo model)" if job.quick else job.app for job in self.jobs)
+            log(f"training in the background, in this order: {order}")
             self.thread.start()
 
     def _work(self) -> None:
-        for app in self.apps:
+        for job in self.jobs:
             if self.cancelled.is_set():
                 return
-            self.status.set(app, "training")
+            app = job.app
+            self.status.set(app, "training", quick=job.quick)
+            env = {**self.env, progress_file.ENV: str(progress_path(self.status.home, app))}
             try:
-                trained = self.trainer(app, self.env)
+                trained = self.trainer(app, env, quick=True) if job.quick else self.trainer(app, env)
+                if trained:
+                    self._remember(job)
             except BaseException as exc:  # a failed or interrupted training must not kill the demo
                 log(f"training {app} stopped: {type(exc).__name__} {exc}")
                 trained = False
-            self.status.set(app, "ready" if trained else "failed")
-            self.results.put((app, trained))
+            self.status.set(app, "queued" if job.quick else "ready" if trained else "failed")
+            self.results.put(Finished(app, trained, job.quick))
 
-    def finished(self, wait: float) -> list[tuple[str, bool]]:
-        """Apps whose training ended since the last call, waiting up to ``wait`` seconds for the first."""
+    def _remember(self, job: Job) -> None:
+        """Which production version is a quick model, so the card says so and a later demo trains the full one."""
+        if not job.quick:
+            clear_quick(self.status.home, job.app)
+            return
+        from lepton_shared.registry import Registry
+
+        version = Registry().production_version(job.app)
+        if version is not None:
+            mark_quick(self.status.home, job.app, version)
+
+    def finished(self, wait: float) -> list[Finished]:
+        """Jobs that ended since the last call, waiting up to ``wait`` seconds for the first."""
         try:
             done = [self.results.get(timeout=wait)]
         except queue.Empty:
@@ -278,9 +344,11 @@ class BackgroundTraining:
         return done
 
     @contextmanager
-    def running(self) -> Iterator[BackgroundTraining]:
+    def running(self, start: bool = True) -> Iterator[BackgroundTraining]:
+        """Trains in the background until the block ends; ``start=False``: only once :meth:`start` is called."""
         try:
-            self.start()
+            if start:
+                self.start()
             yield self
         finally:
             self.cancelled.set()  # the training under way is ended with the demo's process (PDEATHSIG)
@@ -473,18 +541,21 @@ def _run(args: argparse.Namespace, trainer: Trainer) -> int:
 
     init_db()  # migrate once here, so the services starting together never race on the schema
     missing = apps_without_model(apps)
+    quick = [] if args.skip_train else serving_quick_models(apps, home)
     if args.skip_train and missing:
         log(f"--skip-train: {', '.join(missing)} start without a model")
     elif apps and not missing:
         log("every app already has a production model: reusing them")
-    to_train = [] if args.skip_train else missing
+    if quick:
+        log(f"serving the quick demo model an earlier run left for {', '.join(quick)}; its full training resumes")
+    to_train = [] if args.skip_train else [app for app in apps if app in missing or app in quick]
 
     served = [app for app in apps if has_entry_point(app)]
     for app in sorted(set(apps) - set(served)):
         log(f"{app} has no services/{app}.py yet: its page runs in-process, without a service")
     specs = service_specs(served, args.host)
     ui_port = None if args.no_ui else choose_port(args.ui_port, args.host, {s.port for s in specs})
-    training = BackgroundTraining(to_train, env, trainer, StatusFile(home))
+    training = BackgroundTraining(to_train, env, trainer, StatusFile(home), serving=quick)
     return bring_up(Supervisor(env), specs, ui_port, args, training)
 
 
@@ -492,36 +563,66 @@ def bring_up(supervisor: Supervisor, specs: Sequence[ServiceSpec], ui_port: int 
              training: BackgroundTraining) -> int:
     """Start what has a model and the UI at once, then each service as its background training ends.
 
-    With ``--check`` it returns once every app is trained and served (every page usable), with the checks'
-    exit status; otherwise it keeps watching the processes until Ctrl-C."""
+    With ``--check`` it returns once every app is served (every page usable, quick demo models included), with
+    the checks' exit status; a full training still under way then ends with the demo, and the next demo resumes
+    it. Otherwise it keeps watching the processes until Ctrl-C."""
     started = time.monotonic()
-    pending = set(training.apps)
+    pending = set(training.apps) - training.serving  # apps without any model yet: their service waits
+    jobs_left = len(training.jobs)
+    usable_said = False
     by_name = {spec.name: spec for spec in specs}
-    with supervisor.running(), training.running():
-        start_services(supervisor, [spec for spec in specs if spec.name not in pending], args.timeout)
+    serving_now = [spec for spec in specs if spec.name not in pending]
+    # a first run trains at once; a later one (resuming a full training) first brings up what it can serve, so
+    # the training does not slow the start of every service and page
+    with supervisor.running(), training.running(start=not serving_now):
+        start_services(supervisor, serving_now, args.timeout)
         ui_url = None if ui_port is None else start_ui(supervisor, specs, ui_port, args.host, args.timeout)
+        training.start()
         log(f"started in {time.monotonic() - started:.1f}s"
-            + (f"; still training: {', '.join(training.apps)}" if pending else ""))
+            + (f"; still training: {', '.join(training.apps)}" if training.apps else ""))
         if not args.check:
             print(summary(specs, ui_url, pending), flush=True)
         while True:
+            if not pending and not usable_said:
+                usable_said = True
+                log(f"every page usable {time.monotonic() - started:.0f} s after start"
+                    + (f"; training goes on in the background ({jobs_left} left)" if jobs_left else ""))
             if args.check and not pending:
-                log(f"every page usable {time.monotonic() - started:.0f} s after start")
                 return report_checks(specs, ui_url, allow_untrained=args.skip_train)
-            for app, trained in training.finished(wait=1.0):
-                pending.discard(app)
-                spec = by_name.get(app)
-                if spec is not None:
-                    start_services(supervisor, [spec], args.timeout)
-                where = spec.url if spec else "its page runs in-process"
-                state = "ready" if trained else "NOT trained (its service runs without a model)"
-                print(f"{app} {state} in {time.monotonic() - started:.0f} s: {where}", flush=True)
+            for done in training.finished(wait=1.0):
+                jobs_left -= 1
+                report_finished(done, time.monotonic() - started, by_name.get(done.app), done.app in pending)
+                if done.app in pending and (done.trained or not done.quick):  # a failed quick model: the full follows
+                    pending.discard(done.app)
+                    spec = by_name.get(done.app)
+                    if spec is not None:
+                        start_services(supervisor, [spec], args.timeout)
             for name in supervisor.dead():
                 code = supervisor.procs.pop(name).returncode
                 log(f"{name} exited with code {code}; the others keep running")
             if not supervisor.procs and not pending:
                 log("every process has exited")
                 return 1
+
+
+def report_finished(done: Finished, elapsed: float, spec: ServiceSpec | None, waiting: bool) -> None:
+    """One line on stdout per ended training: what is usable now, and where (``waiting``: the app had no model
+    yet, so its service starts now)."""
+    where = spec.url if spec else "its page runs in-process"
+    took = f"{elapsed:.0f} s"
+    if done.quick and not done.trained:
+        line = f"{done.app} quick demo model failed after {took}; the full training follows"
+    elif done.quick:
+        line = f"{done.app} ready in {took} (quick demo model; the full training goes on in the background): {where}"
+    elif not waiting and done.trained:
+        line = f"{done.app} full model ready in {took}: it replaces the quick demo model (the service swaps it in)"
+    elif not waiting:
+        line = f"{done.app} full training FAILED after {took}: the quick demo model stays in production"
+    elif done.trained:
+        line = f"{done.app} ready in {took}: {where}"
+    else:
+        line = f"{done.app} NOT trained in {took} (its service runs without a model): {where}"
+    print(line, flush=True)
 
 
 def report_checks(specs: Sequence[ServiceSpec], ui_url: str | None, allow_untrained: bool) -> int:

@@ -28,6 +28,7 @@ import gymnasium as gym
 import numpy as np
 
 from apps.maintenance.env import MaintenanceEnv
+from lepton_shared import progress_file
 
 PPO_DEFAULTS: dict[str, Any] = {"n_steps": 256, "batch_size": 512, "n_epochs": 10, "gamma": 1.0,
                                 "gae_lambda": 0.95, "learning_rate": 3e-4, "ent_coef": 0.003, "clip_range": 0.2}
@@ -61,10 +62,17 @@ def train_ppo(make_env: Callable[[], MaintenanceEnv], timesteps: int, seed: int 
     ``ppo_kwargs`` override :data:`PPO_DEFAULTS`.
     """
     from stable_baselines3 import PPO
-    from stable_baselines3.common.callbacks import EvalCallback
+    from stable_baselines3.common.callbacks import BaseCallback, EvalCallback
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.monitor import Monitor
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+
+    class ProgressReport(BaseCallback):  # type: ignore[misc]
+        """Steps done, for ``make demo``'s home card (``lepton_shared.progress_file``)."""
+
+        def _on_step(self) -> bool:
+            progress_file.report("training the PPO agent", self.num_timesteps, timesteps)
+            return True
 
     vec = make_vec_env(make_env, n_envs=n_envs, seed=seed, vec_env_cls=SubprocVecEnv if subprocess else DummyVecEnv)
     eval_env = DummyVecEnv([lambda: Monitor(SeedCycle(make_env(), eval_seeds))])
@@ -75,7 +83,7 @@ def train_ppo(make_env: Callable[[], MaintenanceEnv], timesteps: int, seed: int 
         every = max(n_envs, min(eval_every, timesteps // 2))  # short runs still get one evaluation
         callback = EvalCallback(eval_env, n_eval_episodes=len(eval_seeds), eval_freq=every // n_envs,
                                 best_model_save_path=tmp, deterministic=True, verbose=0)
-        model.learn(total_timesteps=timesteps, callback=callback, progress_bar=progress)
+        model.learn(total_timesteps=timesteps, callback=[callback, ProgressReport()], progress_bar=progress)
         best = Path(tmp) / "best_model.zip"
         if best.exists():
             model = PPO.load(best, device=device)

@@ -56,6 +56,7 @@ from apps.maintenance.replay import compare_on_replay, split_engines, train_repl
 from apps.maintenance.rl import save_agent
 from apps.maintenance.simulator import SimConfig
 from apps.maintenance.trees import TREE_PARAMS, tree_params
+from lepton_shared import progress_file
 from lepton_shared.data import fingerprint
 from lepton_shared.evaluation import regression_metrics, write_report
 from lepton_shared.promotion import register_trained
@@ -103,7 +104,8 @@ def budget_of(config: MaintenanceTrainConfig | MaintenanceEvaluateConfig) -> Bud
         budget = replace(budget, members=config.members or base.members,
                          held_out_epochs=config.epochs or base.held_out_epochs,
                          recorded_epochs=config.epochs or base.recorded_epochs,
-                         rl_steps=config.rl_steps if config.rl_steps is not None else base.rl_steps)
+                         rl_steps=config.rl_steps if config.rl_steps is not None else base.rl_steps,
+                         quick_tuning=base.quick_tuning or config.coarse_baselines)
     return budget
 
 
@@ -304,6 +306,7 @@ def train(config: MaintenanceTrainConfig) -> ModelInfo:
     device = config.device or get_settings().device
     costs = parse_costs(config.cost)
 
+    progress_file.report("training the RUL nets")
     frame, source = load_training_data(config.data, budget.machines, config.seed)
     hyper = RulHyper.from_config(config)
     if source != SIMULATOR and uses_recorded_recipe(frame):
@@ -313,8 +316,10 @@ def train(config: MaintenanceTrainConfig) -> ModelInfo:
     rul_seconds = round(time.perf_counter() - started, 1)  # data, (cross-)fitting, ensemble and ridge baseline
 
     # the policies act in the simulator, so they read an estimator of simulator sensors
+    progress_file.report("tuning the rule baselines")
     estimator = rul.model if source == SIMULATOR else fit_simulator_estimator(budget, config.seed, device)
     policies = fit_simulator_policies(estimator, costs, budget, config.seed)
+    progress_file.report("comparing the policies on held-out machines")
     scores = compare_policies(estimator, policies.ppo, policies.baseline_params(), costs, budget.episodes)
     metrics = {**rul.metrics, "rl_saving_vs_best_baseline": rl_saving(scores), **policy_card(policies.choice, scores),
                "policies": scores}

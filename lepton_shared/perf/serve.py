@@ -46,6 +46,7 @@ import numpy as np
 
 from lepton_shared.errors import UserError
 from lepton_shared.perf import load_average, peak_rss_mb, progress
+from lepton_shared.spawn import stop
 
 HOST = "127.0.0.1"
 
@@ -196,12 +197,7 @@ def _running(name: str, cmd: list[str], port: int, headers: dict[str, str], env:
                 time.sleep(0.3)
             yield service
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc, timeout=20)
 
 
 def _tail(log: Path, chars: int = 1500) -> str:

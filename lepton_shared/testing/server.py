@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 import httpx
 import uvicorn
 
+from lepton_shared.spawn import stop
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -85,8 +87,4 @@ def serve_process(cmd: Sequence[str], health_url: str, env: dict[str, str] | Non
                 raise RuntimeError(f"{exc}: {stderr.read().decode(errors='replace')[-3000:]}") from None
             yield proc
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc, timeout=15)

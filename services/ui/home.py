@@ -51,6 +51,7 @@ class Card:
     first_try: str = ""
     alerts: list[str] | None = None  #: ``lepton monitor``'s alerts of the last 24 hours (None: unknown)
     training: str | None = None  #: what ``make demo``'s background training is doing for this app, if anything
+    quick: str | None = None  #: set when production is ``make demo``'s quick model: what that means and its progress
 
     @property
     def beats_baseline(self) -> bool | None:
@@ -127,7 +128,9 @@ def build_card(app: str, check_service: bool = True) -> Card:
     manifest = discover()[app]
     card = replace(_model_card(app, manifest, check_service), audience=manifest.audience,
                    first_try=manifest.first_try)
-    return card if card.model_version else replace(card, training=demo_training(app))
+    if card.model_version:
+        return replace(card, quick=demo_quick_model(app, card.model_version))
+    return replace(card, training=demo_training(app))
 
 
 def demo_training(app: str) -> str | None:
@@ -137,6 +140,14 @@ def demo_training(app: str) -> str | None:
 
     entry = pending_training(get_settings().home_dir).get(app)
     return entry.describe() if entry else None
+
+
+def demo_quick_model(app: str, version: str) -> str | None:
+    """``quick demo model, full training in progress: ...`` when ``version`` is ``make demo``'s quick model."""
+    from lepton_shared.settings import get_settings
+    from services.demo_status import quick_note
+
+    return quick_note(get_settings().home_dir, app, version)
 
 
 def _model_card(app: str, manifest: AppManifest, check_service: bool) -> Card:

@@ -51,6 +51,7 @@ def _card(card: Card, pages: dict[str, st.Page]) -> None:
             st.markdown(f"{SERVICE_BADGES[card.service]}  "
                         + (f":blue-badge[model {card.model_version}]" if card.model_version
                            else ":orange-badge[no model yet]")
+                        + ("  :orange-badge[:material/bolt: quick demo model]" if card.quick else "")
                         + _alert_badge(card.alerts))
         if card.model_version and card.value is not None and card.key_metric:
             delta = None
@@ -60,6 +61,9 @@ def _card(card: Card, pages: dict[str, st.Page]) -> None:
                       delta_color="normal" if card.higher_is_better else "inverse",
                       help="the model's score on held-out data; the delta compares it with the strongest "
                            "simple baseline, which a useful model must beat")
+        if card.quick:
+            st.info(f"{card.quick[0].upper()}{card.quick[1:]}. Press *Refresh status* to follow it.",
+                    icon=":material/hourglass_top:")
         elif card.training:
             st.info(f"{card.training}. Press *Refresh status* to follow it.", icon=":material/hourglass_top:")
         elif card.needs_training:

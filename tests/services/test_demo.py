@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -250,35 +251,133 @@ def test_demo_passes_the_lighter_options_to_the_training_process(monkeypatch: py
     assert _heavier_options(app, started[0][5:-2]) == []
 
 
-def test_slow_apps_are_trained_last_and_the_rest_in_the_given_order() -> None:
-    assert demo.training_order(["maintenance", "chatbot", "fraud"]) == ["chatbot", "fraud", "maintenance"]
-    assert demo.training_order(["fraud", "chatbot"]) == ["fraud", "chatbot"]
+def test_slow_apps_are_trained_last_after_a_quick_model_and_the_rest_in_the_given_order() -> None:
+    from services.demo import Job
+
+    assert demo.training_jobs(["maintenance", "chatbot", "fraud"]) == [
+        Job("chatbot"), Job("fraud"), Job("maintenance", quick=True), Job("maintenance")]
+    assert demo.training_jobs(["fraud", "chatbot"]) == [Job("fraud"), Job("chatbot")]
+    # an app already serving a quick model of an earlier run gets only its full training
+    assert demo.training_jobs(["maintenance", "fraud"], serving={"maintenance"}) == [Job("fraud"), Job("maintenance")]
+
+
+def test_quick_model_options_are_lighter_than_the_full_recipe() -> None:
+    from lepton_shared.app import app_installed, get_app
+    from lepton_shared.manifest import app_names
+
+    quick = {app: list(get_app(app).manifest.demo_quick_train_args) for app in app_names() if app_installed(app)}
+    assert any(quick.values()), "no app declares a quick demo model"
+    for app, options in quick.items():
+        if options:
+            assert demo.train_command(app, quick=True)[5:] == [*options, "--promote", "always"]
+            assert _heavier_options(app, options) == [], app
 
 
 def test_background_training_reports_each_app_and_survives_a_failing_trainer(tmp_path: Path) -> None:
+    from services.demo import Finished
     from services.demo_status import StatusFile, pending_training
 
-    def trainer(app: str, _env: dict[str, str]) -> bool:
+    def trainer(app: str, _env: dict[str, str], quick: bool = False) -> bool:
         if app == "chatbot":
             raise RuntimeError("boom")
         return app == "fraud"
 
     training = demo.BackgroundTraining(["maintenance", "chatbot", "fraud"], {}, trainer, StatusFile(tmp_path))
     with training.running():
-        done: list[tuple[str, bool]] = []
-        while len(done) < 3:
+        done: list[Finished] = []
+        while len(done) < 4:
             done += training.finished(wait=5.0)
-        assert done == [("chatbot", False), ("fraud", True), ("maintenance", False)]
+        assert done == [Finished("chatbot", False), Finished("fraud", True), Finished("maintenance", False, True),
+                        Finished("maintenance", False)]
         assert pending_training(tmp_path) == {}
     assert not (tmp_path / "demo-status.json").exists()
 
 
-def test_services_come_up_while_slow_training_goes_on(lepton_home: Path, capfd: pytest.CaptureFixture[str]) -> None:
-    """The demo's startup order: the UI at once, fraud's service as soon as fraud is trained, maintenance last.
+def test_quick_model_is_served_and_named_until_the_full_one_replaces_it(lepton_home: Path) -> None:
+    """The card of an app serving its quick model says so, with the step its full training reports; the full
+    model clears the mark, and a demo stopped before that resumes only the full training."""
+    import threading
 
-    Both services serve the example app; maintenance's injected trainer holds its training open until it
-    has seen fraud's service answer /readyz and the UI answer, so a demo that waited for every training
-    before starting anything would fail here."""
+    from lepton_shared import progress_file
+    from lepton_shared.registry import Registry
+    from services.demo import Finished
+    from services.demo_status import StatusFile, quick_models
+    from services.ui.home import build_card
+
+    full_may_end = threading.Event()
+    seen: dict[str, object] = {}
+
+    def trainer(app: str, env: dict[str, str], quick: bool = False) -> bool:
+        if not quick:
+            seen["reports to"] = env[progress_file.ENV]
+            os.environ[progress_file.ENV] = env[progress_file.ENV]  # what the training process inherits
+            try:
+                progress_file.report("training the PPO agent", 60, 100)
+            finally:
+                del os.environ[progress_file.ENV]
+            full_may_end.wait(30)
+        _register_dummy(app)
+        return True
+
+    status = StatusFile(lepton_home)
+    training = demo.BackgroundTraining(["maintenance"], {}, trainer, status)
+    with training.running():
+        assert training.finished(wait=30.0) == [Finished("maintenance", True, True)]
+        quick_version = Registry().production_version("maintenance")
+        assert quick_models(lepton_home) == {"maintenance": quick_version}
+        assert demo.serving_quick_models(["maintenance", "fraud"], lepton_home) == ["maintenance"]
+        deadline = time.monotonic() + 30
+        while "reports to" not in seen or "60 %" not in (build_card("maintenance", check_service=False).quick or ""):
+            assert time.monotonic() < deadline, build_card("maintenance", check_service=False)
+            time.sleep(0.1)
+        card = build_card("maintenance", check_service=False)
+        assert card.model_version == quick_version and card.training is None
+        assert card.quick == "quick demo model, full training in progress: training the PPO agent 60 % (60 of 100)"
+        full_may_end.set()
+        assert training.finished(wait=30.0) == [Finished("maintenance", True)]
+    assert Registry().production_version("maintenance") != quick_version
+    assert quick_models(lepton_home) == {} and build_card("maintenance", check_service=False).quick is None
+    assert demo.serving_quick_models(["maintenance"], lepton_home) == []
+
+
+def test_each_ended_training_gets_one_line_saying_what_is_usable(capsys: pytest.CaptureFixture[str]) -> None:
+    from services.demo import Finished
+
+    spec = ServiceSpec("maintenance", "services.asgi:app", 8105)
+    lines = {}
+    for done, waiting in ((Finished("maintenance", True, True), True), (Finished("maintenance", False, True), True),
+                          (Finished("maintenance", True), False), (Finished("maintenance", False), False),
+                          (Finished("maintenance", True), True)):
+        demo.report_finished(done, 12.4, spec, waiting)
+        lines[(done, waiting)] = capsys.readouterr().out
+    assert list(lines.values()) == [
+        "maintenance ready in 12 s (quick demo model; the full training goes on in the background): "
+        "http://127.0.0.1:8105\n",
+        "maintenance quick demo model failed after 12 s; the full training follows\n",
+        "maintenance full model ready in 12 s: it replaces the quick demo model (the service swaps it in)\n",
+        "maintenance full training FAILED after 12 s: the quick demo model stays in production\n",
+        "maintenance ready in 12 s: http://127.0.0.1:8105\n"]
+
+
+def test_quick_model_left_by_a_stopped_demo_is_named_on_its_card(lepton_home: Path) -> None:
+    from lepton_shared.registry import Registry
+    from services.demo_status import mark_quick
+    from services.ui.home import build_card
+
+    _register_dummy("maintenance")
+    mark_quick(lepton_home, "maintenance", str(Registry().production_version("maintenance")))
+    note = build_card("maintenance", check_service=False).quick
+    assert note is not None and "full training has not finished" in note and "make train-maintenance" in note
+
+
+def test_services_come_up_while_slow_training_goes_on(lepton_home: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """The demo's startup order: the UI at once, fraud's service as soon as fraud is trained, then maintenance's
+    as soon as its quick model is, while its full recipe trains.
+
+    Both services serve the example app; maintenance's injected quick training holds open until it has seen
+    fraud's service answer /readyz and the UI answer, so a demo that waited for every training before starting
+    anything would fail here. Its full training never ends within the test: ``--check`` passes without it, as
+    every page is usable once the quick model is served."""
     from lepton_shared.testing.example import register_example
     from lepton_shared.testing.server import free_port
     from services.ui.home import demo_training
@@ -288,10 +387,14 @@ def test_services_come_up_while_slow_training_goes_on(lepton_home: Path, capfd: 
     fraud, maintenance = specs[1], specs[0]
     ui_port = free_port()
     seen: dict[str, object] = {}
+    full_may_end = threading.Event()
 
-    def trainer(app: str, _env: dict[str, str]) -> bool:
+    def trainer(app: str, _env: dict[str, str], quick: bool = False) -> bool:
         if app == "fraud":
             register_example(epochs=1)
+            return True
+        if not quick:  # maintenance's full recipe, after its quick model (which here serves the example's)
+            full_may_end.wait(120)
             return True
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not seen.get("fraud ready"):
@@ -307,13 +410,18 @@ def test_services_come_up_while_slow_training_goes_on(lepton_home: Path, capfd: 
     args = demo.build_parser().parse_args(["--check", "--timeout", "120"])
     training = demo.BackgroundTraining(["maintenance", "fraud"], demo.child_env(lepton_home), trainer,
                                        demo.StatusFile(lepton_home))
-    code = demo.bring_up(Supervisor(demo.child_env(lepton_home)), specs, ui_port, args, training)
+    try:
+        code = demo.bring_up(Supervisor(demo.child_env(lepton_home)), specs, ui_port, args, training)
+    finally:
+        full_may_end.set()
     out = capfd.readouterr().out
     assert seen["fraud ready"] is True and seen["ui"] is True
     assert seen["maintenance service"] is False  # not started before its model exists
-    assert isinstance(seen["card"], str) and "training in progress" in seen["card"]
+    assert isinstance(seen["card"], str) and "training a quick demo model first" in seen["card"]
     assert code == 0 and "demo check passed" in out
     assert re.search(rf"^fraud ready in \d+ s: {fraud.url}$", out, re.M)
+    assert re.search(rf"^maintenance ready in \d+ s \(quick demo model; .*\): {maintenance.url}$", out, re.M)
     assert out.index("fraud ready") < out.index("maintenance ready")
+    assert "full model" not in out  # every page was usable before the full training ended
     assert not _answers(f"{fraud.url}/healthz") and not _answers(f"{maintenance.url}/healthz")
     assert demo_training("maintenance") is None  # the status file goes with the demo

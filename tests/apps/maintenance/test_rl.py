@@ -13,9 +13,14 @@ from apps.maintenance.rl import SeedCycle, train_ppo
 
 
 @pytest.mark.slow
-def test_short_ppo_run_beats_random() -> None:
+def test_short_ppo_run_beats_random(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lepton_shared import progress_file
+
+    monkeypatch.setenv(progress_file.ENV, str(tmp_path / "progress.json"))  # as make demo's training runs it
     model, info = train_ppo(lambda: MaintenanceEnv(horizon=300, decide_below=40), 4096, n_envs=8,
                             eval_seeds=range(2), progress=False)
+    report = progress_file.read(tmp_path / "progress.json")
+    assert report is not None and (report.step, report.done, report.total) == ("training the PPO agent", 4096, 4096)
     make = lambda: MaintenanceEnv(horizon=300)  # noqa: E731
     rl = score_policy(SB3Policy(model, 40), make, range(100, 104))
     rnd = score_policy(RandomPolicy(), make, range(100, 104))
