@@ -230,6 +230,7 @@ def fit_simulator_policies(estimator: RulEnsemble, costs: CostModel, budget: Bud
     from apps.maintenance.rl import train_ppo
 
     seeds = list(TRAIN_SEEDS)[:budget.tuning_seeds]
+    progress_file.report("tuning the rule baselines")
     baselines = tuned_baselines(simulator(estimator, costs), seeds, quick=budget.quick_tuning)
     # the longest step of the default train (minutes): a progress bar where a person watches the terminal
     ppo, rl_info = train_ppo(simulator(estimator, costs, DECIDE_BELOW), budget.rl_steps, seed=seed, eval_seeds=seeds,
@@ -316,7 +317,6 @@ def train(config: MaintenanceTrainConfig) -> ModelInfo:
     rul_seconds = round(time.perf_counter() - started, 1)  # data, (cross-)fitting, ensemble and ridge baseline
 
     # the policies act in the simulator, so they read an estimator of simulator sensors
-    progress_file.report("tuning the rule baselines")
     estimator = rul.model if source == SIMULATOR else fit_simulator_estimator(budget, config.seed, device)
     policies = fit_simulator_policies(estimator, costs, budget, config.seed)
     progress_file.report("comparing the policies on held-out machines")

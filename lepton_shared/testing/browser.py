@@ -114,9 +114,8 @@ def wait_for_streamlit(page: Any, timeout_ms: int = 90_000, settle_ms: int = 1_0
     """Wait until the script run finished, and no new one began within ``settle_ms``; fail if Streamlit shows
     an exception.
 
-    The settling matters: a click during a run can be lost (a fraud test's "Mark fraud", clicked while the
-    run of the preceding "Score" still drew the other tabs, never reached the service), and a run may start
-    only a moment after the click that caused it."""
+    The settling matters because a run may start only a moment after the click that caused it: without it, a
+    wait right after a click could end before that run began."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
     page.evaluate("() => { window.__leptonIdleSince = null; }")
     page.wait_for_function(SETTLED, arg=settle_ms, timeout=timeout_ms, polling=100)

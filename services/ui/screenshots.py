@@ -43,19 +43,9 @@ def picture_names() -> list[str]:
     return ["suite-home.png", *(f"suite-{app}.png" for app in app_names() if page_script(app).is_file())]
 
 
-def suite_answers(base: str) -> bool:
-    """Whether a Streamlit server answers its health check at ``base``: checked before Chromium starts, so a
-    suite that is not running is one line, not a browser timeout two minutes later."""
-    import httpx
-
-    try:
-        return httpx.get(f"{base}/_stcore/health", timeout=5).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 def main(argv: list[str] | None = None) -> int:
     from lepton_shared.testing.browser import browser_page, chromium_available
+    from services.demo import check_ui
 
     parser = argparse.ArgumentParser(prog="python -m services.ui.screenshots",
                                      description="Retake docs/img/suite-*.png from a running suite.")
@@ -66,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         print("error: no Chromium at /usr/bin/chromium (set LEPTON_CHROMIUM)", file=sys.stderr)
         return 2
     base = args.url.rstrip("/")
-    if not suite_answers(base):
+    # checked before Chromium starts: a suite that is not running is one line, not a browser timeout minutes later
+    if not check_ui(base).live:
         print(f"error: no Streamlit suite answers at {base} (start `make demo` first, or pass --url)",
               file=sys.stderr)
         return 2

@@ -45,7 +45,7 @@ def test_score_and_review_in_the_browser(mode: str, tmp_path: Path, small_data: 
         page.get_by_role("button", name="Score").click()
         wait_for_streamlit(page)
         page.get_by_test_id("fraud-decision").wait_for()
-        wait_for_streamlit(page)  # the run goes on drawing the other tabs: a click before it ends can be lost
+        wait_for_streamlit(page)  # the Score run goes on drawing the other tabs: let it end before the next clicks
         decision = page.get_by_test_id("fraud-decision").inner_text()
         assert "review" in decision or "decline" in decision
         page.get_by_role("tab", name="Review queue").click()
