@@ -45,7 +45,8 @@ class ImagingApp(LeptonApp):
                                 help=f"images are resized to this square size (default {default.image_size}, "
                                      "MedMNIST's)")
             parser.add_argument("--batch-size", type=int, default=default.batch_size,
-                                help=f"batch size (default {default.batch_size})")
+                                help="batch size (default 64, halved down to 8 for small training sets so that an "
+                                     "epoch has at least 16 steps)")
             parser.add_argument("--lr", type=float, default=default.lr,
                                 help=f"peak learning rate (default {default.lr:g})")
             parser.add_argument("--target-sensitivity", type=float, default=default.target_sensitivity,

@@ -20,7 +20,13 @@ import torch
 from torch import nn
 
 from apps.imaging.app import ImagingApp
-from apps.imaging.config import BUILTIN_IMAGES, TINY_IMAGES, ImagingEvaluateConfig, ImagingTrainConfig
+from apps.imaging.config import (
+    BUILTIN_IMAGES,
+    TINY_IMAGES,
+    ImagingEvaluateConfig,
+    ImagingTrainConfig,
+    auto_batch_size,
+)
 from apps.imaging.data import ImageSet, Split, load
 from apps.imaging.model import ImageDataset, ModelConfig, build_network, predict_logits
 from apps.imaging.probability_calibration import (
@@ -220,8 +226,9 @@ def model_config(config: ImagingTrainConfig, image_set: ImageSet) -> ModelConfig
                        target_sensitivity=config.target_sensitivity)
 
 
-def train_settings(config: ImagingTrainConfig, show_progress: bool = True) -> TrainSettings:
-    return TrainSettings(epochs=config.epochs or ImagingApp.default_epochs, batch_size=config.batch_size,
+def train_settings(config: ImagingTrainConfig, image_set: ImageSet, show_progress: bool = True) -> TrainSettings:
+    batch_size = config.batch_size or auto_batch_size(len(image_set.split("train")))
+    return TrainSettings(epochs=config.epochs or ImagingApp.default_epochs, batch_size=batch_size,
                          lr=config.lr, device=config.device, seed=config.seed, augment=not config.no_augment,
                          augment_strength=config.augment_strength, weights_path=config.weights,
                          show_progress=show_progress)
@@ -232,7 +239,7 @@ def validation_auc(image_set: ImageSet, config: ImagingTrainConfig,
     """ROC AUC on the validation split of a model trained with ``config``: what ``tune`` maximises (``train``
     early-stops and calibrates on the same split; the test split stays unseen)."""
     cfg = model_config(config, image_set)
-    model, _ = fit(image_set, cfg, train_settings(config, show_progress=False), on_epoch_end)
+    model, _ = fit(image_set, cfg, train_settings(config, image_set, show_progress=False), on_epoch_end)
     return float(score(model, cfg, image_set.split("val"))[0]["roc_auc"])
 
 
@@ -252,7 +259,7 @@ def train(config: ImagingTrainConfig) -> ModelInfo:
         raise UserError("--image-size must be between 8 and 512 pixels")
     if config.arch == "densenet121" and config.image_size < 64:
         raise UserError("densenet121 downsamples 32-fold: use --image-size 64 or more with it")
-    if config.batch_size < 2:
+    if config.batch_size is not None and config.batch_size < 2:
         raise UserError("--batch-size must be at least 2")
     if config.augment_strength < 0:
         raise UserError("--augment-strength must be 0 or more")
@@ -260,7 +267,7 @@ def train(config: ImagingTrainConfig) -> ModelInfo:
     if config.data is None and builtin < 20:
         raise UserError("--builtin-images must be at least 20")
     image_set = load(config.data, config.image_size, config.seed, builtin)
-    cfg, settings = model_config(config, image_set), train_settings(config)
+    cfg, settings = model_config(config, image_set), train_settings(config, image_set)
     model, facts = fit(image_set, cfg, settings)
     held_out = image_set.splits.get("test") or image_set.split("val")
     metrics, raw, cal = score(model, cfg, held_out)

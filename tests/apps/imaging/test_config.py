@@ -33,3 +33,13 @@ def test_options_reach_the_config() -> None:
                                   weights=Path("w.pt"), image_size=64, lr=0.01, target_sensitivity=0.9,
                                   no_augment=True, promote="never")
     assert from_args(ImagingTrainConfig, args) == expected
+
+
+def test_batch_size_shrinks_for_small_training_sets_only() -> None:
+    from apps.imaging.config import auto_batch_size
+
+    assert auto_batch_size(4708) == 64  # PneumoniaMNIST's training split keeps the recipe's batches
+    assert auto_batch_size(1024) == 64
+    assert auto_batch_size(280) == 16  # the built-in set: 17 steps per epoch instead of 5
+    assert auto_batch_size(42) == 8  # never below 8
+    assert all(n // auto_batch_size(n) >= 16 for n in range(128, 5000, 37))
