@@ -42,7 +42,8 @@ class ChatbotMonitor(AppMonitor):
             raise ReplaySkipped("no message text logged")
         return predictor.predict(predictor.InputModel.model_validate({"text": text.strip()}))
 
-    def replay_labels(self, outputs: Sequence[Mapping[str, Any]], database_url: str | None = None) -> list[Any]:
+    def replay_labels(self, outputs: Sequence[Mapping[str, Any]], database_url: str | None = None,
+                      answered_at: Sequence[datetime] | None = None) -> list[Any]:
         """The intent a user gave back on a ``/v1/chat`` reply (``message_id``): the one they corrected it to,
         or the reply's own when they found it helpful and corrected nothing."""
         from sqlalchemy import select

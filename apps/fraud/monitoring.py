@@ -57,7 +57,8 @@ class FraudMonitor(AppMonitor):
         assert isinstance(predictor, FraudPredictor)
         return predictor.score_features([float(logged["tx_amount"])], [logged["features"]])[0]
 
-    def replay_labels(self, outputs: Sequence[Mapping[str, Any]], database_url: str | None = None) -> list[Any]:
+    def replay_labels(self, outputs: Sequence[Mapping[str, Any]], database_url: str | None = None,
+                      answered_at: Sequence[datetime] | None = None) -> list[Any]:
         """1 (fraud) or 0 from analysts and chargebacks, by the answer's ``transaction_id``."""
         from sqlalchemy import select
 

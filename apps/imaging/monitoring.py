@@ -28,7 +28,8 @@ class ImagingMonitor(AppMonitor):
     def answer(self, output: Mapping[str, Any]) -> Any:
         return output.get("label")
 
-    def replay_labels(self, outputs: Sequence[Mapping[str, Any]], database_url: str | None = None) -> list[Any]:
+    def replay_labels(self, outputs: Sequence[Mapping[str, Any]], database_url: str | None = None,
+                      answered_at: Sequence[datetime] | None = None) -> list[Any]:
         """The clinician's reviewed label of each answer's study (``study_id``)."""
         from sqlalchemy import select
 

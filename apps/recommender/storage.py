@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import DateTime, Float, Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lepton_shared.storage import Base, session_scope
 from lepton_shared.storage.models import utcnow
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class RecommenderEvent(Base):
@@ -43,6 +45,8 @@ def store_events(events: Sequence[Any]) -> int:
 def load_events() -> pd.DataFrame:
     """All stored events in the loaders' frame format (user_id, item_id, weight, timestamp), one row per
     (user, item): weights summed, latest time kept."""
+    import pandas as pd  # here: ``lepton monitor`` reads the table and should not pay pandas' import
+
     with session_scope() as session:
         rows = session.execute(select(RecommenderEvent.user_id, RecommenderEvent.item_id, RecommenderEvent.weight,
                                       RecommenderEvent.occurred_at)).all()

@@ -64,9 +64,11 @@ class AppMonitor(ABC):
         """The part of an answer on which two versions agree or not (default: the watched prediction)."""
         return self.prediction(output)
 
-    def replay_labels(self, outputs: Sequence[Mapping[str, Any]], database_url: str | None = None) -> list[Any]:
+    def replay_labels(self, outputs: Sequence[Mapping[str, Any]], database_url: str | None = None,
+                      answered_at: Sequence[datetime] | None = None) -> list[Any]:
         """The label that came back for each logged answer, comparable with :meth:`answer` (None where none did;
-        the same sources as :meth:`live_quality`)."""
+        the same sources as :meth:`live_quality`). ``answered_at``: when each answer was given (UTC), for labels
+        that only count after it."""
         return [None] * len(outputs)
 
     def replay_metrics(self, outputs: Sequence[Mapping[str, Any]], labels: Sequence[Any]) -> dict[str, float]:

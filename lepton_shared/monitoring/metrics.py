@@ -83,6 +83,13 @@ class MonitorCollector(Collector):
                 alert.add_metric([app, name], 1.0 if d["alert"] else 0.0)
         yield score
         yield alert
+        quality = GaugeMetricFamily("lepton_monitor_live_quality",
+                                    f"Live quality against the labels that came back {help_window}",
+                                    labels=["app", "metric"])
+        for name, value in (report["live_quality"] or {}).items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                quality.add_metric([app, name], float(value))
+        yield quality
         alerts = GaugeMetricFamily("lepton_monitor_alerts", f"Alerts raised {help_window}", labels=["app"])
         alerts.add_metric([app], len(report["alerts"]))
         yield alerts

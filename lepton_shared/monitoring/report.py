@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from lepton_shared.errors import UserError
+from lepton_shared.monitoring.answers import as_utc
 from lepton_shared.monitoring.appmonitor import AppMonitor, app_monitor
 from lepton_shared.monitoring.drift import DriftScore, drift_score
 from lepton_shared.monitoring.profile import PREDICTION, Profile, load_profile
@@ -140,7 +141,7 @@ def timeline(app_name: str, since: str = DEFAULT_SINCE, bucket: timedelta = time
     groups: dict[int, list[Any]] = {}
     for row in _timeline_rows(app_name, start, database_url):
         if monitor.monitors(row.endpoint):
-            at = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+            at = as_utc(row.created_at)
             groups.setdefault(int((at - start) / bucket), []).append(row)
     out = []
     for index in sorted(groups):

@@ -19,28 +19,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lepton_shared.errors import UserError
+from lepton_shared.monitoring.answers import as_utc, logged_answers
 from lepton_shared.monitoring.appmonitor import AppMonitor, ReplaySkipped, app_monitor
 from lepton_shared.monitoring.profile import feature_profile
 from lepton_shared.monitoring.report import DEFAULT_SINCE, parse_duration
 
 DEFAULT_LIMIT = 1000
 NOT_LOGGED = "input not logged (LEPTON_LOG_INPUTS off, or logged before inputs were kept)"
-
-
-def _logged(app_name: str, monitor: AppMonitor, since: datetime, limit: int,
-            database_url: str | None) -> list[Any]:
-    """The newest ``limit`` answered requests to the monitor's endpoints since ``since``."""
-    from sqlalchemy import or_, select
-
-    from lepton_shared.storage import PredictionLog, session_scope
-
-    log = PredictionLog
-    query = (select(log.model_version, log.output, log.model_input)
-             .where(log.app == app_name, log.created_at >= since, log.status < 400,
-                    or_(*(log.endpoint.startswith(prefix) for prefix in monitor.endpoints)))
-             .order_by(log.created_at.desc(), log.id.desc()).limit(limit))
-    with session_scope(database_url) as session:
-        return list(session.execute(query))
 
 
 def distribution(values: Iterable[Any]) -> dict[str, Any] | None:
@@ -119,10 +104,10 @@ def shadow_report(app_name: str, version: str, since: str = DEFAULT_SINCE, limit
     start = (now or datetime.now(UTC)) - parse_duration(since)
     registry = Registry(database_url=database_url)
     registry.get(app_name, version)  # an unknown version or missing files: one line, before any work
-    rows = _logged(app_name, monitor, start, limit, database_url)
+    rows = logged_answers(app_name, monitor.endpoints, start, limit, database_url)
     kept, answers, skipped = replay(monitor, rows, lambda: get_app(app_name).load_predictor(version))
     logged = [r.output for r in kept]
-    labels = monitor.replay_labels(logged, database_url) if kept else []
+    labels = monitor.replay_labels(logged, database_url, [as_utc(r.created_at) for r in kept]) if kept else []
     report: dict[str, Any] = {
         "app": app_name, "version": version, "production_version": registry.production_version(app_name),
         "since": start.isoformat(), "logged": len(rows), "replayed": len(kept),

@@ -40,3 +40,21 @@ def test_gauges_show_the_report_and_refresh_after_the_period(lepton_home: Path) 
 
 def test_an_app_without_a_monitor_has_no_gauges(lepton_home: Path) -> None:
     assert scrape(MonitorCollector("demo")) == {}
+
+
+def test_live_quality_is_a_gauge_per_figure(lepton_home: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from apps.recommender.schemas import EventIn
+    from apps.recommender.storage import store_events
+    from lepton_shared.serving.prediction_log import insert_rows, log_row
+    from lepton_shared.storage import init_db
+
+    init_db()
+    answered = datetime.now(UTC) - timedelta(minutes=10)
+    output = {"user_id": "ann", "known_user": True, "strategy": "model", "items": [{"item_id": "i1", "score": 1.0}]}
+    insert_rows([log_row("recommender", "r1", "/v1/predict", output, {"user_id": "ann"}, 1.0, created_at=answered)])
+    store_events([EventIn(user_id="ann", item_id="i1")])
+    figures = scrape(MonitorCollector("recommender"))
+    assert figures['lepton_monitor_live_quality{app="recommender",metric="hit_rate"}'] == 1.0
+    assert figures['lepton_monitor_live_quality{app="recommender",metric="returned"}'] == 1.0
