@@ -19,6 +19,19 @@ class ReadingsBody(RequestModel):
     readings: list[dict[str, float]] = Field(min_length=1, max_length=MAX_READINGS)
 
 
+class FailureBody(RequestModel):
+    at_reading: int | None = Field(None, ge=1, description="the reading at which the machine failed (default: its "
+                                                           "newest)")
+
+
+class FailureRecorded(ResponseModel):
+    """A failure on record: it labels the machine's earlier estimates (``lepton monitor maintenance``)."""
+
+    machine_id: str
+    at_reading: int
+    new: bool = Field(description="false when this failure was already on record")
+
+
 class CompareBody(RequestModel):
     costs: dict[str, float] = Field(default_factory=dict, description="cost settings to change (see CostModel)",
                                     examples=[{"downtime_cost": 300}])
@@ -42,6 +55,8 @@ class Assessment(ResponseModel):
     failure_probability_before_next_slot: float
     expected_cost_act_now: float
     expected_cost_wait: float
+    reading: int | None = Field(None, description="the machine's newest reading the estimate saw (its count of "
+                                                  "readings; set for stored machines)")
     model_version: str
 
 

@@ -17,6 +17,8 @@ from apps.maintenance.schemas import (
     Compared,
     DemoFleet,
     DemoFleetAdvanced,
+    FailureBody,
+    FailureRecorded,
     Fleet,
     History,
     Policies,
@@ -67,9 +69,23 @@ def add_readings(machine_id: str, body: ReadingsBody) -> dict[str, Any]:
 def machine(machine_id: str, request: Request, predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
     """RUL with band, recommended action and expected cost of acting now vs waiting."""
     start = time.perf_counter()
-    out = {"machine_id": machine_id, **_maintenance(predictor).assess(_history(machine_id))}
+    out = {"machine_id": machine_id, **_maintenance(predictor).assess(_history(machine_id)),
+           "reading": storage.reading_count(machine_id)}
     log_prediction(request, out, {"machine_id": machine_id}, (time.perf_counter() - start) * 1000)
     return out
+
+
+@router.post("/machines/{machine_id}/failure", response_model=FailureRecorded, responses=errors(400, 404))
+def report_failure(machine_id: str, body: FailureBody) -> FailureRecorded:
+    """Record that a machine failed (at its newest reading unless ``at_reading`` says): the label of the
+    estimates the service gave it before, which ``lepton monitor maintenance`` scores as live quality."""
+    count = storage.reading_count(machine_id)
+    if count == 0:
+        raise NotFoundError(f"machine {machine_id!r} has no readings: a failure is recorded against its readings")
+    at = body.at_reading or count
+    if at > count:
+        raise UserError(f"machine {machine_id!r} has {count} readings: it cannot have failed at reading {at}")
+    return FailureRecorded(machine_id=machine_id, at_reading=at, new=storage.record_failure(machine_id, at))
 
 
 @router.get("/machines/{machine_id}/history", response_model=History, responses=errors(400, 404, 503))
@@ -88,9 +104,9 @@ def fleet(predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
     """Every machine with readings, most urgent (lowest RUL band) first."""
     model = _maintenance(predictor)
     machines = []
-    for mid in storage.machine_ids():
+    for mid, count in storage.reading_counts().items():
         try:
-            machines.append({"machine_id": mid, **model.assess(_history(mid))})
+            machines.append({"machine_id": mid, **model.assess(_history(mid)), "reading": count})
         except UserError as exc:
             machines.append({"machine_id": mid, "error": str(exc)})
     machines.sort(key=lambda m: m.get("rul_low", float("inf")))
@@ -119,7 +135,8 @@ def add_demo_fleet() -> DemoFleet:
 def advance_demo_fleet(body: AdvanceBody) -> DemoFleetAdvanced:
     """Run the simulated machines on: each sends its next ``cycles`` readings from the simulator, so the fleet's
     ranking changes as they wear, whether the page runs in-process or calls this service. A machine at the end
-    of its life (it failed in the simulation) sends nothing more; machines not from the simulation are untouched."""
+    of its life (it failed in the simulation) sends nothing more, and its failure is recorded as a real one would
+    be (``POST /v1/machines/{id}/failure``); machines not from the simulation are untouched."""
     from apps.maintenance.data import demo_lives, demo_machine_id, reading_columns
 
     lives = demo_lives()
@@ -134,6 +151,7 @@ def advance_demo_fleet(body: AdvanceBody) -> DemoFleetAdvanced:
         upcoming = life.iloc[sent[machine_id]:sent[machine_id] + body.cycles]
         if upcoming.empty:
             failed.append(machine_id)
+            storage.record_failure(machine_id, sent[machine_id])
             continue
         _store(machine_id, _readings(upcoming, columns))
         advanced[machine_id] = len(upcoming)

@@ -5,6 +5,7 @@ sensor alerts, the untouched features of the same requests do not."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -62,3 +63,27 @@ def test_train_stores_a_profile_and_monitor_reports_each_feature(fresh_home: Pat
     assert features[shifted]["alert"] and features[shifted]["score"] == 1.0
     assert any(shifted in line for line in report["alerts"])
     assert report["drift"]["prediction"]["n"] == SENT
+
+
+def test_live_quality_scores_estimates_against_reported_failures(lepton_home: Path) -> None:
+    """An estimate at reading r of a machine that failed at reading F had F - r cycles left; an estimate after
+    the machine's last failure, or of a machine that has not failed, has no label yet."""
+    from datetime import UTC, datetime, timedelta
+
+    from apps.maintenance import storage
+    from apps.maintenance.monitoring import MaintenanceMonitor
+    from lepton_shared.serving.prediction_log import insert_rows, log_row
+    from lepton_shared.storage import init_db
+
+    init_db()
+    monitor = MaintenanceMonitor()
+    since = datetime.now(UTC) - timedelta(hours=1)
+    assert monitor.live_quality(since) is None
+    estimates = [("m1", 10, 50.0), ("m1", 40, 10.0), ("m1", 70, 5.0), ("m2", 5, 80.0)]  # machine, reading, rul
+    insert_rows([log_row("maintenance", f"r{n}", f"/v1/machines/{m}", {"machine_id": m, "reading": r, "rul": rul},
+                         {"machine_id": m}, 1.0) for n, (m, r, rul) in enumerate(estimates)])
+    storage.add_readings("m1", [{"s_1": 0.0}] * 60)
+    storage.record_failure("m1", 60)  # truths 50 and 20 cycles; the reading-70 estimate came after it
+    quality = monitor.live_quality(since)
+    assert quality == {"estimates": 2, "machines": 1, "rmse": round(math.sqrt((0 + 10**2) / 2), 2), "mae": 5.0,
+                       "overestimated_share": 0.0}

@@ -44,6 +44,20 @@ def test_machine_readings_assessment_and_fleet(base: str) -> None:
     assert len(fleet) == 2
 
 
+def test_a_reported_failure_labels_the_machine(base: str) -> None:
+    httpx.post(f"{base}/v1/machines/pump-9/readings", json={"readings": _readings(30)}, timeout=30)
+    assert httpx.get(f"{base}/v1/machines/pump-9", timeout=30).json()["reading"] == 30
+    first = httpx.post(f"{base}/v1/machines/pump-9/failure", json={}, timeout=30)
+    assert first.status_code == 200 and first.json() == {"machine_id": "pump-9", "at_reading": 30, "new": True}
+    again = httpx.post(f"{base}/v1/machines/pump-9/failure", json={"at_reading": 30}, timeout=30).json()
+    assert again["new"] is False
+    late = httpx.post(f"{base}/v1/machines/pump-9/failure", json={"at_reading": 31}, timeout=30)
+    assert late.status_code == 400 and "30 readings" in late.json()["detail"]
+    assert httpx.post(f"{base}/v1/machines/pump-9/failure", json={"at_reading": 0}, timeout=30).status_code == 422
+    unknown = httpx.post(f"{base}/v1/machines/nobody/failure", json={}, timeout=30)
+    assert unknown.status_code == 404 and "no readings" in unknown.json()["detail"]
+
+
 def test_history_has_the_band_at_every_reading(base: str) -> None:
     httpx.post(f"{base}/v1/machines/fan-1/readings", json={"readings": _readings(50, seed=6)}, timeout=30)
     history = httpx.get(f"{base}/v1/machines/fan-1/history", timeout=30).json()
@@ -100,7 +114,7 @@ def test_simulated_fleet_runs_on_through_the_page_client(fresh_home: Path) -> No
     """Each simulated machine sends its next readings from its simulated life, to its end and no further; the
     fleet stays ranked by urgency; a machine of one's own is left alone."""
     from apps.maintenance.data import demo_fleet, demo_lives
-    from apps.maintenance.storage import reading_counts
+    from apps.maintenance.storage import failures, reading_counts
     from lepton_shared.ui import AppClient, ServiceError
 
     client = AppClient("maintenance")
@@ -126,6 +140,7 @@ def test_simulated_fleet_runs_on_through_the_page_client(fresh_home: Path) -> No
         client.post("/v1/fleet/demo/advance", json={"cycles": 50})
     assert f"M{nearest}" in client.post("/v1/fleet/demo/advance", json={"cycles": 1})["failed"]
     assert reading_counts()[f"M{nearest}"] == lives[nearest]
+    assert failures()[f"M{nearest}"] == [lives[nearest]]  # recorded as a real failure report would be
     with pytest.raises(ServiceError) as bad:
         client.post("/v1/fleet/demo/advance", json={"cycles": 0})
     assert bad.value.status == 422
