@@ -2,17 +2,20 @@
 
 Every process shares one engine per URL. ``init_db`` runs Alembic to the
 newest revision of every branch (core plus one branch per app), so replicas of
-a service and the CLI always agree on the schema.
+a service and the CLI always agree on the schema. When the database already
+stands at those revisions (nearly always), it says so without loading Alembic.
 """
 
 from __future__ import annotations
 
+import ast
+import functools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -101,6 +104,38 @@ def alembic_config(url: str | None = None):  # type: ignore[no-untyped-def]
     return cfg
 
 
+@functools.cache
+def script_heads() -> frozenset[str]:
+    """The newest revision of every migration branch, read from the files' ``revision`` and ``down_revision``.
+
+    Alembic answers the same (a test holds them equal), but importing it and checking the schema took 0.45 s of
+    every process here (the CLI's ``lepton monitor``, a service's start), against a few milliseconds for this."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for folder in version_locations():
+        for path in Path(folder).glob("*.py"):
+            names = {target.id: ast.literal_eval(node.value)
+                     for node in ast.parse(path.read_text(encoding="utf-8")).body if isinstance(node, ast.Assign)
+                     for target in node.targets
+                     if isinstance(target, ast.Name) and target.id in ("revision", "down_revision")}
+            if isinstance(names.get("revision"), str):
+                revisions.add(names["revision"])
+                down = names.get("down_revision")
+                parents.update([down] if isinstance(down, str) else down or ())
+    return frozenset(revisions - parents)
+
+
+def _is_current(connection: Connection) -> bool:
+    """Whether the database stands at :func:`script_heads` (False without an ``alembic_version`` table)."""
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        stamped = {str(v) for v in connection.execute(text("SELECT version_num FROM alembic_version")).scalars()}
+    except DBAPIError:
+        return False
+    return stamped == script_heads()
+
+
 # Any constant shared by every Lepton process: the key of the PostgreSQL advisory lock
 # that serialises migrations ("lepton" in ASCII).
 MIGRATION_LOCK_KEY = 0x6C6570746F6E
@@ -117,16 +152,21 @@ def init_db(url: str | None = None) -> None:
     url = _url(url)
     if url in _migrated:
         return
-    from alembic import command
-
     engine = get_engine(url)
-    cfg = alembic_config(url)
     try:
         connection = engine.connect()
     except (OperationalError, InterfaceError) as exc:
         reason = str(exc.orig or exc).strip().splitlines()[0]
         raise ConfigurationError(f"cannot connect to the database {_shown(url)}: {reason}") from None
-    with connection, connection.begin():
+    with connection:
+        current = _is_current(connection)
+    if current:
+        _migrated.add(url)
+        return
+    from alembic import command
+
+    cfg = alembic_config(url)
+    with engine.connect() as connection, connection.begin():
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         cfg.attributes["connection"] = connection

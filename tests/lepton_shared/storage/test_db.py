@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 
 from lepton_shared.storage import PredictionLog, get_engine, init_db, session_scope
 
@@ -147,3 +147,39 @@ def test_a_log_from_before_0005_has_no_model_inputs(lepton_db_home: Path) -> Non
     assert "model_input" not in {c["name"] for c in inspect(get_engine()).get_columns("prediction_log")}
     with get_engine().connect() as connection:
         assert connection.execute(select(PredictionLog.request_id)).scalars().all() != []
+
+
+def test_the_heads_read_from_the_files_are_alembics() -> None:
+    """``init_db`` skips Alembic when the database stands at ``script_heads``: they must be Alembic's own heads."""
+    from alembic.script import ScriptDirectory
+
+    from lepton_shared.storage.db import alembic_config, script_heads
+
+    assert script_heads() == frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+    assert "maintenance_0002" in script_heads() and "maintenance_0001" not in script_heads()
+
+
+def test_a_current_database_is_not_migrated_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second process (here: forgotten engines) finds the schema current without running Alembic; a database
+    behind the files (a migration added since) is brought up to date."""
+    import alembic.command
+
+    from lepton_shared.storage.db import get_engine, init_db, reset_engine
+
+    url = f"sqlite:///{tmp_path / 'current.db'}"
+    init_db(url)
+    reset_engine()
+    upgrades: list[str] = []
+    original = alembic.command.upgrade
+    monkeypatch.setattr(alembic.command, "upgrade", lambda cfg, rev: (upgrades.append(rev), original(cfg, rev)))
+    init_db(url)
+    assert upgrades == []
+    with get_engine(url).begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = 'maintenance_0001' "
+                                "WHERE version_num = 'maintenance_0002'"))
+        connection.execute(text("DROP TABLE maintenance_failures"))
+    reset_engine()
+    init_db(url)
+    assert upgrades == ["heads"]
+    with get_engine(url).connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM maintenance_failures")).scalar() == 0
