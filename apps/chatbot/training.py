@@ -114,6 +114,7 @@ def fit(train: pd.DataFrame, val: pd.DataFrame, settings: FitSettings, show_prog
     config = TrainerConfig(
         epochs=settings.epochs, batch_size=1, lr=settings.head_lr, weight_decay=settings.weight_decay,
         device=settings.device, seed=settings.seed, monitor="accuracy", mode="max", patience=settings.patience,
+        best_possible=1.0,
         scheduler="linear", warmup_ratio=settings.warmup_ratio, app=APP, show_progress=show_progress,
     )
     groups = param_groups(model, {"encoder.": settings.encoder_lr}, settings.head_lr)

@@ -129,8 +129,8 @@ def fit_mlp(x: np.ndarray, y: np.ndarray, features: list[str], x_val: np.ndarray
     train_ds = TensorDataset(torch.from_numpy(model.scaled(x)), torch.from_numpy(y.astype(np.float32)))
     val_ds = TensorDataset(torch.from_numpy(model.scaled(x_val)), torch.from_numpy(y_val.astype(np.float32)))
     config = TrainerConfig(epochs=epochs, batch_size=1024, lr=lr, weight_decay=weight_decay, device=device,
-                           seed=seed, monitor="average_precision", mode="max", patience=3, app="fraud",
-                           show_progress=not quiet, log_to_db=not quiet)
+                           seed=seed, monitor="average_precision", mode="max", patience=3, best_possible=1.0,
+                           app="fraud", show_progress=not quiet, log_to_db=not quiet)
     result = Trainer(net, config, loss_fn, eval_fn, on_epoch_end=on_epoch_end).fit(train_ds, val_ds)
     model.net = net.cpu().eval()
     model.info = {"epochs_run": result.epochs_run, "best_epoch": result.best_epoch,

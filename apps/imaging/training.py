@@ -107,8 +107,8 @@ def fit(image_set: ImageSet, cfg: ModelConfig, settings: TrainSettings,
     tcfg = TrainerConfig(
         epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr,
         weight_decay=settings.weight_decay, device=settings.device, seed=settings.seed, monitor="val_roc_auc",
-        mode="max", patience=4, scheduler="cosine", warmup_ratio=0.05, channels_last=True, app="imaging",
-        show_progress=settings.show_progress,
+        mode="max", patience=4, best_possible=1.0, scheduler="cosine", warmup_ratio=0.05, channels_last=True,
+        app="imaging", show_progress=settings.show_progress,
     )
     trainer = Trainer(model, tcfg, loss_fn=loss_fn, eval_fn=eval_fn, on_epoch_end=on_epoch_end)
     result = trainer.fit(ImageDataset(train.images, train.labels, augment=settings.augment,

@@ -89,6 +89,9 @@ class TrainerConfig:
     monitor: str = "val_loss"
     mode: str = "min"  # min | max
     patience: int | None = 3
+    #: the best value ``monitor`` can take (1.0 for an accuracy or an AUC); reaching it ends the run, because
+    #: only a strictly better epoch replaces the best weights, so no later epoch could change the result
+    best_possible: float | None = None
     checkpoint_dir: Path | None = None
     resume: bool = False
     num_workers: int = 0
@@ -227,6 +230,10 @@ class Trainer:
     def _better(self, value: float, best: float) -> bool:
         return value < best if self.config.mode == "min" else value > best
 
+    def _at_best_possible(self, best: float) -> bool:
+        bound = self.config.best_possible
+        return bound is not None and (best <= bound if self.config.mode == "min" else best >= bound)
+
     def evaluate(self, dataset: Dataset, collate_fn: Callable[..., Any] | None = None) -> dict[str, float]:
         loader = DataLoader(dataset, batch_size=self.config.batch_size * 2, shuffle=False, collate_fn=collate_fn)
         self.model.eval()
@@ -306,7 +313,7 @@ class Trainer:
                 bad_epochs += 1
             if self.on_epoch_end is not None:
                 self.on_epoch_end(epoch, metrics)
-            stopped_early = cfg.patience is not None and bad_epochs >= cfg.patience
+            stopped_early = (cfg.patience is not None and bad_epochs >= cfg.patience) or self._at_best_possible(best)
             self.save_checkpoint(epoch, best, best_state, history, bad_epochs, stopped_early)
             self._log_epoch(run_id, history)
             if self.ctx.is_main and cfg.show_progress:

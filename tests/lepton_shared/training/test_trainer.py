@@ -159,3 +159,24 @@ def test_two_process_gloo_matches_one_process(tmp_path: Path) -> None:
     assert two["world_size"] == 2 and one["world_size"] == 1
     assert torch.allclose(torch.tensor(one["weight"]), torch.tensor(two["weight"]), atol=1e-5)
     assert one["accuracy"] == pytest.approx(two["accuracy"], abs=1e-6)
+
+
+def test_reaching_the_best_possible_value_ends_the_run(lepton_home: Path) -> None:
+    """An epoch at the monitor's bound cannot be replaced (only a strictly better one could), so the run stops
+    there with that epoch's weights; without the bound the same run goes on to ``epochs``."""
+    x, y = make_data(seed=2)
+
+    def run(bound: float | None) -> object:
+        scores = iter([0.5, 0.9, 1.0, 1.0, 1.0, 1.0])
+
+        def eval_fn(model: nn.Module, loader: object) -> dict[str, float]:
+            return {"accuracy": next(scores)}
+
+        cfg = TrainerConfig(epochs=6, monitor="accuracy", mode="max", patience=None, best_possible=bound,
+                            show_progress=False, app="t")
+        return Trainer(nn.Linear(2, 2), cfg, loss_fn, eval_fn=eval_fn).fit(TensorDataset(x, y), TensorDataset(x, y))
+
+    bounded = run(1.0)
+    assert bounded.stopped_early and bounded.epochs_run == 3 and bounded.best_epoch == 3
+    unbounded = run(None)
+    assert not unbounded.stopped_early and unbounded.epochs_run == 6 and unbounded.best_epoch == 3
