@@ -23,7 +23,7 @@ from lepton_shared.monitoring.profile import is_number
 ASSESSMENTS = ("/v1/machines/",)
 """Where a stored machine's estimates come from (logged with the reading they assessed)."""
 LIVE_QUALITY_ANSWERS = 10_000
-"""The newest estimates live quality joins with the failures (``lepton monitor`` answers in about 2 s)."""
+"""The newest estimates live quality joins with the failures: a bound on ``lepton monitor``'s work."""
 
 
 class MaintenanceMonitor(AppMonitor):

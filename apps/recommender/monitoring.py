@@ -28,7 +28,7 @@ ANY_CATEGORY = "(any)"
 USER_ENDPOINTS = ("/v1/predict", "/v1/users/")
 """Where a user's answers come from (a session's answers have no user to come back)."""
 LIVE_QUALITY_ANSWERS = 10_000
-"""The newest answers live quality joins with later interactions (``lepton monitor`` answers in about 2 s)."""
+"""The newest answers live quality joins with later interactions: a bound on ``lepton monitor``'s work."""
 
 
 class RecommenderMonitor(AppMonitor):
