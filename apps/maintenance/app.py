@@ -36,8 +36,8 @@ class MaintenanceApp(LeptonApp):
                                 help="PPO environment steps on the simulator (default 150000; fewer is faster but "
                                      "less steady from run to run)")
             parser.add_argument("--coarse-baselines", action="store_true",
-                                help="tune the rule baselines on a coarser grid (less than half the simulations; "
-                                     "make demo's quick model)")
+                                help="tune the rule baselines on a coarser grid and half the tuning episodes (under a "
+                                     "quarter of the simulations; make demo's quick model)")
             hyper = parser.add_argument_group(
                 "RUL model", "hyperparameters (`tune` searches them; `train --params best` sets them from its best "
                              "trial); the trees are used with complete recorded lives only")

@@ -19,7 +19,7 @@ class MaintenanceTrainConfig(TrainConfig):
     episodes: int | None = None  #: held-out simulator episodes per policy in the comparison (40)
     members: int | None = None  #: CNN ensemble members (3)
     rl_steps: int | None = None  #: PPO environment steps on the simulator (150,000)
-    coarse_baselines: bool = False  #: tune the rule baselines on a coarser grid (``make demo``'s quick model)
+    coarse_baselines: bool = False  #: rule baselines on a coarser grid, half the tuning episodes (quick model)
     # The RUL model's hyperparameters (what ``tune`` searches; ``train --params best`` sets them).
     net_lr: float = 1e-3  #: the nets' peak learning rate
     net_width: int | None = None  #: channels of the nets' convolutions; None: the architecture's (DCNN: 10)

@@ -96,6 +96,10 @@ TINY = Budget(machines=24, eval_machines=12, members=1, held_out_epochs=2, recor
               estimator_epochs=2, tuning_seeds=6, quick_tuning=True, rl_steps=2048, replay_rl_steps=1024, episodes=4)
 
 
+COARSE_TUNING_SEEDS = 12
+"""Tuning episodes with ``--coarse-baselines`` (half the recipe's 24)."""
+
+
 def budget_of(config: MaintenanceTrainConfig | MaintenanceEvaluateConfig) -> Budget:
     """The recipe's sizes with the config's options applied."""
     base = TINY if config.tiny else Budget()
@@ -105,7 +109,9 @@ def budget_of(config: MaintenanceTrainConfig | MaintenanceEvaluateConfig) -> Bud
                          held_out_epochs=config.epochs or base.held_out_epochs,
                          recorded_epochs=config.epochs or base.recorded_epochs,
                          rl_steps=config.rl_steps if config.rl_steps is not None else base.rl_steps,
-                         quick_tuning=base.quick_tuning or config.coarse_baselines)
+                         quick_tuning=base.quick_tuning or config.coarse_baselines,
+                         tuning_seeds=min(base.tuning_seeds, COARSE_TUNING_SEEDS) if config.coarse_baselines
+                         else base.tuning_seeds)
     return budget
 
 

@@ -65,6 +65,9 @@ def test_budget_is_the_recipe_with_the_options_applied() -> None:
     assert tiny.machines == TINY.machines and tiny.estimator_epochs == TINY.estimator_epochs
     assert budget_of(MaintenanceEvaluateConfig(episodes=7)) == Budget(episodes=7)
     assert Budget().held_out_epochs == 60 and Budget().recorded_epochs == 40
+    coarse = budget_of(MaintenanceTrainConfig(coarse_baselines=True))
+    assert coarse.quick_tuning and coarse.tuning_seeds == 12 < Budget().tuning_seeds
+    assert budget_of(MaintenanceTrainConfig(tiny=True, coarse_baselines=True)).tuning_seeds == TINY.tuning_seeds
 
 
 @pytest.mark.slow
