@@ -226,7 +226,8 @@ def train_app(app: str, env: dict[str, str], quick: bool = False) -> bool:
         raise KeyboardInterrupt
     if code != 0:
         then = "the full recipe follows" if quick else "its service starts without a model"
-        log(f"training {what}{app} failed (exit {code}); {then}")
+        ended = f"was stopped by signal {-code}" if code < 0 else f"failed (exit {code})"
+        log(f"training {what}{app} {ended}; {then}")
         return False
     log(f"{what}{app} trained in {time.monotonic() - started:.0f}s")
     return True
