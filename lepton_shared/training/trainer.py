@@ -313,7 +313,8 @@ class Trainer:
                 bad_epochs += 1
             if self.on_epoch_end is not None:
                 self.on_epoch_end(epoch, metrics)
-            stopped_early = (cfg.patience is not None and bad_epochs >= cfg.patience) or self._at_best_possible(best)
+            stopped_early = (cfg.patience is not None and bad_epochs >= cfg.patience) or (
+                cfg.monitor in metrics and self._at_best_possible(best))  # not on the train-loss fallback
             self.save_checkpoint(epoch, best, best_state, history, bad_epochs, stopped_early)
             self._log_epoch(run_id, history)
             if self.ctx.is_main and cfg.show_progress:

@@ -180,3 +180,7 @@ def test_reaching_the_best_possible_value_ends_the_run(lepton_home: Path) -> Non
     assert bounded.stopped_early and bounded.epochs_run == 3 and bounded.best_epoch == 3
     unbounded = run(None)
     assert not unbounded.stopped_early and unbounded.epochs_run == 6 and unbounded.best_epoch == 3
+    # without a validation set the run watches its train loss instead, which the bound is not about
+    cfg = TrainerConfig(epochs=2, monitor="accuracy", mode="max", patience=None, best_possible=0.0,
+                        show_progress=False, app="t")
+    assert Trainer(nn.Linear(2, 2), cfg, loss_fn).fit(TensorDataset(x, y)).epochs_run == 2
