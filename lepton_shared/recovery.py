@@ -46,9 +46,9 @@ def owner_gone(pid: Any, host: Any, last_seen: datetime | None) -> bool:
         return True
     if last_seen is None:
         return False
-    if last_seen.tzinfo is None:  # SQLite returns naive datetimes, stored as UTC
-        last_seen = last_seen.replace(tzinfo=UTC)
-    return datetime.now(UTC) - last_seen > STALE_AFTER
+    from lepton_shared.storage.models import as_utc
+
+    return datetime.now(UTC) - as_utc(last_seen) > STALE_AFTER
 
 
 def incomplete_prefix() -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,7 +25,7 @@ from apps.chatbot.data import OOS_LABEL
 from apps.chatbot.dialogue import decide
 from lepton_shared.errors import NotFoundError, UserError
 from lepton_shared.storage import Base, session_scope
-from lepton_shared.storage.models import utcnow
+from lepton_shared.storage.models import as_utc, utcnow
 
 if TYPE_CHECKING:
     from apps.chatbot.predictor import ChatbotPredictor
@@ -209,7 +209,7 @@ def analytics() -> dict[str, Any]:
     n = len(replies)
     per_day: dict[str, dict[str, int]] = {}
     for created, helpful in feedback:
-        day = (created if created.tzinfo else created.replace(tzinfo=UTC)).date().isoformat()
+        day = as_utc(created).date().isoformat()
         entry = per_day.setdefault(day, {"helpful": 0, "not_helpful": 0})
         if helpful is not None:
             entry["helpful" if helpful else "not_helpful"] += 1

@@ -22,8 +22,6 @@ from lepton_shared.monitoring.profile import is_number
 
 ASSESSMENTS = ("/v1/machines/",)
 """Where a stored machine's estimates come from (logged with the reading they assessed)."""
-LIVE_QUALITY_ANSWERS = 10_000
-"""The newest estimates live quality joins with the failures: a bound on ``lepton monitor``'s work."""
 
 
 class MaintenanceMonitor(AppMonitor):
@@ -45,7 +43,7 @@ class MaintenanceMonitor(AppMonitor):
     def live_quality(self, since: datetime, database_url: str | None = None) -> dict[str, Any] | None:
         """The stored machines' estimates given since ``since``, against the failures reported for them."""
         from apps.maintenance.storage import failures
-        from lepton_shared.monitoring.answers import logged_answers
+        from lepton_shared.monitoring.answers import LIVE_QUALITY_ANSWERS, logged_answers
 
         failed = failures(database_url)
         if not failed:

@@ -27,8 +27,6 @@ if TYPE_CHECKING:
 ANY_CATEGORY = "(any)"
 USER_ENDPOINTS = ("/v1/predict", "/v1/users/")
 """Where a user's answers come from (a session's answers have no user to come back)."""
-LIVE_QUALITY_ANSWERS = 10_000
-"""The newest answers live quality joins with later interactions: a bound on ``lepton monitor``'s work."""
 
 
 class RecommenderMonitor(AppMonitor):
@@ -88,7 +86,8 @@ class RecommenderMonitor(AppMonitor):
 
     def live_quality(self, since: datetime, database_url: str | None = None) -> dict[str, Any] | None:
         """The answers given to users since ``since`` whose users came back, scored by :meth:`replay_metrics`."""
-        from lepton_shared.monitoring.answers import as_utc, logged_answers
+        from lepton_shared.monitoring.answers import LIVE_QUALITY_ANSWERS, logged_answers
+        from lepton_shared.storage.models import as_utc
 
         rows = logged_answers("recommender", USER_ENDPOINTS, since, LIVE_QUALITY_ANSWERS, database_url)
         outputs = [r.output for r in rows]
@@ -114,9 +113,9 @@ def interactions_since(since: datetime, database_url: str | None = None) -> dict
     from sqlalchemy import select
 
     from apps.recommender.storage import RecommenderEvent
-    from lepton_shared.monitoring.answers import as_utc
     from lepton_shared.serving.security import pseudonym
     from lepton_shared.storage import session_scope
+    from lepton_shared.storage.models import as_utc
 
     event = RecommenderEvent
     with session_scope(database_url) as session:

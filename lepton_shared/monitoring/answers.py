@@ -4,13 +4,12 @@ app's live quality joins with the labels that came back later."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-
-def as_utc(when: datetime) -> datetime:
-    """``when`` as an aware UTC time: SQLite hands timestamps back without their zone (stored as UTC)."""
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+LIVE_QUALITY_ANSWERS = 10_000
+"""The newest answers an app's live quality joins with the labels that came back: a bound on ``lepton monitor``'s
+work."""
 
 
 def logged_answers(app_name: str, endpoints: Sequence[str], since: datetime, limit: int,

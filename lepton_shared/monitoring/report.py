@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 
 from lepton_shared.errors import UserError
-from lepton_shared.monitoring.answers import as_utc
 from lepton_shared.monitoring.appmonitor import AppMonitor, app_monitor
 from lepton_shared.monitoring.drift import DriftScore, drift_score
 from lepton_shared.monitoring.profile import PREDICTION, Profile, load_profile
@@ -134,6 +133,8 @@ def _timeline_rows(app_name: str, since: datetime, database_url: str | None) -> 
 def timeline(app_name: str, since: str = DEFAULT_SINCE, bucket: timedelta = timedelta(hours=1),
              database_url: str | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
     """Requests, error rate and median latency per ``bucket`` of the window, oldest first (the UI's charts)."""
+    from lepton_shared.storage.models import as_utc
+
     start = (now or datetime.now(UTC)) - parse_duration(since)
     monitor = app_monitor(app_name)
     if monitor is None:

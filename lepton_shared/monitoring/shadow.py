@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lepton_shared.errors import UserError
-from lepton_shared.monitoring.answers import as_utc, logged_answers
+from lepton_shared.monitoring.answers import logged_answers
 from lepton_shared.monitoring.appmonitor import AppMonitor, ReplaySkipped, app_monitor
 from lepton_shared.monitoring.profile import feature_profile
 from lepton_shared.monitoring.report import DEFAULT_SINCE, parse_duration
@@ -95,6 +95,7 @@ def shadow_report(app_name: str, version: str, since: str = DEFAULT_SINCE, limit
     """The report ``lepton models shadow <app> <version> --json`` prints."""
     from lepton_shared.app import get_app
     from lepton_shared.registry import Registry
+    from lepton_shared.storage.models import as_utc
 
     if limit < 1:
         raise UserError(f"--limit must be at least 1, not {limit}")
