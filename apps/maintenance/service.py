@@ -40,13 +40,14 @@ def _maintenance(predictor: Predictor) -> MaintenancePredictor:
     return predictor
 
 
-def _history(machine_id: str) -> pd.DataFrame:
-    values = storage.recent_readings(machine_id, HISTORY)
-    if not values:
+def _history(machine_id: str) -> tuple[pd.DataFrame, list[int]]:
+    """The readings in view as the model reads them, and their reading numbers."""
+    rows = storage.recent_readings(machine_id, HISTORY)
+    if not rows:
         raise NotFoundError(f"machine {machine_id!r} has no readings yet: POST /v1/machines/{machine_id}/readings")
-    frame = pd.DataFrame(values)
+    frame = pd.DataFrame([values for _, values in rows])
     frame["unit"] = machine_id
-    return frame
+    return frame, [seq for seq, _ in rows]
 
 
 def _readings(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, float]]:
@@ -69,8 +70,8 @@ def add_readings(machine_id: str, body: ReadingsBody) -> dict[str, Any]:
 def machine(machine_id: str, request: Request, predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
     """RUL with band, recommended action and expected cost of acting now vs waiting."""
     start = time.perf_counter()
-    out = {"machine_id": machine_id, **_maintenance(predictor).assess(_history(machine_id)),
-           "reading": storage.reading_count(machine_id)}
+    frame, readings = _history(machine_id)
+    out = {"machine_id": machine_id, **_maintenance(predictor).assess(frame), "reading": readings[-1]}
     log_prediction(request, out, {"machine_id": machine_id}, (time.perf_counter() - start) * 1000)
     return out
 
@@ -92,9 +93,9 @@ def report_failure(machine_id: str, body: FailureBody) -> FailureRecorded:
 def machine_history(machine_id: str, predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
     """The readings in view (oldest first) of the model's first sensors, and the RUL band at each of them."""
     model = _maintenance(predictor)
-    frame = _history(machine_id)
+    frame, readings = _history(machine_id)
     sensors = [c for c in model.spec.columns if c in frame.columns][:CHART_SENSORS]
-    return {"machine_id": machine_id, "reading": list(range(1, len(frame) + 1)),
+    return {"machine_id": machine_id, "reading": readings,
             "sensors": {c: frame[c].round(4).tolist() for c in sensors}, **model.trace(frame),
             "model_version": model.version}
 
@@ -104,9 +105,10 @@ def fleet(predictor: Predictor = Depends(get_predictor)) -> dict[str, Any]:
     """Every machine with readings, most urgent (lowest RUL band) first."""
     model = _maintenance(predictor)
     machines = []
-    for mid, count in storage.reading_counts().items():
+    for mid in storage.machine_ids():
         try:
-            machines.append({"machine_id": mid, **model.assess(_history(mid)), "reading": count})
+            frame, readings = _history(mid)
+            machines.append({"machine_id": mid, **model.assess(frame), "reading": readings[-1]})
         except UserError as exc:
             machines.append({"machine_id": mid, "error": str(exc)})
     machines.sort(key=lambda m: m.get("rul_low", float("inf")))

@@ -47,12 +47,13 @@ def add_readings(machine_id: str, readings: list[dict[str, float]]) -> int:
     return last + len(readings)
 
 
-def recent_readings(machine_id: str, limit: int) -> list[dict[str, float]]:
-    """A machine's newest ``limit`` readings, oldest first (empty for an unknown machine)."""
+def recent_readings(machine_id: str, limit: int) -> list[tuple[int, dict[str, float]]]:
+    """A machine's newest ``limit`` readings as (reading number, values), oldest first (empty for an unknown
+    machine): the numbers come from the same query, so an answer names exactly the readings it assessed."""
     with session_scope() as session:
         rows = session.scalars(select(MaintenanceReading).where(MaintenanceReading.machine_id == machine_id)
                                .order_by(MaintenanceReading.seq.desc()).limit(limit)).all()
-        return [dict(r.values) for r in reversed(rows)]
+        return [(int(r.seq), dict(r.values)) for r in reversed(rows)]
 
 
 def machine_ids() -> list[str]:

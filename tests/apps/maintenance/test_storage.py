@@ -14,8 +14,8 @@ def test_readings_append_in_order_and_read_back_the_newest(tmp_path: Path) -> No
         assert storage.add_readings("m1", [{"s_1": 1.0}, {"s_1": 2.0}]) == 2
         assert storage.add_readings("m1", [{"s_1": 3.0}]) == 3
         assert storage.add_readings("m2", [{"s_1": 9.0}]) == 1
-        assert storage.recent_readings("m1", 2) == [{"s_1": 2.0}, {"s_1": 3.0}]
-        assert storage.recent_readings("m1", 10) == [{"s_1": 1.0}, {"s_1": 2.0}, {"s_1": 3.0}]
+        assert storage.recent_readings("m1", 2) == [(2, {"s_1": 2.0}), (3, {"s_1": 3.0})]
+        assert storage.recent_readings("m1", 10) == [(1, {"s_1": 1.0}), (2, {"s_1": 2.0}), (3, {"s_1": 3.0})]
         assert sorted(storage.machine_ids()) == ["m1", "m2"]
 
 
