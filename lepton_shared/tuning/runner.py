@@ -113,9 +113,23 @@ def _objective(tuner: AppTuner, on_start: Callable[[optuna.Study], None] | None 
 def _run_trials(study: optuna.Study, tuner: AppTuner, trials: int | None, timeout: float | None,
                 callbacks: list[Any], on_start: Callable[[optuna.Study], None] | None = None) -> None:
     """Run trials in this process; any exception of a trial marks it failed and the study goes on.
-    ``on_start(study)`` is called as each trial starts, once the trial holds its row."""
-    study.optimize(_objective(tuner, on_start), n_trials=trials, timeout=timeout, catch=(Exception,),
-                   callbacks=callbacks, gc_after_trial=True)
+    ``on_start(study)`` is called as each trial starts, once the trial holds its row.
+
+    A full garbage collection after each trial frees what a trial's reference cycles hold (a torch trial's
+    model and optimiser) before the next one allocates. Done over the whole heap, it walked the ~300,000
+    objects of the imported libraries and the prepared data every time: 0.27 s a trial, a fifth of a
+    light recommender study. Those objects live as long as the process, so they are frozen out of the
+    collector's view first (``gc.freeze``) and each collection walks only what the trials created.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    try:
+        study.optimize(_objective(tuner, on_start), n_trials=trials, timeout=timeout, catch=(Exception,),
+                       callbacks=callbacks, gc_after_trial=True)
+    finally:
+        gc.unfreeze()
 
 
 def _worker(tuner_cls: type[AppTuner], app_name: str, config: TrainConfig, name: str, trials: int | None,

@@ -3,7 +3,10 @@ two workers sharing one study (SQLite, and PostgreSQL when LEPTON_TEST_POSTGRES_
 
 from __future__ import annotations
 
+import gc
+import weakref
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
@@ -25,6 +28,33 @@ def test_a_study_of_three_trials_reports_its_best_and_the_defaults(lepton_home: 
     assert set(result["best_params"]) == {"epochs"}
     study = open_study("recommender", "quad", None, create=False)
     assert study.trials[0].user_attrs[DEFAULT_ATTR] and study.trials[0].params == {"epochs": 3}
+
+
+class _Cycle:
+    """An object that refers to itself: only the cycle collector frees it."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+class CycleTuner(QuadraticTuner):
+    """Each trial leaves a reference cycle behind and notes how many objects the collector had frozen."""
+
+    cycles: ClassVar[list[weakref.ref[_Cycle]]] = []
+    frozen: ClassVar[list[int]] = []
+
+    def objective(self, params: dict[str, Any], trial: Any) -> float:
+        assert all(ref() is None for ref in self.cycles), "the last trial's cycle outlived it"
+        self.cycles.append(weakref.ref(_Cycle()))
+        self.frozen.append(gc.get_freeze_count())
+        return super().objective(params, trial)
+
+
+def test_trials_reference_cycles_are_collected_while_the_heap_before_them_is_frozen(lepton_home: Path) -> None:
+    tune("recommender", TrainConfig(), trials=3, study_name="cycles", tuner_cls=CycleTuner)
+    assert len(CycleTuner.cycles) == 3 and all(ref() is None for ref in CycleTuner.cycles)
+    assert min(CycleTuner.frozen) > 1000  # the imported libraries are out of the per-trial collection's walk
+    assert gc.get_freeze_count() == 0  # and back in view once the study is done
 
 
 def test_the_default_study_name_is_app_and_data(lepton_home: Path) -> None:
