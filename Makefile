@@ -79,7 +79,7 @@ bench: $(STAMP) ## measure every app on ../shared data; writes docs/BENCHMARKS.m
 bench-perf: $(STAMP) ## efficiency ratios (Trainer, service, batching, optimised models); writes docs/PERFORMANCE.md
 	$(BIN)/python -m benchmarks.perf
 
-bench-tuning: $(STAMP) ## tune: 1 vs 2 workers, tuned vs default (recommender, fraud); docs/benchmarks/tuning.md
+bench-tuning: $(STAMP) ## tune: 1 vs 2 workers, tuned vs default (recommender, fraud, chatbot: over an hour); docs/benchmarks/tuning.md
 	$(BIN)/python -m benchmarks.run tuning
 
 bench-monitor: $(STAMP) ## lepton monitor over 10,000 logged fraud requests (target <= 2 s); docs/benchmarks/monitor.json
