@@ -51,7 +51,8 @@ class CycleTuner(QuadraticTuner):
 
 
 def test_trials_reference_cycles_are_collected_while_the_heap_before_them_is_frozen(lepton_home: Path) -> None:
-    tune("recommender", TrainConfig(), trials=3, study_name="cycles", tuner_cls=CycleTuner)
+    result = tune("recommender", TrainConfig(), trials=3, study_name="cycles", tuner_cls=CycleTuner)
+    assert result["n_failed"] == 0  # no trial found the previous trial's cycle still alive
     assert len(CycleTuner.cycles) == 3 and all(ref() is None for ref in CycleTuner.cycles)
     assert min(CycleTuner.frozen) > 1000  # the imported libraries are out of the per-trial collection's walk
     assert gc.get_freeze_count() == 0  # and back in view once the study is done
