@@ -91,10 +91,9 @@ def _fresh(name: str) -> Path:
 
 def _trial_times(home: Path, study: str) -> dict[str, float]:
     """From the study: the median trial time and the wall it spans from the first start to the last end."""
-    import optuna
+    from lepton_shared.tuning.runner import open_study
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    trials = optuna.load_study(study_name=study, storage=f"sqlite:///{home / 'lepton-optuna.db'}").trials
+    trials = open_study("recommender", study, None, f"sqlite:///{home / 'lepton.db'}", create=False).trials
     spans = [(t.datetime_start, t.datetime_complete) for t in trials if t.datetime_start and t.datetime_complete]
     durations = [(end - start).total_seconds() for start, end in spans]
     return {"trial_median_s": statistics.median(durations), "trials_sum_s": sum(durations),
@@ -137,13 +136,13 @@ def tuned_against_default(app: str, data_args: tuple[str, ...], trials: int, tim
     """
     home = _fresh(f"tuned-{label or app}")
     study_args = ("--study", f"{app}-bench")
-    t = threads
     tuned = _cli(home, app, "tune", *data_args, *study_args, "--trials", str(trials), "--timeout", str(timeout),
-                 "--json", threads=t)
+                 "--json", threads=threads)
     study = json.loads(tuned.pop("out"))
-    default_run = _cli(home, app, "train", *data_args, "--promote", "never", threads=t)
+    default_run = _cli(home, app, "train", *data_args, "--promote", "never", threads=threads)
     default = _latest(home, app)
-    best_run = _cli(home, app, "train", *data_args, "--params", "best", *study_args, "--promote", "never", threads=t)
+    best_run = _cli(home, app, "train", *data_args, "--params", "best", *study_args, "--promote", "never",
+                    threads=threads)
     best = _latest(home, app)
     commands = [f"lepton {app} tune {' '.join(data_args)} {' '.join(study_args)} --trials {trials} "
                 f"--timeout {int(timeout)} --json",
@@ -152,7 +151,7 @@ def tuned_against_default(app: str, data_args: tuple[str, ...], trials: int, tim
     if test_data is not None:
         for version in (default, best):
             scored = _cli(home, app, "evaluate", "--json", "--data", str(test_data), "--model",
-                          str(version["version"]), threads=t)
+                          str(version["version"]), threads=threads)
             version["metrics"] = json.loads(scored["out"])
         commands.append(f"lepton {app} evaluate --json --data {test_data} --model <each version>")
     return {"study": study, "tune": tuned, "default": default, "tuned": best,
@@ -236,9 +235,9 @@ def measure(shared: Path, trials: int = RATIO_TRIALS, repeats: int = REPEATS, ap
     tuned: dict[str, dict[str, Any]] = {}
     if "recommender" in apps:
         tuned["recommender"] = tuned_against_default("recommender", (), BUDGET_TRIALS, threads=threads)
+    fraud_data = shared / "datasets" / FRAUD_DATA
     for week in fraud_weeks if "fraud" in apps else ():
-        data = shared / "datasets" / FRAUD_DATA
-        tuned[f"fraud {week}"] = tuned_against_default("fraud", ("--data", str(data), "--train-start", week),
+        tuned[f"fraud {week}"] = tuned_against_default("fraud", ("--data", str(fraud_data), "--train-start", week),
                                                        fraud_trials, threads=threads, label=f"fraud-{week}")
         tuned[f"fraud {week}"]["week"] = week
     if "chatbot" in apps:
