@@ -10,6 +10,7 @@
 #                                   then make train-<app> PARAMS=best [STUDY=name]
 #   make bench / bench-perf         quality benchmarks / efficiency ratios (docs/)
 #   make bench-tuning               tuned vs default, 1 vs 2 tune workers (docs/benchmarks/tuning.md)
+#   make bench-seeds                imaging, maintenance, chatbot over seeds vs targets (docs/benchmarks/seeds.md)
 #   make serve-<app> HOST=0.0.0.0  the service (WORKERS=, PORT=; off loopback it needs LEPTON_API_TOKEN,
 #                                   or LEPTON_ALLOW_PUBLIC=1 to serve without one on purpose)
 #   make ui-<app> / ui
@@ -48,7 +49,7 @@ TUNE_FLAGS  = $(if $(DATA),--data $(DATA)) $(if $(EPOCHS),--epochs $(EPOCHS)) --
 EVAL_FLAGS  = $(if $(DATA),--data $(DATA)) $(if $(MODEL),--model $(MODEL)) --device $(DEVICE) --seed $(SEED)
 LAUNCH      = $(if $(filter-out 1,$(NPROC) $(NNODES)),$(BIN)/torchrun --nnodes $(NNODES) --nproc_per_node $(NPROC) -m lepton_shared.cli.main,$(BIN)/lepton)
 
-.PHONY: setup demo test test-fast lint type bench bench-perf bench-tuning bench-monitor ui clean
+.PHONY: setup demo test test-fast lint type bench bench-perf bench-tuning bench-seeds bench-monitor ui clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -81,6 +82,9 @@ bench-perf: $(STAMP) ## efficiency ratios (Trainer, service, batching, optimised
 
 bench-tuning: $(STAMP) ## tune: 1 vs 2 workers, tuned vs default (recommender, fraud, chatbot: over an hour); docs/benchmarks/tuning.md
 	$(BIN)/python -m benchmarks.run tuning
+
+bench-seeds: $(STAMP) ## imaging, maintenance, chatbot train commands over 3-5 seeds vs their targets (hours on 2 cores); docs/benchmarks/seeds.md
+	$(BIN)/python -m benchmarks.seeds
 
 bench-monitor: $(STAMP) ## lepton monitor over 10,000 logged fraud requests (target <= 2 s); docs/benchmarks/monitor.json
 	$(BIN)/python -m benchmarks.monitor

@@ -20,6 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = ROOT / "docs" / "benchmarks"
 NOTES = SECTIONS / "notes"
 OUT = ROOT / "docs" / "BENCHMARKS.md"
+#: harnesses that span apps and take hours, so plain ``make bench`` leaves them out: ``benchmarks/tuning.py``
+#: (``make bench-tuning``) and ``benchmarks/seeds.py`` (``make bench-seeds``)
+SPANNING = ("tuning", "seeds")
 
 
 def shared_dir() -> Path:
@@ -36,7 +39,7 @@ def collect() -> None:
         "section below was written by `benchmarks/<app>.py` and names the exact commands it ran. Data: the public "
         "sets in `../shared/datasets` (see their licenses there), read through the apps' own `--data` loaders.\n",
     ]
-    for name in [*order, "tuning"]:  # tuning (benchmarks/tuning.py, ``make bench-tuning``) spans the apps
+    for name in [*order, *SPANNING]:
         for path in (SECTIONS / f"{name}.md", NOTES / f"{name}.md"):
             if path.exists():
                 parts.append(path.read_text().strip() + "\n")
@@ -49,19 +52,24 @@ def main(apps: list[str]) -> None:
     for name in apps:
         module = importlib.import_module(f"benchmarks.{name}")
         started = datetime.now(UTC)
-        section = module.run(shared)
-        footer = (f"\n_Measured {started:%Y-%m-%d %H:%M} UTC on {platform.machine()}, {os.cpu_count()} CPU cores, "
-                  f"Python {platform.python_version()}._\n")
-        (SECTIONS / f"{name}.md").write_text(section.strip() + "\n" + footer)
-        collect()
-        print(f"wrote the {name} section of {OUT}", file=sys.stderr)
+        write_section(name, module.run(shared), started)
+
+
+def write_section(name: str, section: str, started: datetime) -> None:
+    """``docs/benchmarks/<name>.md`` with when and where it was measured, then docs/BENCHMARKS.md again."""
+    footer = (f"\n_Measured {started:%Y-%m-%d %H:%M} UTC on {platform.machine()}, {os.cpu_count()} CPU cores, "
+              f"Python {platform.python_version()}._\n")
+    SECTIONS.mkdir(parents=True, exist_ok=True)
+    (SECTIONS / f"{name}.md").write_text(section.strip() + "\n" + footer)
+    collect()
+    print(f"wrote the {name} section of {OUT}", file=sys.stderr)
 
 
 def _known() -> list[str]:
     """What ``python -m benchmarks.run NAME`` accepts: every app, and the harnesses that span apps."""
     from lepton_shared.manifest import app_names
 
-    return [*app_names(), "tuning"]
+    return [*app_names(), *SPANNING]
 
 
 if __name__ == "__main__":
@@ -73,4 +81,4 @@ if __name__ == "__main__":
     unknown = [name for name in args if name not in _known()]
     if unknown:
         sys.exit(f"error: no benchmark named {', '.join(unknown)} (known: {', '.join(_known())})")
-    main(args or [name for name in _known() if name != "tuning"])
+    main(args or [name for name in _known() if name not in SPANNING])
