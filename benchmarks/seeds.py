@@ -214,9 +214,10 @@ def section(spec: SeedSpec, results: list[dict[str, Any]], shared: str) -> str:
     lines += ["Targets:", *verdicts, ""]
     loads = [r["load"] for r in results if r.get("load") is not None]
     reused = [str(r["seed"]) for r in results if r.get("reused")]
-    lines.append("Commands, for each seed S (one torch thread each, `--jobs` seeds at a time; load average "
-                 + (f"{min(loads):.1f}-{max(loads):.1f} at the seeds' ends" if loads else "not recorded")
-                 + (f"; seeds {', '.join(reused)} reused an earlier run's model" if reused else "") + "):")
+    lines.append("Commands, for each seed S (one torch thread each; load average when scored: "
+                 + (f"{min(loads):.1f}-{max(loads):.1f}" if loads else "not recorded")
+                 + (f"; seed(s) {', '.join(reused)} trained by an earlier run of the same command, training time "
+                    "as recorded then" if reused else "") + "):")
     lines += ["```", f"LEPTON_HOME=var/bench/seeds/{spec.app}-S lepton {spec.app} train --data "
               f"{shared}/datasets/{spec.train} --seed S --promote always",
               f"LEPTON_HOME=var/bench/seeds/{spec.app}-S lepton {spec.app} evaluate --data "

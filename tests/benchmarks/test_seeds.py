@@ -34,7 +34,7 @@ def test_lower_is_better_targets_judge_the_largest_value() -> None:
     text = section(SPECS["imaging"], [seed(1, 0.02), seed(2, 0.035)], "../shared")
     assert "- test ECE, every seed <= 0.03: 0.0350, **missed**" in text
     assert "- test ROC AUC, mean >= 0.975: 0.9800, **met**" in text
-    assert "load average not recorded" in text
+    assert "load average when scored: not recorded" in text
 
 
 def test_only_a_model_of_the_same_file_and_seed_is_reused(tmp_path: Path) -> None:
