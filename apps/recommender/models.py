@@ -254,11 +254,12 @@ def make_baseline(name: str, params: dict[str, Any], seed: int = 42, device: str
     if name == "bpr":
         from implicit.bpr import BayesianPersonalizedRanking
 
+        # one thread: BPR's SGD updates from several threads race (Hogwild), so the same seed gave other figures
         return BayesianPersonalizedRanking(factors=int(params.get("factors", 64)),
                                            learning_rate=float(params.get("learning_rate", 0.05)),
                                            regularization=float(params.get("regularization", 0.01)),
                                            iterations=int(params.get("iterations", 100)),
-                                           use_gpu=gpu, random_state=seed, num_threads=0)
+                                           use_gpu=gpu, random_state=seed, num_threads=1)
     raise ValueError(f"unknown baseline {name!r}")
 
 

@@ -227,6 +227,24 @@ class AppContract:
             assert (record.version, record.previous_version, record.metric) == ("v4", "v1", key)
             assert record.value == pytest.approx(scale * (0.5 + sign * 0.25)) and record.reason.startswith("promoted: ")
 
+    def test_the_same_seed_trains_the_same_metrics(self, trained: Any, tmp_path: Path) -> None:
+        """Training again with the same options and seed, in a home of its own, gives the same figures: a seed
+        is what makes a figure over seeds a measurement. Only times and throughputs may differ."""
+        from lepton_shared.app import get_app
+        from lepton_shared.cli.main import parse_config
+        from lepton_shared.manifest import get_manifest
+
+        with lepton_env(tmp_path / "again"):
+            config = parse_config(self.app_name, "train", [*get_manifest(self.app_name).tiny_train_args,
+                                                           "--promote", "always"])
+            again = get_app(self.app_name).train(config)
+        first, second = _figures(trained.metrics), _figures(again.metrics)
+        assert first, f"no figures in {trained.metrics}"
+        assert second.keys() == first.keys()
+        same = {k: second[k] == pytest.approx(first[k], rel=1e-6, abs=1e-9, nan_ok=True) for k in first}
+        different = {k: (first[k], second[k]) for k, equal in same.items() if not equal}
+        assert not different, f"the same seed trained different figures: {different}"
+
     def test_cli_evaluate_prints_one_json_object(self, trained: Any) -> None:
         from lepton_shared.app import get_app
 
@@ -405,6 +423,24 @@ class AppContract:
         ready = httpx.get(f"{service}/readyz", timeout=10)
         assert ready.status_code == 200, ready.text
         assert not failures, f"{len(failures)} of {sent} fuzzed requests got a 5xx:\n" + "\n".join(failures)
+
+
+#: metric names that measure the machine rather than the model (times, rates, devices)
+_MACHINE_WORDS = ("second", "per_s", "_ms", "latency", "throughput", "device", "mixed_precision", "wall")
+
+
+def _figures(metrics: dict[str, Any], prefix: str = "") -> dict[str, float]:
+    """Every number in ``metrics`` (nested keys joined by dots), leaving out what measures the machine."""
+    out: dict[str, float] = {}
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if any(word in str(key).lower() for word in _MACHINE_WORDS):
+            continue
+        if isinstance(value, dict):
+            out.update(_figures(value, f"{name}."))
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            out[name] = float(value)
+    return out
 
 
 def _with_first_number(value: Any, new: float) -> tuple[Any, bool]:
